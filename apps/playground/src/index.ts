@@ -1,0 +1,2 @@
+/** @mige/playground: see README.md. The web app arrives with its own issue. */
+export const packageName = '@mige/playground';

@@ -1,0 +1,2 @@
+/** @mige/fusion: see README.md. The implementation arrives with its own issue. */
+export const packageName = '@mige/fusion';

@@ -1,0 +1,2 @@
+/** @mige/pipelines: see README.md. The implementation arrives with its own issue. */
+export const packageName = '@mige/pipelines';

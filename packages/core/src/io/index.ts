@@ -1,0 +1,13 @@
+/** Weights IO: safetensors (read/write) and PyTorch checkpoints (read). */
+export * from './safetensors.js';
+export {
+  PthReader,
+  PthTensorLeaf,
+  readPthStateDict,
+  WRAPPER_KEYS,
+  type PthOpenOptions,
+  type PthTensorInfo,
+  type PthTree,
+  type TorchDType,
+} from './pth.js';
+export { ZipReader, type ZipEntry } from './zip.js';

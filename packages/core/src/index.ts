@@ -1,1 +1,13 @@
-export const packageName = '@mige/core';
+/**
+ * @mige/core: the shared foundation of MIGE.js. Importing it loads tfjs-core with the cpu and
+ * wasm backends and registers tfjs's gradients; call `initBackend()` before heavy work.
+ */
+export * as tf from '@tensorflow/tfjs-core';
+export { MigeInputError } from './errors.js';
+export * from './backend/index.js';
+export * from './tensors.js';
+export * from './rng.js';
+export * from './progress.js';
+export * as nn from './nn/index.js';
+export * from './io/index.js';
+export * from './image/index.js';

@@ -1,0 +1,118 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+// tfjs-core's gradient functions (see scripts/bundle-gradients.mjs).
+import './generated/tfjs-gradients.cjs';
+import { MigeInputError } from '../errors.js';
+import { registerWasmKernels } from './wasm-kernels/index.js';
+
+/**
+ * The compute backends MIGE.js can run on, fastest first. `tensorflow-gpu` and `tensorflow`
+ * come from the optional packages @tensorflow/tfjs-node-gpu and @tensorflow/tfjs-node, which
+ * are used only when the application has installed them (their install downloads libtensorflow,
+ * which not every machine can do).
+ */
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_PREFERENCE: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  /** MIGE's name for the backend. */
+  name: BackendName;
+  /** tfjs's registered backend name (`tensorflow` for both tfjs-node flavours). */
+  tfjsName: string;
+  /** Why this one was chosen: `MIGE_BACKEND`, an explicit request, or the preference order. */
+  reason: string;
+}
+
+const OPTIONAL_PACKAGES: Partial<Record<BackendName, string>> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+};
+
+let active: BackendInfo | undefined;
+let pending: Promise<BackendInfo> | undefined;
+
+function isBackendName(s: string): s is BackendName {
+  return (BACKEND_PREFERENCE as readonly string[]).includes(s);
+}
+
+/** Loads the optional tfjs-node package for `name`; false when it is not installed or broken. */
+async function tryLoadOptional(name: BackendName): Promise<boolean> {
+  const pkg = OPTIONAL_PACKAGES[name];
+  if (!pkg) return true;
+  try {
+    await import(/* @vite-ignore */ pkg);
+    return tf.findBackendFactory('tensorflow') !== null;
+  } catch {
+    return false;
+  }
+}
+
+async function activate(name: BackendName): Promise<boolean> {
+  if (!(await tryLoadOptional(name))) return false;
+  const tfjsName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
+  try {
+    if (!(await tf.setBackend(tfjsName))) return false;
+    await tf.ready();
+  } catch {
+    return false;
+  }
+  if (name === 'wasm') registerWasmKernels();
+  return true;
+}
+
+export interface InitBackendOptions {
+  /** Force a backend: overrides `MIGE_BACKEND`, which overrides the preference order. */
+  backend?: BackendName;
+  /** Where the one-line "backend: ..." message goes; `null` silences it. Default: stderr. */
+  log?: ((line: string) => void) | null;
+}
+
+/**
+ * Picks and activates the compute backend: `options.backend` if given, else `MIGE_BACKEND` if
+ * set, else the first of tensorflow-gpu, tensorflow, wasm, cpu that works (once per process).
+ * A forced backend that cannot start is an error rather than a silent fallback.
+ */
+export function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  const env = options.backend ? undefined : process.env.MIGE_BACKEND?.trim() || undefined;
+  const requested = options.backend ?? env;
+  if (active && (!requested || requested === active.name)) return Promise.resolve(active);
+  if (pending && !requested) return pending;
+  pending = (async () => {
+    let info: BackendInfo | undefined;
+    if (requested) {
+      if (!isBackendName(requested)) {
+        throw new MigeInputError(
+          `unknown backend "${requested}"; expected one of ${BACKEND_PREFERENCE.join(', ')}`,
+          env ? 'MIGE_BACKEND' : 'initBackend({backend})',
+        );
+      }
+      if (!(await activate(requested))) {
+        const pkg = OPTIONAL_PACKAGES[requested];
+        throw new MigeInputError(
+          `backend "${requested}" could not start` + (pkg ? ` (is ${pkg} installed and working?)` : ''),
+          env ? 'MIGE_BACKEND' : 'initBackend({backend})',
+        );
+      }
+      info = { name: requested, tfjsName: tf.getBackend(), reason: env ? 'MIGE_BACKEND' : 'requested' };
+    } else {
+      for (const name of BACKEND_PREFERENCE) {
+        if (await activate(name)) {
+          info = { name, tfjsName: tf.getBackend(), reason: 'preference order' };
+          break;
+        }
+      }
+    }
+    if (!info) throw new Error('no tfjs backend could start (not even cpu)');
+    const log = options.log === undefined ? (l: string) => process.stderr.write(l + '\n') : options.log;
+    if (log && active?.name !== info.name) log(`[mige] backend: ${info.name} (${info.reason})`);
+    active = info;
+    return info;
+  })();
+  return pending;
+}
+
+/** The active backend, or undefined before `initBackend` has finished. */
+export function getBackendInfo(): BackendInfo | undefined {
+  return active;
+}

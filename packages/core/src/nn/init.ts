@@ -1,0 +1,31 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../rng.js';
+
+/**
+ * The generator that new modules draw their initial weights from, like torch.manual_seed for
+ * parameter init. Models built after the same `manualSeed(s)` get identical weights.
+ */
+let initRng = new Rng(0);
+
+export function manualSeed(seed: number | string): void {
+  initRng = new Rng(seed);
+}
+
+export function getInitRng(): Rng {
+  return initRng;
+}
+
+/** U(-bound, bound), the shape of PyTorch's kaiming_uniform_(a=√5) and default bias init. */
+export function uniformInit(shape: number[], bound: number, rng: Rng = initRng): tf.Tensor {
+  return rng.rand(shape, -bound, bound);
+}
+
+export function normalInit(shape: number[], std = 1, rng: Rng = initRng): tf.Tensor {
+  return rng.randn(shape, 0, std);
+}
+
+/** PyTorch's xavier_uniform_ for a 2-D weight [out, in]. */
+export function xavierUniform(shape: [number, number], rng: Rng = initRng): tf.Tensor {
+  const bound = Math.sqrt(6 / (shape[0] + shape[1]));
+  return rng.rand(shape, -bound, bound);
+}

@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MigeInputError } from '../errors.js';
+import { Module } from './module.js';
+import { normalInit, uniformInit, getInitRng } from './init.js';
+import { geluErf, geluTanh, layerNorm, linear, silu } from './ops.js';
+import type { Rng } from '../rng.js';
+
+/** nn.Linear: y = x·Wᵀ + b, weight [out, in]. Initialised as PyTorch does. */
+export class Linear extends Module {
+  readonly weight: tf.Variable;
+  readonly bias?: tf.Variable;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true) {
+    super();
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = this.param('weight', uniformInit([outFeatures, inFeatures], bound));
+    if (bias) this.bias = this.param('bias', uniformInit([outFeatures], bound));
+  }
+  /** x [..., in] → [..., out] */
+  forward(x: tf.Tensor): tf.Tensor {
+    if (x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new MigeInputError(`input last dim is ${x.shape[x.rank - 1]}, expected ${this.inFeatures}`, 'Linear');
+    }
+    return linear(x, this.weight, this.bias);
+  }
+}
+
+/** nn.LayerNorm over the last dim, with or without the affine weight and bias. */
+export class LayerNorm extends Module {
+  readonly weight?: tf.Variable;
+  readonly bias?: tf.Variable;
+  constructor(
+    readonly normalizedShape: number,
+    readonly eps = 1e-5,
+    elementwiseAffine = true,
+    bias = true,
+  ) {
+    super();
+    if (elementwiseAffine) {
+      this.weight = this.param('weight', tf.ones([normalizedShape]));
+      if (bias) this.bias = this.param('bias', tf.zeros([normalizedShape]));
+    }
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return layerNorm(x, this.eps, this.weight, this.bias);
+  }
+}
+
+/** nn.GroupNorm on [B, C, ...]: statistics per (sample, group), affine per channel. */
+export class GroupNorm extends Module {
+  readonly weight?: tf.Variable;
+  readonly bias?: tf.Variable;
+  constructor(readonly numGroups: number, readonly numChannels: number, readonly eps = 1e-5, affine = true) {
+    super();
+    if (numChannels % numGroups !== 0) {
+      throw new MigeInputError(`num_channels ${numChannels} is not divisible by num_groups ${numGroups}`, 'GroupNorm');
+    }
+    if (affine) {
+      this.weight = this.param('weight', tf.ones([numChannels]));
+      this.bias = this.param('bias', tf.zeros([numChannels]));
+    }
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    const [b, c] = x.shape as [number, number];
+    if (c !== this.numChannels) throw new MigeInputError(`input has ${c} channels, expected ${this.numChannels}`, 'GroupNorm');
+    const g = tf.reshape(x, [b, this.numGroups, -1]);
+    const { mean, variance } = tf.moments(g, 2, true);
+    let y = tf.reshape(tf.mul(tf.sub(g, mean), tf.rsqrt(tf.add(variance, this.eps))), x.shape);
+    const affineShape = [1, c, ...x.shape.slice(2).map(() => 1)];
+    if (this.weight) y = tf.mul(y, tf.reshape(this.weight, affineShape));
+    if (this.bias) y = tf.add(y, tf.reshape(this.bias, affineShape));
+    return y;
+  }
+}
+
+/** nn.Embedding: ids [...] → [..., dim]. */
+export class Embedding extends Module {
+  readonly weight: tf.Variable;
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number) {
+    super();
+    this.weight = this.param('weight', normalInit([numEmbeddings, embeddingDim]));
+  }
+  forward(ids: tf.Tensor): tf.Tensor {
+    const flat = tf.reshape(ids.dtype === 'int32' ? ids : tf.cast(ids, 'int32'), [-1]);
+    return tf.reshape(tf.gather(this.weight, flat), [...ids.shape, this.embeddingDim]);
+  }
+}
+
+/** nn.GELU, exact (`'none'`, PyTorch's default) or `'tanh'`. */
+export class GELU extends Module {
+  constructor(readonly approximate: 'none' | 'tanh' = 'none') {
+    super();
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.approximate === 'tanh' ? geluTanh(x) : geluErf(x);
+  }
+}
+
+export class SiLU extends Module {
+  forward(x: tf.Tensor): tf.Tensor {
+    return silu(x);
+  }
+}
+
+/** nn.Dropout with a seeded mask, so training runs are reproducible. Identity in eval mode. */
+export class Dropout extends Module {
+  constructor(readonly p = 0.5, private readonly rng: Rng = getInitRng().fork('dropout')) {
+    super();
+    if (!(p >= 0 && p < 1)) throw new MigeInputError(`dropout probability ${p} is not in [0, 1)`, 'Dropout');
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    if (!this.training || this.p === 0) return x;
+    const keep = tf.cast(tf.greaterEqual(this.rng.rand(x.shape), this.p), x.dtype);
+    return tf.mul(x, tf.mul(keep, 1 / (1 - this.p)));
+  }
+}

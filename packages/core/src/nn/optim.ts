@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MigeInputError } from '../errors.js';
+
+export interface AdamWConfig {
+  lr: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  /** Clip the global gradient L2 norm to this value before the update (off when undefined). */
+  maxGradNorm?: number;
+  /** Linear warm-up of the learning rate from 0 over this many steps (as MIGE's schedule). */
+  warmupSteps?: number;
+}
+
+export interface StepResult {
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Learning rate used for this step. */
+  lr: number;
+}
+
+/**
+ * torch.optim.AdamW (decoupled weight decay, bias-corrected moments, amsgrad off), with global
+ * grad-norm clipping as torch.nn.utils.clip_grad_norm_ and a linear warm-up. Parameters are
+ * named so the optimiser state saves and loads by name.
+ */
+export class AdamW {
+  readonly betas: [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  step = 0;
+
+  constructor(private readonly params: [string, tf.Variable][], readonly config: AdamWConfig) {
+    this.betas = config.betas ?? [0.9, 0.999];
+    this.eps = config.eps ?? 1e-8;
+    this.weightDecay = config.weightDecay ?? 1e-2;
+    if (!(config.lr > 0)) throw new MigeInputError(`learning rate must be positive, got ${config.lr}`, 'AdamW');
+    for (const [n, p] of params) {
+      this.m.set(n, tf.variable(tf.zerosLike(p), false));
+      this.v.set(n, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  /** The learning rate at 1-based step `t` under the warm-up schedule. */
+  lrAt(t: number): number {
+    const w = this.config.warmupSteps ?? 0;
+    return w > 0 ? this.config.lr * Math.min(1, t / w) : this.config.lr;
+  }
+
+  /**
+   * Applies one update from `grads` (by parameter name; missing names are left unchanged, as
+   * PyTorch skips parameters whose .grad is None). Disposes nothing it does not own.
+   */
+  apply(grads: Record<string, tf.Tensor>): StepResult {
+    this.step++;
+    const t = this.step;
+    const lr = this.lrAt(t);
+    const [b1, b2] = this.betas;
+    const present = this.params.filter(([n]) => grads[n]);
+    const gradNorm = tf.tidy(() => {
+      if (present.length === 0) return 0;
+      const sq = present.map(([n]) => tf.sum(tf.square(grads[n] as tf.Tensor)));
+      return Math.sqrt((tf.addN(sq).dataSync()[0]) as number);
+    });
+    let clip = 1;
+    if (this.config.maxGradNorm !== undefined) {
+      const c = this.config.maxGradNorm / (gradNorm + 1e-6);
+      if (c < 1) clip = c;
+    }
+    const bc1 = 1 - b1 ** t;
+    const bc2 = 1 - b2 ** t;
+    const stepSize = lr / bc1;
+    for (const [n, p] of present) {
+      tf.tidy(() => {
+        const g = clip === 1 ? (grads[n] as tf.Tensor) : tf.mul(grads[n] as tf.Tensor, clip);
+        const m = this.m.get(n) as tf.Variable;
+        const v = this.v.get(n) as tf.Variable;
+        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
+        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), this.eps);
+        const decayed = this.weightDecay !== 0 ? tf.mul(p, 1 - lr * this.weightDecay) : p;
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
+      });
+    }
+    return { gradNorm, lr };
+  }
+
+  /** Moments by `exp_avg.<name>` / `exp_avg_sq.<name>`, for checkpoints. */
+  stateDict(): Map<string, tf.Tensor> {
+    const sd = new Map<string, tf.Tensor>();
+    for (const [n] of this.params) {
+      sd.set(`exp_avg.${n}`, this.m.get(n) as tf.Tensor);
+      sd.set(`exp_avg_sq.${n}`, this.v.get(n) as tf.Tensor);
+    }
+    return sd;
+  }
+
+  loadStateDict(sd: Map<string, tf.Tensor>, step: number): void {
+    for (const [n, p] of this.params) {
+      for (const [prefix, store] of [['exp_avg', this.m], ['exp_avg_sq', this.v]] as const) {
+        const t = sd.get(`${prefix}.${n}`);
+        if (!t) throw new MigeInputError(`optimizer state lacks ${prefix}.${n}`, 'AdamW.loadStateDict');
+        if (t.shape.join() !== p.shape.join()) throw new MigeInputError(`${prefix}.${n} has shape [${t.shape}], expected [${p.shape}]`, 'AdamW.loadStateDict');
+        (store.get(n) as tf.Variable).assign(t);
+      }
+    }
+    this.step = step;
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+  }
+}

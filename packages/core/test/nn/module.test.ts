@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LayerNorm, Linear, Module, ModuleList, manualSeed, describeLoadReport } from '../../src/nn/index.js';
+import { MigeInputError } from '../../src/errors.js';
+import { useBackend } from '../helpers.js';
+
+class Block extends Module {
+  norm = this.module('norm', new LayerNorm(4));
+  fc = this.module('fc', new Linear(4, 3));
+}
+class Net extends Module {
+  blocks = this.module('blocks', new ModuleList([new Block(), new Block()]));
+  head = this.module('head', new Linear(3, 2, false));
+  pos = this.buffer('pos_embed', tf.reshape(tf.range(0, 6), [1, 6]));
+}
+
+describe('Module tree', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('names parameters and buffers as PyTorch does', () => {
+    expect([...new Net().stateDict().keys()]).toEqual([
+      'pos_embed',
+      'blocks.0.norm.weight', 'blocks.0.norm.bias', 'blocks.0.fc.weight', 'blocks.0.fc.bias',
+      'blocks.1.norm.weight', 'blocks.1.norm.bias', 'blocks.1.fc.weight', 'blocks.1.fc.bias',
+      'head.weight',
+    ]);
+  });
+
+  it('round-trips a state dict and is deterministic under manualSeed', () => {
+    manualSeed(7);
+    const a = new Net();
+    manualSeed(7);
+    const same = new Net();
+    expect(Array.from(a.blocks.at(1).fc.weight.dataSync())).toEqual(Array.from(same.blocks.at(1).fc.weight.dataSync()));
+    const b = new Net();
+    expect(Array.from(b.head.weight.dataSync())).not.toEqual(Array.from(a.head.weight.dataSync()));
+    const report = b.loadStateDict(a.stateDict());
+    expect(report).toEqual({ missing: [], unexpected: [], mismatched: [] });
+    for (const [k, t] of a.stateDict()) expect(Array.from(b.stateDict().get(k)!.dataSync()), k).toEqual(Array.from(t.dataSync()));
+  });
+
+  it('reports missing, unexpected and misshapen keys by name, and strict loads change nothing', () => {
+    const net = new Net();
+    const before = Array.from(net.head.weight.dataSync());
+    const sd = new Map<string, tf.Tensor>(net.stateDict());
+    sd.delete('blocks.1.fc.bias');
+    sd.set('blocks.9.fc.bias', tf.zeros([3]));
+    sd.set('head.weight', tf.zeros([2, 4]));
+    const err = (() => { try { net.loadStateDict(sd, { source: 'ckpt.safetensors' }); } catch (e) { return e; } })();
+    expect(err).toBeInstanceOf(MigeInputError);
+    expect(String((err as Error).message)).toMatch(/^ckpt\.safetensors: .*missing keys: blocks\.1\.fc\.bias.*unexpected keys: blocks\.9\.fc\.bias.*head\.weight: expected \[2,3\], got \[2,4\]/);
+    expect(Array.from(net.head.weight.dataSync())).toEqual(before);
+    const report = net.loadStateDict(sd, { strict: false });
+    expect(report.missing).toEqual(['blocks.1.fc.bias']);
+    expect(report.unexpected).toEqual(['blocks.9.fc.bias']);
+    expect(report.mismatched).toEqual([{ key: 'head.weight', expected: [2, 3], actual: [2, 4] }]);
+    expect(describeLoadReport(report)).toContain('shape mismatch for head.weight');
+    expect(Array.from(net.head.weight.dataSync())).toEqual(before);
+  });
+
+  it('freezes and unfreezes subtrees', () => {
+    const net = new Net();
+    net.blocks.at(0).requiresGrad(false);
+    const trainable = net.trainableParameters().map(([n]) => n);
+    expect(trainable).not.toContain('blocks.0.fc.weight');
+    expect(trainable).toContain('blocks.1.fc.weight');
+    expect(net.numParameters(true)).toBe(net.numParameters() - (4 + 4 + 12 + 3));
+    net.requiresGrad(true);
+    expect(net.trainableParameters()).toHaveLength(net.namedParameters().length);
+  });
+});
+

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 // tfjs-core's gradient functions (see scripts/bundle-gradients.mjs).
 import './generated/tfjs-gradients.cjs';
 import { MigeInputError } from '../errors.js';
-import { registerWasmKernels } from './wasm-kernels/index.js';
+import { registerStridedSliceGradient, registerWasmKernels } from './wasm-kernels/index.js';
 
 /**
  * The compute backends MIGE.js can run on, fastest first. `tensorflow-gpu` and `tensorflow`
@@ -58,6 +58,7 @@ async function activate(name: BackendName): Promise<boolean> {
     return false;
   }
   if (name === 'wasm') registerWasmKernels();
+  else registerStridedSliceGradient();
   return true;
 }
 

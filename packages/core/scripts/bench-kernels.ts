@@ -3,9 +3,7 @@
  * tfjs-wasm copy kernels, and for the gradient kernels that wasm lacks, the cpu backend's kernel
  * (what a round trip through cpu would cost, transfers not counted).
  *
- * TypeScript source importing TypeScript source; run it bundled, e.g.
- *   npx esbuild scripts/bench-kernels.ts --bundle --platform=node --format=esm --packages=external \
- *     --outfile=scripts/.bench-kernels.mjs && node scripts/.bench-kernels.mjs
+ * Part of `pnpm bench` (through tsx); writes bench-results/core-kernels.txt.
  * Pass `--quick` to skip the slow cpu baselines.
  */
 import * as tf from '@tensorflow/tfjs-core';

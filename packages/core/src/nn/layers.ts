@@ -2,25 +2,49 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MigeInputError } from '../errors.js';
 import { Module } from './module.js';
 import { normalInit, uniformInit, getInitRng } from './init.js';
-import { geluErf, geluTanh, layerNorm, linear, silu } from './ops.js';
+import { geluErf, geluTanh, layerNorm, linear, linearPretransposed, silu } from './ops.js';
 import type { Rng } from '../rng.js';
 
-/** nn.Linear: y = x·Wᵀ + b, weight [out, in]. Initialised as PyTorch does. */
+/**
+ * nn.Linear: y = x·Wᵀ + b, weight [out, in]. Initialised as PyTorch does. Outside gradient
+ * recording it reuses one transposed copy of the weight until the weight changes, which saves
+ * the transpose and lets the wasm matmul reuse its packed copy of the operand.
+ */
 export class Linear extends Module {
   readonly weight: tf.Variable;
   readonly bias?: tf.Variable;
+  private transposed?: { source: object; wt: tf.Tensor2D };
+
   constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true) {
     super();
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = this.param('weight', uniformInit([outFeatures, inFeatures], bound));
     if (bias) this.bias = this.param('bias', uniformInit([outFeatures], bound));
   }
+
   /** x [..., in] → [..., out] */
   forward(x: tf.Tensor): tf.Tensor {
     if (x.shape[x.rank - 1] !== this.inFeatures) {
       throw new MigeInputError(`input last dim is ${x.shape[x.rank - 1]}, expected ${this.inFeatures}`, 'Linear');
     }
-    return linear(x, this.weight, this.bias);
+    if (tf.engine().isTapeOn()) return linear(x, this.weight, this.bias);
+    return linearPretransposed(x, this.weightTransposed(), this.bias);
+  }
+
+  private weightTransposed(): tf.Tensor2D {
+    // A Variable's dataId changes on every assign (optimiser step, loadStateDict).
+    const source = this.weight.dataId;
+    if (this.transposed?.source !== source) {
+      this.transposed?.wt.dispose();
+      this.transposed = { source, wt: tf.keep(tf.transpose(this.weight as tf.Tensor2D)) };
+    }
+    return this.transposed.wt;
+  }
+
+  override dispose(): void {
+    this.transposed?.wt.dispose();
+    this.transposed = undefined;
+    super.dispose();
   }
 }
 

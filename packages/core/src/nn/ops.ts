@@ -77,6 +77,19 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
   return tf.reshape(y, [...lead, outF]);
 }
 
+/**
+ * x [..., in] · wt + bias with an already transposed weight wt [in, out]. For inference: it has
+ * no gradient with respect to the original weight.
+ */
+export function linearPretransposed(x: tf.Tensor, wt: tf.Tensor2D, bias?: tf.Tensor): tf.Tensor {
+  const [inF, outF] = wt.shape;
+  const lead = x.shape.slice(0, -1);
+  const x2 = tf.reshape(x, [-1, inF]) as tf.Tensor2D;
+  // The fused kernel adds the bias inside the matmul's output pass.
+  const y2 = bias ? tf.fused.matMul({ a: x2, b: wt, bias }) : tf.matMul(x2, wt);
+  return tf.reshape(y2, [...lead, outF]);
+}
+
 /** Per-slice plain 2-D products of a [N,M,K] and b [N,K,P] (a batched matmul without the slow path). */
 function bmm(a: tf.Tensor[], b: tf.Tensor[]): tf.Tensor3D {
   return tf.stack(a.map((ai, i) => tf.matMul(ai as tf.Tensor2D, b[i] as tf.Tensor2D))) as tf.Tensor3D;

@@ -153,8 +153,10 @@ describe('registerWasmKernels', () => {
       }
     });
 
-    it('Transpose: irreducible rank 5-6 perms in JS, the rest through the stock kernel', async () => {
+    it('Transpose: irreducible rank 5-6 perms and large matrices in JS, the rest through the stock kernel', async () => {
       const cases: Array<[number[], number[]]> = [
+        [[517, 300], [1, 0]], // tiled, ragged tiles on both axes
+        [[2, 3, 390, 420], [0, 1, 3, 2]], // tiled batch of matrices
         [[2, 16, 3, 4, 8], [2, 0, 3, 1, 4]],
         [[3, 4, 5, 6, 7], [4, 3, 2, 1, 0]],
         [[2, 3, 4, 5, 6, 7], [0, 2, 4, 1, 3, 5]],

@@ -20,26 +20,29 @@ import { asWasm, f32Heap, off4 } from './util.js';
 
 type KernelArgs = Parameters<KernelFunc>[0];
 
+/** The depthwise conv geometry both backprop kernels loop over, with short names. */
+function geometry(
+  inShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: Pick<DepthwiseConv2dNativeBackpropFilterAttrs, 'strides' | 'dilations' | 'pad' | 'dimRoundingMode'>,
+) {
+  const c = backend_util.computeConv2DInfo(inShape, filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+  return {
+    c,
+    B: c.batchSize, H: c.inHeight, W: c.inWidth, CI: c.inChannels, OH: c.outHeight, OW: c.outWidth, CO: c.outChannels,
+    KH: c.filterHeight, KW: c.filterWidth, sh: c.strideHeight, sw: c.strideWidth, dh: c.dilationHeight, dw: c.dilationWidth,
+    pt: c.padInfo.top, pl: c.padInfo.left, chMul: c.outChannels / c.inChannels,
+  };
+}
+
 function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   const backend = asWasm(args.backend);
   const { x, dy } = args.inputs;
   if (!x || !dy) throw new Error('DepthwiseConv2dNativeBackpropFilter needs inputs x and dy');
-  const { strides, dilations, pad, dimRoundingMode, filterShape } =
-    args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
-  const c = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    true,
-  );
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = c;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = c;
-  const pt = c.padInfo.top;
-  const pl = c.padInfo.left;
-  const chMul = CO / CI;
+  const attrs = args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+  const { filterShape } = attrs;
+  const g = geometry(x.shape as [number, number, number, number], filterShape, attrs);
+  const { c, B, H, W, CI, OH, OW, CO, KH, KW, sh, sw, dh, dw, pt, pl, chMul } = g;
   const acc = new Float64Array(KH * KW * CO);
   const out = backend.makeOutput(c.filterShape.slice(), 'float32');
   const f = f32Heap(backend);
@@ -81,22 +84,10 @@ function depthwiseBackpropInput(args: KernelArgs): TensorInfo {
   const backend = asWasm(args.backend);
   const { dy, filter } = args.inputs;
   if (!dy || !filter) throw new Error('DepthwiseConv2dNativeBackpropInput needs inputs dy and filter');
-  const { strides, dilations, pad, dimRoundingMode, inputShape } =
-    args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
-  const c = backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    true,
-  );
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = c;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = c;
-  const pt = c.padInfo.top;
-  const pl = c.padInfo.left;
-  const chMul = CO / CI;
+  const attrs = args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+  const { inputShape } = attrs;
+  const g = geometry(inputShape, filter.shape as [number, number, number, number], attrs);
+  const { c, B, H, W, CI, OH, OW, CO, KH, KW, sh, sw, dh, dw, pt, pl, chMul } = g;
   // One image of float64 accumulators at a time.
   const acc = new Float64Array(H * W * CI);
   const out = backend.makeOutput(c.inShape.slice(), 'float32');

@@ -110,6 +110,10 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
     active = info;
     return info;
   })();
+  // A failed request must not poison later calls.
+  pending.catch(() => {
+    pending = undefined;
+  });
   return pending;
 }
 

@@ -9,5 +9,6 @@ export * from './tensors.js';
 export * from './rng.js';
 export * from './progress.js';
 export * as nn from './nn/index.js';
+export * from './interfaces.js';
 export * from './io/index.js';
 export * from './image/index.js';

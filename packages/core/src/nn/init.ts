@@ -15,17 +15,37 @@ export function getInitRng(): Rng {
   return initRng;
 }
 
+let skipInit = false;
+
+/**
+ * Builds modules with zero-filled parameters instead of random ones, like torch's skip_init: for
+ * models whose weights are loaded right after (drawing hundreds of millions of random numbers
+ * would take longer than loading them).
+ */
+export function withoutInit<T>(build: () => T): T {
+  const before = skipInit;
+  skipInit = true;
+  try {
+    return build();
+  } finally {
+    skipInit = before;
+  }
+}
+
 /** U(-bound, bound), the shape of PyTorch's kaiming_uniform_(a=√5) and default bias init. */
 export function uniformInit(shape: number[], bound: number, rng: Rng = initRng): tf.Tensor {
+  if (skipInit) return tf.zeros(shape);
   return rng.rand(shape, -bound, bound);
 }
 
 export function normalInit(shape: number[], std = 1, rng: Rng = initRng): tf.Tensor {
+  if (skipInit) return tf.zeros(shape);
   return rng.randn(shape, 0, std);
 }
 
 /** PyTorch's xavier_uniform_ for a 2-D weight [out, in]. */
 export function xavierUniform(shape: [number, number], rng: Rng = initRng): tf.Tensor {
+  if (skipInit) return tf.zeros(shape);
   const bound = Math.sqrt(6 / (shape[0] + shape[1]));
   return rng.rand(shape, -bound, bound);
 }

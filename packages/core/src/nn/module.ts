@@ -7,6 +7,45 @@ export type StateDictValue =
   | { dtype: 'float32' | 'int32'; shape: number[]; data: Float32Array | Int32Array };
 export type StateDict = Map<string, StateDictValue>;
 
+/**
+ * A lazy source of named tensors (SafetensorsReader and PthReader are ones): loadStateDict
+ * checks every name and shape first, then reads one tensor at a time, so a checkpoint is never
+ * held in memory twice.
+ */
+export interface TensorReader {
+  keys(): Iterable<string>;
+  info(name: string): { shape: readonly number[] };
+  read(name: string): StateDictValue;
+}
+
+/** A reader whose keys are renamed by `rename` (undefined drops a key): one mapping per layout. */
+export function renameKeys(source: StateDict | TensorReader, rename: (key: string) => string | undefined): TensorReader {
+  const src = asReader(source);
+  const map = new Map<string, string>();
+  for (const k of src.keys()) {
+    const n = rename(k);
+    if (n === undefined) continue;
+    if (map.has(n)) throw new MigeInputError(`keys ${map.get(n)} and ${k} both map to ${n}`, 'renameKeys');
+    map.set(n, k);
+  }
+  const original = (n: string): string => {
+    const k = map.get(n);
+    if (k === undefined) throw new MigeInputError(`no tensor named ${n}`, 'renameKeys');
+    return k;
+  };
+  return { keys: () => map.keys(), info: (n) => src.info(original(n)), read: (n) => src.read(original(n)) };
+}
+
+function asReader(sd: StateDict | TensorReader): TensorReader {
+  if (!(sd instanceof Map)) return sd;
+  const get = (k: string): StateDictValue => {
+    const v = sd.get(k);
+    if (!v) throw new MigeInputError(`no tensor named ${k}`, 'state dict');
+    return v;
+  };
+  return { keys: () => sd.keys(), info: (k) => get(k), read: get };
+}
+
 export interface LoadReport {
   /** Keys the module has and the state dict lacks. */
   missing: string[];
@@ -132,33 +171,39 @@ export class Module {
    * unexpected and misshapen key by name; with `strict` (the default) any of them is an error
    * and nothing is changed.
    */
-  loadStateDict(sd: StateDict, options: LoadOptions = {}): LoadReport {
+  loadStateDict(source: StateDict | TensorReader, options: LoadOptions = {}): LoadReport {
+    const sd = asReader(source);
     const strict = options.strict ?? true;
     const own = new Map<string, { tensor: tf.Tensor; assign: (t: tf.Tensor) => void }>();
     for (const [n, p] of this.namedParameters()) own.set(n, { tensor: p, assign: (t) => p.assign(t) });
     for (const b of this.namedBuffersWithOwner()) own.set(b.name, { tensor: b.tensor, assign: b.assign });
 
     const report: LoadReport = { missing: [], unexpected: [], mismatched: [] };
-    for (const key of own.keys()) if (!sd.has(key)) report.missing.push(key);
-    for (const [key, value] of sd) {
+    const keys = [...sd.keys()];
+    const present = new Set(keys);
+    for (const key of own.keys()) if (!present.has(key)) report.missing.push(key);
+    for (const key of keys) {
       const target = own.get(key);
       if (!target) {
         report.unexpected.push(key);
         continue;
       }
-      if (!sameShape(target.tensor.shape, value.shape)) {
-        report.mismatched.push({ key, expected: [...target.tensor.shape], actual: [...value.shape] });
+      const shape = sd.info(key).shape;
+      if (!sameShape(target.tensor.shape, shape)) {
+        report.mismatched.push({ key, expected: [...target.tensor.shape], actual: [...shape] });
       }
     }
     const bad = report.missing.length + report.unexpected.length + report.mismatched.length;
     if (strict && bad > 0) throw new MigeInputError(describeLoadReport(report), options.source ?? 'loadStateDict');
 
     const mismatchedKeys = new Set(report.mismatched.map((m) => m.key));
-    for (const [key, value] of sd) {
+    for (const key of keys) {
       const target = own.get(key);
       // A value that is the target itself (a module's own state dict) needs no copy; tfjs's
       // Variable.assign of itself would free its own data.
-      if (!target || mismatchedKeys.has(key) || value === target.tensor) continue;
+      if (!target || mismatchedKeys.has(key)) continue;
+      const value = sd.read(key);
+      if (value === target.tensor) continue;
       tf.tidy(() => {
         const t = value instanceof tf.Tensor ? value : tf.tensor(value.data, value.shape, value.dtype);
         target.assign(t.dtype === target.tensor.dtype ? t : tf.cast(t, target.tensor.dtype));

@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LayerNorm, Linear, Module, ModuleList, manualSeed, describeLoadReport } from '../../src/nn/index.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LayerNorm, Linear, Module, ModuleList, manualSeed, describeLoadReport, renameKeys, withoutInit } from '../../src/nn/index.js';
+import { SafetensorsReader, writeSafetensors } from '../../src/io/index.js';
 import { MigeInputError } from '../../src/errors.js';
 import { useBackend } from '../helpers.js';
 
@@ -68,5 +72,28 @@ describe('Module tree', () => {
     net.requiresGrad(true);
     expect(net.trainableParameters()).toHaveLength(net.namedParameters().length);
   });
-});
 
+  it('loads lazily from a safetensors reader, through a key mapping, into a module built without init', () => {
+    const src = new Net();
+    const file = join(mkdtempSync(join(tmpdir(), 'mige-sd-')), 'net.safetensors');
+    // Stored under another layout's names, as a converted checkpoint would be.
+    writeSafetensors(file, new Map([...src.stateDict()].map(([k, t]) => [`model.${k}`, { dtype: 'F32' as const, shape: [...t.shape], data: t.dataSync() as Float32Array }])));
+    const reader = SafetensorsReader.open(file);
+    const reads: string[] = [];
+    const spy = { keys: () => reader.keys(), info: (n: string) => reader.info(n), read: (n: string) => { reads.push(n); return reader.read(n); } };
+    const dst = withoutInit(() => new Net());
+    expect(Array.from(dst.head.weight.dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
+    dst.loadStateDict(renameKeys(spy, (k) => (k.startsWith('model.') ? k.slice(6) : undefined)));
+    expect(reads.sort()).toEqual([...src.stateDict().keys()].map((k) => `model.${k}`).sort());
+    for (const [k, t] of src.stateDict()) expect(Array.from(dst.stateDict().get(k)!.dataSync()), k).toEqual(Array.from(t.dataSync()));
+    reader.close();
+  });
+
+  it('a mismatched reader reads no tensor data at all', () => {
+    const reads: string[] = [];
+    const net = new Net();
+    const reader = { keys: () => ['head.weight'], info: () => ({ shape: [9, 9] }), read: (n: string) => { reads.push(n); return tf.zeros([9, 9]); } };
+    expect(() => net.loadStateDict(reader)).toThrow(/shape mismatch for head\.weight/);
+    expect(reads).toEqual([]);
+  });
+});

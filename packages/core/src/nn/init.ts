@@ -22,6 +22,11 @@ let skipInit = false;
  * models whose weights are loaded right after (drawing hundreds of millions of random numbers
  * would take longer than loading them).
  */
+/** True while `withoutInit` is building: model-specific init code should then do nothing. */
+export function isInitSkipped(): boolean {
+  return skipInit;
+}
+
 export function withoutInit<T>(build: () => T): T {
   const before = skipInit;
   skipInit = true;

@@ -55,31 +55,66 @@ export class Conv2d extends Module {
     return this.isPatchify ? this.patchify(x as tf.Tensor4D) : this.general(x as tf.Tensor4D);
   }
 
-  /** Patches as rows (kh, kw, c order), then one linear layer; all transposes are rank 4. */
+  /**
+   * The same convolution on channels-last tensors: x [B, H, W, in] → [B, H', W', out]. Models
+   * that keep their activations NHWC (the VAE) skip the two transposes `forward` needs around
+   * every tfjs conv, and the bias is added inside the conv kernel. The [kh, kw, in, out] filter
+   * is laid out again on every call rather than cached: a cached filter also keeps the wasm
+   * backend's packed copy alive, two extra copies of every conv weight (0.9 GB more heap for the
+   * SD-VAE), while re-laying it costs little next to the convolution except on small feature
+   * maps (the SD-VAE runs as fast without a cache from 128 px images up).
+   */
+  forwardNHWC(x: tf.Tensor): tf.Tensor4D {
+    if (x.rank !== 4 || x.shape[3] !== this.inChannels) {
+      throw new MigeInputError(`input has shape [${x.shape}], expected [B, H, W, ${this.inChannels}]`, 'Conv2d.forwardNHWC');
+    }
+    return this.isPatchify ? this.patchifyNHWC(x as tf.Tensor4D) : this.generalNHWC(x as tf.Tensor4D);
+  }
+
   private patchify(x: tf.Tensor4D): tf.Tensor4D {
-    const [b, c, h, w] = x.shape;
+    const y = this.patchifyNHWC(tf.transpose(x, [0, 2, 3, 1]));
+    return tf.transpose(y, [0, 3, 1, 2]);
+  }
+
+  /** Patches as rows (kh, kw, c order), then one linear layer; all transposes are rank 4. */
+  private patchifyNHWC(nhwc: tf.Tensor4D): tf.Tensor4D {
+    const [b, h, w, c] = nhwc.shape;
     const [p, q] = this.kernel;
     if (h % p !== 0 || w % q !== 0) {
       throw new MigeInputError(`input size ${h}x${w} is not divisible by the patch size ${p}x${q}`, 'Conv2d');
     }
     const gh = h / p, gw = w / q;
-    const nhwc = tf.transpose(x, [0, 2, 3, 1]);
     const rows = tf.reshape(tf.transpose(tf.reshape(nhwc, [b * gh, p, gw, q * c]), [0, 2, 1, 3]), [b * gh * gw, p * q * c]);
     const wmat = tf.reshape(tf.transpose(this.weight, [0, 2, 3, 1]), [this.outChannels, p * q * c]);
     const y = linear(rows, wmat, this.bias);
-    return tf.transpose(tf.reshape(y, [b, gh, gw, this.outChannels]), [0, 3, 1, 2]);
+    return tf.reshape(y, [b, gh, gw, this.outChannels]);
   }
 
   private general(x: tf.Tensor4D): tf.Tensor4D {
     const nhwc = tf.transpose(x, [0, 2, 3, 1]);
-    const [ph, pw] = this.padding;
-    // tfjs has no conv gradient for dilation > 1: convolve with the equivalent dilated filter
-    // (zeros between taps) instead, which computes the same function and differentiates.
-    const filter = tf.transpose(dilateKernel(this.weight, this.dilation), [2, 3, 1, 0]) as tf.Tensor4D;
-    const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [ph, ph], [pw, pw], [0, 0]];
-    let y: tf.Tensor4D = tf.conv2d(nhwc, filter, this.stride, pad, 'NHWC');
+    let y: tf.Tensor4D = tf.conv2d(nhwc, this.filterFromWeight(), this.stride, this.explicitPadding(), 'NHWC');
     if (this.bias) y = tf.add(y, this.bias);
     return tf.transpose(y, [0, 3, 1, 2]);
+  }
+
+  private generalNHWC(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() =>
+      tf.fused.conv2d({ x, filter: this.filterFromWeight(), strides: this.stride, pad: this.explicitPadding(), dataFormat: 'NHWC', bias: this.bias }),
+    );
+  }
+
+  private explicitPadding(): [[number, number], [number, number], [number, number], [number, number]] {
+    const [ph, pw] = this.padding;
+    return [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+  }
+
+  /**
+   * [out, in, kh, kw] → [kh', kw', in, out]. tfjs has no conv gradient for dilation > 1:
+   * the filter is the equivalent dilated one (zeros between taps), which computes the same
+   * function and differentiates.
+   */
+  private filterFromWeight(): tf.Tensor4D {
+    return tf.transpose(dilateKernel(this.weight, this.dilation), [2, 3, 1, 0]) as tf.Tensor4D;
   }
 }
 

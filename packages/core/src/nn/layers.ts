@@ -94,6 +94,47 @@ export class GroupNorm extends Module {
     if (this.bias) y = tf.add(y, tf.reshape(this.bias, affineShape));
     return y;
   }
+
+  /**
+   * The same normalisation on channels-last tensors [B, ..., C]. Channel means come from one
+   * average pool over all positions (a single fast pass on wasm, where a reduction over a
+   * non-innermost axis would transpose the whole input first, and a ones·x product would repack
+   * x). The variance is taken around the mean (two passes), as PyTorch does, so large means do
+   * not cancel the precision away. Intermediates are freed as soon as they are used, which keeps
+   * the peak at about three input-sized tensors.
+   */
+  forwardNHWC(x: tf.Tensor): tf.Tensor {
+    const c = x.shape[x.rank - 1] as number;
+    if (x.rank < 2 || c !== this.numChannels) {
+      throw new MigeInputError(`input has shape [${x.shape}], expected [B, ..., ${this.numChannels}]`, 'GroupNorm.forwardNHWC');
+    }
+    const b = x.shape[0] as number;
+    const s = x.size / (b * c);
+    return tf.tidy(() => {
+      const x3 = tf.reshape(x, [b, s, c]);
+      const d = tf.sub(x3, this.groupMeanNHWC(x3));
+      const sq = tf.square(d);
+      const variance = this.groupMeanNHWC(sq);
+      sq.dispose();
+      let scale = tf.rsqrt(tf.add(variance, this.eps));
+      if (this.weight) scale = tf.mul(scale, this.weight);
+      const scaled = tf.mul(d, scale);
+      d.dispose();
+      if (!this.bias) return tf.reshape(scaled, x.shape);
+      const y = tf.add(scaled, this.bias);
+      scaled.dispose();
+      return tf.reshape(y, x.shape);
+    });
+  }
+
+  /** x [B, S, C] → each channel's group mean over S and the group's channels, [B, 1, C]. */
+  private groupMeanNHWC(x: tf.Tensor): tf.Tensor {
+    const [b, s, c] = x.shape as [number, number, number];
+    const g = this.numGroups;
+    const channelMeans = tf.avgPool(tf.reshape(x, [b, s, 1, c]) as tf.Tensor4D, [s, 1], 1, 'valid'); // [B, 1, 1, C]
+    const perGroup = tf.mean(tf.reshape(channelMeans, [b, g, c / g]), 2, true); // [B, G, 1]
+    return tf.reshape(tf.broadcastTo(perGroup, [b, g, c / g]), [b, 1, c]);
+  }
 }
 
 /** nn.Embedding: ids [...] → [..., dim]. */

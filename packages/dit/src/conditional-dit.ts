@@ -1,9 +1,8 @@
 import { checkShapes, MigeInputError, nn, tf, type BackboneInput } from '@mige/core';
 import { derivedSizes, validateConfig, type DerivedSizes, type DitConfig } from './config.js';
 import { CaptionEmbedder, PatchEmbed, sincosPositionTable, TimestepEmbedder } from './embedders.js';
-import { basicLinearInit, initIsSkipped, modulesOf, normalParamInit, xavierInit } from './init.js';
+import { basicLinearInit, normalParamInit, xavierInit } from './init.js';
 import { crossAttentionBias } from './layers.js';
-import { DitLinear } from './linear.js';
 
 /** One transformer block: x [B, N, D], y [B, L, D], c [B, ·] (its conditioning), bias [B·heads, 1, L]. */
 export interface DitBlock extends nn.Module {
@@ -74,9 +73,9 @@ export abstract class ConditionalDiT extends nn.Module {
 
   /** Subclass constructors end with this: reference init (unless built in nn.withoutInit), weight cache. */
   protected finishConstruction(options: DitOptions): void {
-    if (!initIsSkipped()) this.initializeWeights();
+    if (!nn.isInitSkipped()) this.initializeWeights();
     const cache = options.cacheTransposedWeights ?? this.numParameters() * 4 <= WEIGHT_CACHE_LIMIT_BYTES;
-    for (const m of modulesOf(this)) if (m instanceof DitLinear) m.cacheTransposed = cache;
+    nn.setTransposedWeightCache(this, cache);
   }
 
   /** PixArt's `initialize_weights` for the shared parts, then the subclass's. */

@@ -3,7 +3,7 @@ import { DIT_ADALN_ZERO_TINY, type DitConfig } from './config.js';
 import { ConditionalDiT, type DitBlock, type DitFinalLayer, type DitOptions } from './conditional-dit.js';
 import { zeroInit } from './init.js';
 import { CrossAttention, Mlp, modulate, norm, SelfAttention } from './layers.js';
-import { DitLinear, Slots } from './linear.js';
+import { Slots } from './slots.js';
 
 /**
  * An alternative backbone behind the same interface: facebookresearch/DiT's adaLN-Zero blocks
@@ -13,12 +13,12 @@ import { DitLinear, Slots } from './linear.js';
  */
 
 /** SiLU → Linear(D, n·D), DiT's `adaLN_modulation` (`.1` is the Linear). */
-function adaLnModulation(owner: Slots, hiddenSize: number, chunks: number): DitLinear {
-  return owner.add(1, new DitLinear(hiddenSize, chunks * hiddenSize));
+function adaLnModulation(owner: Slots, hiddenSize: number, chunks: number): nn.Linear {
+  return owner.add(1, new nn.Linear(hiddenSize, chunks * hiddenSize));
 }
 
 /** (c [B, D]) → n tensors [B, 1, D] in DiT's chunk order. */
-function modulationChunks(linear: DitLinear, c: tf.Tensor2D, chunks: number): tf.Tensor[] {
+function modulationChunks(linear: nn.Linear, c: tf.Tensor2D, chunks: number): tf.Tensor[] {
   const [b, d] = c.shape;
   return tf.split(tf.reshape(linear.forward(nn.silu(c)), [b, chunks, d]), chunks, 1);
 }
@@ -28,7 +28,7 @@ export class AdaLnZeroBlock extends nn.Module implements DitBlock {
   readonly attn: SelfAttention;
   readonly crossAttn: CrossAttention;
   readonly mlp: Mlp;
-  readonly adaLnModulation: DitLinear;
+  readonly adaLnModulation: nn.Linear;
 
   constructor(readonly hiddenSize: number, numHeads: number, mlpHidden: number) {
     super();
@@ -50,12 +50,12 @@ export class AdaLnZeroBlock extends nn.Module implements DitBlock {
 
 /** DiT's FinalLayer: shift/scale regressed from t, LayerNorm, `linear`. */
 export class AdaLnFinalLayer extends nn.Module implements DitFinalLayer {
-  readonly linear: DitLinear;
-  readonly adaLnModulation: DitLinear;
+  readonly linear: nn.Linear;
+  readonly adaLnModulation: nn.Linear;
 
   constructor(hiddenSize: number, patchSize: number, outChannels: number) {
     super();
-    this.linear = this.module('linear', new DitLinear(hiddenSize, patchSize * patchSize * outChannels));
+    this.linear = this.module('linear', new nn.Linear(hiddenSize, patchSize * patchSize * outChannels));
     this.adaLnModulation = adaLnModulation(this.module('adaLN_modulation', new Slots()), hiddenSize, 2);
   }
 
@@ -88,7 +88,7 @@ export class AdaLnZeroDiT extends ConditionalDiT {
 
   /** DiT's initialize_weights: zero the adaLN modulations and the output layer. */
   protected initializeOwnWeights(): void {
-    const zeroLinear = (l: DitLinear) => {
+    const zeroLinear = (l: nn.Linear) => {
       zeroInit(l.weight);
       if (l.bias) zeroInit(l.bias);
     };

@@ -1,5 +1,5 @@
 import { checkShapes, MigeInputError, nn, tf, type PatchEmbedder, type TokenSequence } from '@mige/core';
-import { DitLinear, Slots } from './linear.js';
+import { Slots } from './slots.js';
 import { Mlp } from './layers.js';
 
 /**
@@ -85,14 +85,14 @@ function timestepFrequencies(half: number): Float32Array {
  */
 export class TimestepEmbedder extends nn.Module {
   private readonly mlp = this.module('mlp', new Slots());
-  readonly fc1: DitLinear;
-  readonly fc2: DitLinear;
+  readonly fc1: nn.Linear;
+  readonly fc2: nn.Linear;
   private readonly freqs = timestepFrequencies(TIMESTEP_FREQUENCY_SIZE / 2);
 
   constructor(readonly hiddenSize: number) {
     super();
-    this.fc1 = this.mlp.add(0, new DitLinear(TIMESTEP_FREQUENCY_SIZE, hiddenSize));
-    this.fc2 = this.mlp.add(2, new DitLinear(hiddenSize, hiddenSize));
+    this.fc1 = this.mlp.add(0, new nn.Linear(TIMESTEP_FREQUENCY_SIZE, hiddenSize));
+    this.fc2 = this.mlp.add(2, new nn.Linear(hiddenSize, hiddenSize));
   }
 
   /** t [B] (float, 0..999) → [B, 256] */

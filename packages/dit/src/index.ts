@@ -12,6 +12,5 @@ export { PixArtDiT, PixArtBlock, T2IFinalLayer } from './pixart.js';
 export { AdaLnZeroDiT, AdaLnZeroBlock, AdaLnFinalLayer } from './dit-adaln-zero.js';
 export { PatchEmbed, TimestepEmbedder, CaptionEmbedder, sincosPositionTable, TIMESTEP_FREQUENCY_SIZE } from './embedders.js';
 export { SelfAttention, CrossAttention, Mlp, crossAttentionBias } from './layers.js';
-export { DitLinear } from './linear.js';
 export { fromDiffusersPixArt, ditKeysOfMigeCheckpoint } from './dit-keys.js';
 export { forwardFlops } from './flops.js';

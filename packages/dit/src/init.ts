@@ -1,23 +1,9 @@
-import { nn, Rng, tf } from '@mige/core';
+import { nn, tf } from '@mige/core';
 
 /**
  * Helpers for the reference's `initialize_weights`. Draws come from core's init generator, so
  * `nn.manualSeed` makes a fresh model reproducible.
  */
-
-/**
- * Whether modules are being built inside `nn.withoutInit`. Uses core's `nn.isInitSkipped` where
- * the installed core has it; older cores return zeros from their init functions there, so one
- * uniform draw from a private generator tells.
- */
-export function initIsSkipped(): boolean {
-  const getter = (nn as { isInitSkipped?: () => boolean }).isInitSkipped;
-  if (getter) return getter();
-  const probe = nn.uniformInit([1], 1, new Rng('dit-init-probe'));
-  const skipped = probe.dataSync()[0] === 0;
-  probe.dispose();
-  return skipped;
-}
 
 /** Replaces a parameter's value, taking ownership of `value`. */
 export function setParam(p: tf.Variable, value: tf.Tensor): void {

@@ -1,17 +1,16 @@
 import { nn, tf } from '@mige/core';
-import { DitLinear } from './linear.js';
 
 /** The transformer layers both block designs use, with PixArt's attribute names. */
 
 /** timm's Mlp with tanh-GELU: `fc1` → GELU(tanh) → `fc2`. */
 export class Mlp extends nn.Module {
-  readonly fc1: DitLinear;
-  readonly fc2: DitLinear;
+  readonly fc1: nn.Linear;
+  readonly fc2: nn.Linear;
 
   constructor(inFeatures: number, hiddenFeatures: number, outFeatures: number) {
     super();
-    this.fc1 = this.module('fc1', new DitLinear(inFeatures, hiddenFeatures));
-    this.fc2 = this.module('fc2', new DitLinear(hiddenFeatures, outFeatures));
+    this.fc1 = this.module('fc1', new nn.Linear(inFeatures, hiddenFeatures));
+    this.fc2 = this.module('fc2', new nn.Linear(hiddenFeatures, outFeatures));
   }
 
   forward(x: tf.Tensor): tf.Tensor {
@@ -37,13 +36,13 @@ function mergeHeads(t: tf.Tensor3D, heads: number): tf.Tensor3D {
  * [q | k | v], each heads × headDim), softmax(q·kᵀ/√d)·v per head, `proj`.
  */
 export class SelfAttention extends nn.Module {
-  readonly qkv: DitLinear;
-  readonly proj: DitLinear;
+  readonly qkv: nn.Linear;
+  readonly proj: nn.Linear;
 
   constructor(readonly dim: number, readonly numHeads: number) {
     super();
-    this.qkv = this.module('qkv', new DitLinear(dim, 3 * dim));
-    this.proj = this.module('proj', new DitLinear(dim, dim));
+    this.qkv = this.module('qkv', new nn.Linear(dim, 3 * dim));
+    this.proj = this.module('proj', new nn.Linear(dim, dim));
   }
 
   /** x [B, N, D] → [B, N, D] */
@@ -62,15 +61,15 @@ export class SelfAttention extends nn.Module {
  * function (padding gets weight exp(−1e9) = 0).
  */
 export class CrossAttention extends nn.Module {
-  readonly qLinear: DitLinear;
-  readonly kvLinear: DitLinear;
-  readonly proj: DitLinear;
+  readonly qLinear: nn.Linear;
+  readonly kvLinear: nn.Linear;
+  readonly proj: nn.Linear;
 
   constructor(readonly dim: number, readonly numHeads: number) {
     super();
-    this.qLinear = this.module('q_linear', new DitLinear(dim, dim));
-    this.kvLinear = this.module('kv_linear', new DitLinear(dim, 2 * dim));
-    this.proj = this.module('proj', new DitLinear(dim, dim));
+    this.qLinear = this.module('q_linear', new nn.Linear(dim, dim));
+    this.kvLinear = this.module('kv_linear', new nn.Linear(dim, 2 * dim));
+    this.proj = this.module('proj', new nn.Linear(dim, dim));
   }
 
   /** x [B, N, D], y [B, L, D], bias [B·heads, 1, L] from `crossAttentionBias` → [B, N, D] */

@@ -3,7 +3,7 @@ import { MIGE_XL_2, type DitConfig } from './config.js';
 import { ConditionalDiT, type DitBlock, type DitFinalLayer, type DitOptions } from './conditional-dit.js';
 import { normalParamInit, setParam, zeroInit } from './init.js';
 import { CrossAttention, Mlp, modulate, norm, SelfAttention } from './layers.js';
-import { DitLinear, Slots } from './linear.js';
+import { Slots } from './slots.js';
 
 /**
  * MIGE's diffusion transformer: PixArt-α (adaLN-single) whose patch embedding takes the noisy
@@ -42,13 +42,13 @@ export class PixArtBlock extends nn.Module implements DitBlock {
 
 /** T2IFinalLayer: shift/scale from `scale_shift_table` + t (not t0), LayerNorm, `linear`. */
 export class T2IFinalLayer extends nn.Module implements DitFinalLayer {
-  readonly linear: DitLinear;
+  readonly linear: nn.Linear;
   /** [2, D]: shift, scale. */
   readonly scaleShiftTable: tf.Variable;
 
   constructor(hiddenSize: number, patchSize: number, outChannels: number) {
     super();
-    this.linear = this.module('linear', new DitLinear(hiddenSize, patchSize * patchSize * outChannels));
+    this.linear = this.module('linear', new nn.Linear(hiddenSize, patchSize * patchSize * outChannels));
     this.scaleShiftTable = this.param('scale_shift_table', tf.zeros([2, hiddenSize]));
   }
 
@@ -63,14 +63,14 @@ export class T2IFinalLayer extends nn.Module implements DitFinalLayer {
 /** The whole PixArt-α DiT with MIGE's conditional input channels. */
 export class PixArtDiT extends ConditionalDiT {
   /** `t_block` = Sequential(SiLU, Linear(D, 6D)): adaLN-single, shared by all blocks. */
-  readonly tBlock: DitLinear;
+  readonly tBlock: nn.Linear;
   readonly blocks: nn.ModuleList<PixArtBlock>;
   readonly finalLayer: T2IFinalLayer;
 
   constructor(config: Readonly<DitConfig> = MIGE_XL_2, options: DitOptions = {}) {
     super(config);
     const d = config.hiddenSize;
-    this.tBlock = this.module('t_block', new Slots()).add(1, new DitLinear(d, 6 * d));
+    this.tBlock = this.module('t_block', new Slots()).add(1, new nn.Linear(d, 6 * d));
     this.blocks = this.module(
       'blocks',
       new nn.ModuleList(Array.from({ length: config.depth }, () => new PixArtBlock(d, config.numHeads, this.sizes.mlpHidden))),

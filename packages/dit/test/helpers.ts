@@ -1,48 +1,6 @@
-import { initBackend, nn, Rng, SafetensorsReader, tf, type BackendName } from '@mige/core';
-import { expect } from 'vitest';
+import { nn, Rng, tf } from '@mige/core';
 
-/** Backends the parity tests run on (tfjs-node is not installable on these machines). */
-export const TEST_BACKENDS: BackendName[] = ['wasm', 'cpu'];
-
-export async function useBackend(name: BackendName): Promise<void> {
-  await initBackend({ backend: name, log: null });
-}
-
-export function maxAbsDiff(a: tf.Tensor | Float32Array, b: tf.Tensor | Float32Array): number {
-  const x = a instanceof tf.Tensor ? a.dataSync() : a;
-  const y = b instanceof tf.Tensor ? b.dataSync() : b;
-  expect(x.length).toBe(y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) {
-    const d = Math.abs((x[i] as number) - (y[i] as number));
-    if (!(d <= m)) m = d; // NaN propagates as a failure
-  }
-  return m;
-}
-
-/** Asserts equal shapes and max |a − b| ≤ tol; returns the difference. */
-export function expectClose(actual: tf.Tensor, expected: tf.Tensor, tol: number, label = ''): number {
-  expect(actual.shape, `${label} shape`).toEqual(expected.shape);
-  const d = maxAbsDiff(actual, expected);
-  expect(d, `${label} max abs diff`).toBeLessThanOrEqual(tol);
-  return d;
-}
-
-/** A golden fixture file under the repository's fixtures/reference. */
-export const fixturePath = (rel: string): string => new URL(`../../../fixtures/reference/${rel}`, import.meta.url).pathname;
-
-/** Every tensor of a fixture file, as tensors the caller owns. */
-export function readFixture(rel: string): Map<string, tf.Tensor> {
-  const reader = SafetensorsReader.open(fixturePath(rel));
-  try {
-    return new Map(reader.keys().map((k) => {
-      const t = reader.read(k);
-      return [k, tf.tensor(t.data, t.shape, t.dtype)];
-    }));
-  } finally {
-    reader.close();
-  }
-}
+export { TEST_BACKENDS, expectClose, fixturePath, maxAbsDiff, readFixture, useBackend } from '@mige/core/testing';
 
 /** Looks a tensor up by name, failing the test clearly when it is absent. */
 export function get<T extends tf.Tensor = tf.Tensor>(m: Map<string, tf.Tensor>, name: string): T {

@@ -8,11 +8,15 @@ import type { Rng } from '../rng.js';
 /**
  * nn.Linear: y = x·Wᵀ + b, weight [out, in]. Initialised as PyTorch does. Outside gradient
  * recording it reuses one transposed copy of the weight until the weight changes, which saves
- * the transpose and lets the wasm matmul reuse its packed copy of the operand.
+ * the transpose and lets the wasm matmul reuse its packed copy of the operand. That costs two
+ * extra copies of the weight in memory: set `cacheTransposed = false` (or use
+ * `setTransposedWeightCache`) for models near the wasm heap's 4 GB.
  */
 export class Linear extends Module {
   readonly weight: tf.Variable;
   readonly bias?: tf.Variable;
+  /** Keep the transposed weight between inference calls. */
+  cacheTransposed = true;
   private transposed?: { source: object; wt: tf.Tensor2D };
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true) {
@@ -28,7 +32,16 @@ export class Linear extends Module {
       throw new MigeInputError(`input last dim is ${x.shape[x.rank - 1]}, expected ${this.inFeatures}`, 'Linear');
     }
     if (tf.engine().isTapeOn()) return linear(x, this.weight, this.bias);
+    if (!this.cacheTransposed) {
+      this.dropTransposed();
+      return tf.tidy(() => linearPretransposed(x, tf.transpose(this.weight as tf.Tensor2D), this.bias));
+    }
     return linearPretransposed(x, this.weightTransposed(), this.bias);
+  }
+
+  private dropTransposed(): void {
+    this.transposed?.wt.dispose();
+    this.transposed = undefined;
   }
 
   private weightTransposed(): tf.Tensor2D {
@@ -42,10 +55,15 @@ export class Linear extends Module {
   }
 
   override dispose(): void {
-    this.transposed?.wt.dispose();
-    this.transposed = undefined;
+    this.dropTransposed();
     super.dispose();
   }
+}
+
+/** Turns the inference-time transposed-weight cache of every Linear in `m` on or off. */
+export function setTransposedWeightCache(m: Module, enabled: boolean): void {
+  if (m instanceof Linear) m.cacheTransposed = enabled;
+  for (const [, child] of m.namedChildren()) setTransposedWeightCache(child, enabled);
 }
 
 /** nn.LayerNorm over the last dim, with or without the affine weight and bias. */

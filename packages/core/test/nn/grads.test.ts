@@ -72,6 +72,8 @@ describe.each(TEST_BACKENDS)('custom gradients on %s', (backend) => {
     const expected = tf.add(tf.matMul(x as tf.Tensor2D, lin.weight as tf.Tensor2D, false, true), lin.bias as tf.Tensor);
     expectClose(after, expected, 1e-6, 'after assign');
     expect(tf.max(tf.abs(tf.sub(after, before))).dataSync()[0]).toBeGreaterThan(1e-3);
+    lin.cacheTransposed = false;
+    expectClose(lin.forward(x), expected, 1e-6, 'without the cache');
     const { grads } = tf.variableGrads(() => tf.sum(lin.forward(x)) as tf.Scalar, [lin.weight]);
     expectClose(grads[lin.weight.name] as tf.Tensor, tf.tile(tf.sum(x, 0, true), [2, 1]), 1e-5, 'weight grad');
   });

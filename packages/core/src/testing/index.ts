@@ -1,0 +1,105 @@
+/**
+ * @mige/core/testing: helpers the packages' test suites share (no test framework dependency:
+ * failures throw Errors whose messages say what differed).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as zlib from 'node:zlib';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendName } from '../backend/index.js';
+import { SafetensorsReader } from '../io/index.js';
+
+/** Backends the parity tests run on (tfjs-node cannot be installed on the project machines). */
+export const TEST_BACKENDS: BackendName[] = ['wasm', 'cpu'];
+
+export async function useBackend(name: BackendName): Promise<void> {
+  await initBackend({ backend: name, log: null });
+}
+
+/** max |a − b| over all elements; NaN anywhere gives NaN. Throws when the sizes differ. */
+export function maxAbsDiff(a: tf.Tensor | ArrayLike<number>, b: tf.Tensor | ArrayLike<number>): number {
+  const x = a instanceof tf.Tensor ? a.dataSync() : a;
+  const y = b instanceof tf.Tensor ? b.dataSync() : b;
+  if (x.length !== y.length) throw new Error(`sizes differ: ${x.length} vs ${y.length}`);
+  let m = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = Math.abs((x[i] as number) - (y[i] as number));
+    if (!(d <= m)) m = d;
+  }
+  return m;
+}
+
+/** Throws unless the shapes are equal and max |actual − expected| ≤ tol; returns the difference. */
+export function expectClose(actual: tf.Tensor, expected: tf.Tensor, tol: number, label = 'tensor'): number {
+  if (actual.shape.join() !== expected.shape.join()) {
+    throw new Error(`${label}: shape [${actual.shape}] differs from the expected [${expected.shape}]`);
+  }
+  const d = maxAbsDiff(actual, expected);
+  if (!(d <= tol)) throw new Error(`${label}: max abs diff ${d} exceeds the tolerance ${tol}`);
+  return d;
+}
+
+/**
+ * A file under the repository's golden fixtures (fixtures/reference), found by walking up from
+ * the working directory (a package folder when tests run).
+ */
+export function fixturePath(rel: string): string {
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'fixtures', 'reference');
+    if (existsSync(candidate)) return join(candidate, rel);
+    if (dirname(dir) === dir) throw new Error(`no fixtures/reference folder above ${process.cwd()}`);
+  }
+}
+
+/** Every tensor of a fixture safetensors file, as tensors the caller owns. */
+export function readFixture(rel: string): Map<string, tf.Tensor> {
+  const reader = SafetensorsReader.open(fixturePath(rel));
+  try {
+    return new Map(reader.keys().map((k) => {
+      const t = reader.read(k);
+      return [k, tf.tensor(t.data, t.shape, t.dtype)] as const;
+    }));
+  } finally {
+    reader.close();
+  }
+}
+
+/** A zip archive of stored (uncompressed) entries, for crafting checkpoints in tests. */
+export function buildZip(entries: Record<string, Uint8Array | string>): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const [name, content] of Object.entries(entries)) {
+    const data = Buffer.from(content);
+    const nameBytes = Buffer.from(name);
+    const crc = zlib.crc32(data) >>> 0;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(nameBytes.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, nameBytes, data);
+    centrals.push(central, nameBytes);
+    offset += 30 + nameBytes.length + data.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  const count = Object.keys(entries).length;
+  end.writeUInt16LE(count, 8);
+  end.writeUInt16LE(count, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}

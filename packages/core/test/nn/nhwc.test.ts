@@ -2,28 +2,14 @@
 // PyTorch references as parity.test.ts, transposed to NHWC.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/io/index.js';
-import { Conv2d, GroupNorm, type Module, type StateDict } from '../../src/nn/index.js';
-import { TEST_BACKENDS, dataPath, expectClose, useBackend } from '../helpers.js';
+import { Conv2d, GroupNorm } from '../../src/nn/index.js';
+import { TEST_BACKENDS, expectClose, useBackend } from '../helpers.js';
+import { loadCase, ref as refRaw } from './refs.js';
 
-const refs = readSafetensors(dataPath('nn/nn_refs.safetensors'));
-const ref = (name: string): tf.Tensor4D => {
-  const t = refs.get(name);
-  if (!t) throw new Error(`no reference tensor ${name}`);
-  const out: tf.Tensor = tf.tensor(t.data, t.shape, t.dtype);
-  return out as tf.Tensor4D; // 1-D for biases, which the tests only compare
-};
+const ref = (name: string): tf.Tensor4D => refRaw<tf.Tensor4D>(name); // 1-D for biases, which the tests only compare
 const toNHWC = (t: tf.Tensor4D): tf.Tensor4D => tf.transpose(t, [0, 2, 3, 1]);
 
-function load<M extends Module>(m: M, prefix: string): M {
-  const sd: StateDict = new Map();
-  for (const [k, v] of refs) {
-    const rest = k.slice(prefix.length + 1);
-    if (k.startsWith(`${prefix}.`) && !/^(in|out|grad)\./.test(rest)) sd.set(rest, v);
-  }
-  m.loadStateDict(sd);
-  return m;
-}
+const load = loadCase;
 
 const TOL = 1e-5;
 

@@ -1,15 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/io/index.js';
 import { AdamW } from '../../src/nn/index.js';
-import { dataPath, expectClose, useBackend } from '../helpers.js';
+import { expectClose, useBackend } from '../helpers.js';
+import { ref } from './refs.js';
 
-const refs = readSafetensors(dataPath('nn/nn_refs.safetensors'));
-const ref = (name: string): tf.Tensor => {
-  const t = refs.get(name);
-  if (!t) throw new Error(`no reference tensor ${name}`);
-  return tf.tensor(t.data, t.shape, t.dtype);
-};
 
 describe('AdamW', () => {
   beforeAll(() => useBackend('wasm'));

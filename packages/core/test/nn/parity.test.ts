@@ -1,30 +1,13 @@
 // nn modules against values computed by PyTorch 1.13 (test/data/nn/gen_nn_refs.py).
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/io/index.js';
-import { Conv2d, Embedding, GELU, GroupNorm, LayerNorm, Linear, MultiheadAttention, type Module, type StateDict } from '../../src/nn/index.js';
-import { TEST_BACKENDS, dataPath, expectClose, useBackend } from '../helpers.js';
+import { Conv2d, Embedding, GELU, GroupNorm, LayerNorm, Linear, MultiheadAttention } from '../../src/nn/index.js';
+import { TEST_BACKENDS, expectClose, useBackend } from '../helpers.js';
+import { loadCase, ref } from './refs.js';
 
-const refs = readSafetensors(dataPath('nn/nn_refs.safetensors'));
-const ref = (name: string): tf.Tensor => {
-  const t = refs.get(name);
-  if (!t) throw new Error(`no reference tensor ${name}`);
-  return tf.tensor(t.data, t.shape, t.dtype);
-};
 const bool = (name: string) => tf.cast(ref(name), 'bool');
 
-/** Loads `<case>.*` state-dict entries (not in./out./grad.) into `m`, strictly. */
-function load<M extends Module>(m: M, prefix: string): M {
-  const sd: StateDict = new Map();
-  for (const [k, v] of refs) {
-    if (!k.startsWith(`${prefix}.`)) continue;
-    const rest = k.slice(prefix.length + 1);
-    if (/^(in|out|grad)\./.test(rest)) continue;
-    sd.set(rest, v);
-  }
-  m.loadStateDict(sd);
-  return m;
-}
+const load = loadCase;
 
 const TOL = 1e-5;
 

@@ -1,2 +1,9 @@
-/** @mige/encoder: see README.md. The implementation arrives with its own issue. */
+/**
+ * @mige/encoder: MIGE's multimodal instruction encoder parts: instruction parsing and layout,
+ * the T5 tokenizer, and the T5 encoder, EVA ViT-g and BLIP-2 Q-Former networks. See README.md.
+ */
 export const packageName = '@mige/encoder';
+
+export * from './instruction/index.js';
+export * from './tokenizer/index.js';
+export * from './models/index.js';

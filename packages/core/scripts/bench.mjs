@@ -92,3 +92,15 @@ console.log(`matmul 1024^3:          ${mm.median.toFixed(1)} ms, ${mmGflops.toFi
 console.log(`block forward:          ${f(result.forward)}`);
 console.log(`block forward+backward: ${f(result.forwardBackward)}`);
 console.log(`wrote ${out}`);
+
+// Image resampling speed (PIL-exact resize in plain JS), reported alongside the block.
+{
+  const { resizeShortSide } = await import('@mige/core');
+  const data = new Uint8Array(1024 * 768 * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+  const img = { width: 1024, height: 768, data };
+  for (const filter of ['bilinear', 'bicubic']) {
+    const r = median(() => resizeShortSide(img, 512, filter), 7);
+    console.log(`resize 1024x768 -> 512 short side, ${filter}: ${r.median.toFixed(1)} ms`);
+  }
+}

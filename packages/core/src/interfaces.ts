@@ -78,3 +78,78 @@ export interface DiffusionBackbone {
   /** The learned null condition for classifier-free guidance: [maxLength, captionChannels]. */
   nullCondition(): tf.Tensor2D;
 }
+
+/** One batch item's reference images for fusion: n ≥ 0 of them. */
+export interface FusionItem {
+  /** Q-Former tokens [n, Q, Dq], one row per image. */
+  tokens: TokenSequence;
+  /** Their VAE latents [n, 4, h, w], unscaled. */
+  latents: Latents;
+}
+
+/**
+ * How the Q-Former tokens of reference images take in those images' VAE features before they
+ * join the instruction. The backbone's patch embedder is passed in, so fusion never depends on
+ * a concrete backbone.
+ */
+export interface FeatureFusion {
+  /** Which fusion this is (`'ffm'`, `'none'`, …). */
+  readonly type: string;
+  /** The trainable modules (absent when there is nothing to train). */
+  readonly module?: Module;
+  /**
+   * queryTokens [B, Q, Dq] (Q-Former output), referenceLatents [B, 4, h, w] (the VAE mean,
+   * UNSCALED: no 0.18215) → fused tokens [B, Q, Dq], one row per reference image.
+   */
+  fuse(queryTokens: TokenSequence, referenceLatents: Latents, patchEmbedder: PatchEmbedder): TokenSequence;
+  /**
+   * Per-item lists of reference images (0 or more each): every item's tokens [n, Q, Dq] and
+   * latents [n, 4, h, w] → its fused tokens [n, Q, Dq]. An item without images gives an empty
+   * [0, Q, Dq] result and costs nothing.
+   */
+  fuseBatch(items: readonly FusionItem[], patchEmbedder: PatchEmbedder): TokenSequence[];
+}
+
+/** How an instruction's text becomes the prompt: MIGE's edit / subject prefixes, or as is. */
+export type InstructionTask = 'edit' | 'subject' | 'raw';
+
+/** One multimodal instruction, ready for the encoder's networks. */
+export interface EncoderInput {
+  /** The instruction, with one `<imagehere>` per image, in order. */
+  text: string;
+  /** Overrides the call's `task` for this item. */
+  task?: InstructionTask;
+  /** Its images preprocessed for the ViT (normalised, S×S): [n, 3, S, S], n = 0…4. */
+  images: ImageBatch;
+  /** Their VAE latents [n, 4, h, w], UNSCALED (the mean, no 0.18215). */
+  latents: Latents;
+}
+
+export interface InstructionEncodeOptions {
+  /** Fuses the image tokens with the latents (MIGE's FFM, or none). */
+  fusion: FeatureFusion;
+  /** The backbone's patch embedder, which fusion uses on the latents. */
+  patchEmbedder: PatchEmbedder;
+  /** How prompts are built for items without their own `task` (default `raw`: the text as is). */
+  task?: InstructionTask;
+}
+
+export interface InstructionEncoding {
+  /** Condition tokens [B, L, D], L = the encoder's maxLength. */
+  y: TokenSequence;
+  /** [B, L] int32: 1 for content, 0 for padding. */
+  mask: TokenMask;
+  /** Non-fatal problems, such as `batch[2]: … truncated …`. */
+  warnings: string[];
+}
+
+/** The multimodal instruction encoder as pipelines see it: instructions → condition y + mask. */
+export interface InstructionEncoder {
+  /** The encoder's module tree (parameters, state dict). */
+  readonly module: Module;
+  /** D: the width of y (the backbone's caption channels). */
+  readonly hiddenSize: number;
+  /** L: every y has this many tokens. */
+  readonly maxLength: number;
+  encode(batch: readonly EncoderInput[], options: InstructionEncodeOptions): InstructionEncoding;
+}

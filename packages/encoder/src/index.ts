@@ -7,3 +7,4 @@ export const packageName = '@mige/encoder';
 export * from './instruction/index.js';
 export * from './tokenizer/index.js';
 export * from './models/index.js';
+export * from './composed/index.js';

@@ -1,12 +1,7 @@
-import { checkShapes, MigeInputError, tf, type Latents, type TokenSequence } from '@mige/core';
+import { checkShapes, MigeInputError, tf, type FusionItem, type Latents, type TokenSequence } from '@mige/core';
 
-/** One batch item's reference images: n ≥ 0 of them. */
-export interface FusionItem {
-  /** Q-Former tokens [n, Q, Dq], one row per image. */
-  tokens: TokenSequence;
-  /** Their VAE latents [n, 4, h, w], unscaled. */
-  latents: Latents;
-}
+// FusionItem lives in @mige/core with FeatureFusion; re-exported for fusion's API.
+export type { FusionItem } from '@mige/core';
 
 type Fuse = (tokens: TokenSequence, latents: Latents) => TokenSequence;
 

@@ -1,30 +1,10 @@
-import { checkShapes, MigeInputError, tf, type Latents, type nn, type PatchEmbedder, type TokenSequence } from '@mige/core';
+import { checkShapes, MigeInputError, tf, type FeatureFusion, type FusionItem, type Latents, type PatchEmbedder, type TokenSequence } from '@mige/core';
 import type { FusionConfig } from './config.js';
 import { FFM } from './ffm.js';
-import { fuseItems, type FusionItem } from './batch.js';
+import { fuseItems } from './batch.js';
 
-/**
- * How the Q-Former tokens of reference images take in those images' VAE features before they
- * join the instruction. Pipelines consume this; the backbone's patch embedder is passed in, so
- * fusion never depends on a concrete backbone.
- */
-export interface FeatureFusion {
-  readonly type: FusionConfig['type'];
-  /** The trainable modules (absent when there is nothing to train). */
-  readonly module?: nn.Module;
-  /**
-   * queryTokens [B, Q, Dq] (Q-Former output), referenceLatents [B, 4, h, w] (the VAE mean,
-   * UNSCALED: no 0.18215) → fused tokens [B, Q, Dq], one row per reference image.
-   */
-  fuse(queryTokens: TokenSequence, referenceLatents: Latents, patchEmbedder: PatchEmbedder): TokenSequence;
-  /**
-   * Per-item lists of reference images (0 or more each): every item's tokens [n, Q, Dq] and
-   * latents [n, 4, h, w] → its fused tokens [n, Q, Dq]. Items are batched together; an item
-   * without images gives an empty [0, Q, Dq] result and costs nothing (the reference instead
-   * runs zero images through every network to fill 4 slots).
-   */
-  fuseBatch(items: readonly FusionItem[], patchEmbedder: PatchEmbedder): TokenSequence[];
-}
+// The FeatureFusion interface lives in @mige/core (the encoder consumes it); re-exported here.
+export type { FeatureFusion } from '@mige/core';
 
 const LATENT_CHANNELS = 4;
 

@@ -94,26 +94,3 @@ describe('resize input checks', () => {
   });
 });
 
-describe('resize speed', () => {
-  it('resizes 1024x768 to a 512 short side well under 100 ms', () => {
-    const data = new Uint8Array(1024 * 768 * 3);
-    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
-    const img = { width: 1024, height: 768, data };
-    const timings: Record<string, number> = {};
-    for (const filter of ['bilinear', 'bicubic'] as const) {
-      resizeShortSide(img, 512, filter); // warm up the JIT
-      const runs: number[] = [];
-      for (let r = 0; r < 3; r++) {
-        const t0 = performance.now();
-        const out = resizeShortSide(img, 512, filter);
-        runs.push(performance.now() - t0);
-        expect([out.width, out.height]).toEqual([682, 512]);
-      }
-      timings[filter] = Math.min(...runs);
-    }
-    console.log(`resize 1024x768 → 682x512: ${JSON.stringify(timings)} ms`);
-    // Generous bound so a loaded CI machine does not flake; typical values are far lower.
-    expect(timings.bilinear).toBeLessThan(100);
-    expect(timings.bicubic).toBeLessThan(100);
-  });
-});

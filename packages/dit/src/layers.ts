@@ -18,18 +18,7 @@ export class Mlp extends nn.Module {
   }
 }
 
-/** [B, S, H·d] → [B·H, S, d], the layout nn.attention takes. */
-function splitHeads(t: tf.Tensor, heads: number): tf.Tensor3D {
-  const [b, s, c] = t.shape as [number, number, number];
-  return tf.reshape(tf.transpose(tf.reshape(t, [b, s, heads, c / heads]), [0, 2, 1, 3]), [b * heads, s, c / heads]);
-}
-
-/** [B·H, S, d] → [B, S, H·d] */
-function mergeHeads(t: tf.Tensor3D, heads: number): tf.Tensor3D {
-  const [bh, s, d] = t.shape;
-  const b = bh / heads;
-  return tf.reshape(tf.transpose(tf.reshape(t, [b, heads, s, d]), [0, 2, 1, 3]), [b, s, heads * d]);
-}
+const { splitHeads, mergeHeads } = nn;
 
 /**
  * PixArt's `attn` (timm Attention / WindowAttention without windows): `qkv` (output channels

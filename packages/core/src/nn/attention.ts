@@ -3,7 +3,7 @@ import { MigeInputError } from '../errors.js';
 import { Module } from './module.js';
 import { xavierUniform } from './init.js';
 import { Linear } from './layers.js';
-import { attention, linear } from './ops.js';
+import { attention, linear, mergeHeads, splitHeads } from './ops.js';
 
 export interface MultiheadAttentionOptions {
   bias?: boolean;
@@ -92,12 +92,10 @@ export class MultiheadAttention extends Module {
       k = linear(k0, w(1, this.kProjWeight), biasPart(1));
       v = linear(v0, w(2, this.vProjWeight), biasPart(2));
     }
-    const heads = (t: tf.Tensor, n: number) => tf.reshape(tf.transpose(tf.reshape(t, [b, n, h, hd]), [0, 2, 1, 3]), [b * h, n, hd]) as tf.Tensor3D;
     const mask = this.additiveMask(masks, b, l, s);
     const scale = 1 / Math.sqrt(hd);
-    const qh = heads(q, l), kh = heads(k, s);
-    const out = attention(qh, kh, heads(v, s), scale, mask);
-    const merged = tf.reshape(tf.transpose(tf.reshape(out, [b, h, l, hd]), [0, 2, 1, 3]), [b, l, e]);
+    const qh = splitHeads(q, h), kh = splitHeads(k, h);
+    const merged = mergeHeads(attention(qh, kh, splitHeads(v, h), scale, mask), h);
     const y = this.outProj.forward(merged);
     const result = this.batchFirst ? y : tf.transpose(y, [1, 0, 2]);
     if (!masks.needWeights) return [result];

@@ -103,7 +103,8 @@ function transposeLast2(t: tf.Tensor): tf.Tensor {
  * Scaled dot-product attention softmax(scale·q·kᵀ + mask)·v over N = batch·heads slices.
  * q [N,L,d], k [N,S,d], v [N,S,dv]; `mask` is additive and broadcasts to [N,L,S] (use a large
  * negative number, not -inf, for disallowed positions). Returns [N,L,dv]. Forward and backward
- * use only plain 2-D products.
+ * use only plain 2-D products. The mask gets a gradient too (summed over the axes it
+ * broadcasts along), so a learned bias such as T5's relative position bias trains through it.
  */
 export function attention(
   q: tf.Tensor3D,
@@ -112,11 +113,11 @@ export function attention(
   scale: number,
   mask?: tf.Tensor,
 ): tf.Tensor3D {
-  const core = customOp(([qq, kk, vv], save) => {
+  const core = customOp(([qq, kk, vv, mm], save) => {
     if (!qq || !kk || !vv) throw new Error('attention needs q, k and v');
     const qs = tf.unstack(tf.mul(qq, scale));
     let scores: tf.Tensor = bmm(qs, tf.unstack(transposeLast2(kk)));
-    if (mask) scores = tf.add(scores, mask);
+    if (mm) scores = tf.add(scores, mm);
     const p = tf.softmax(scores);
     const out = bmm(tf.unstack(p), tf.unstack(vv));
     save([qq, kk, vv, p]);
@@ -126,16 +127,39 @@ export function attention(
         const [sq, sk, sv, sp] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
         const dys = tf.unstack(dy);
         const dp = bmm(dys, tf.unstack(transposeLast2(sv)));
-        // softmax backward: dS = P ⊙ (dP − Σ_j dP⊙P)
+        // softmax backward: dS = P ⊙ (dP − Σ_j dP⊙P); dS is also the mask's gradient.
         const ds = tf.mul(sp, tf.sub(dp, tf.sum(tf.mul(dp, sp), -1, true)));
         const dq = tf.mul(bmm(tf.unstack(ds), tf.unstack(sk)), scale);
         const dk = tf.mul(bmm(tf.unstack(transposeLast2(ds)), tf.unstack(sq)), scale);
         const dv = bmm(tf.unstack(transposeLast2(sp)), dys);
-        return [dq, dk, dv];
+        return mm ? [dq, dk, dv, sumToShape(ds, mm.shape)] : [dq, dk, dv];
       },
     };
   });
-  return core(q, k, v);
+  return (mask ? core(q, k, v, mask) : core(q, k, v)) as tf.Tensor3D;
+}
+
+/** Sums `t` over the axes along which a tensor of `shape` was broadcast to t's shape. */
+function sumToShape(t: tf.Tensor, shape: readonly number[]): tf.Tensor {
+  const lead = t.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < t.rank; i++) {
+    const target = i < lead ? 1 : (shape[i - lead] as number);
+    if (target === 1 && (t.shape[i] as number) !== 1) axes.push(i);
+  }
+  return tf.reshape(axes.length ? tf.sum(t, axes, true) : t, [...shape]);
+}
+
+/** [B, S, H·d] → [B·H, S, d], the layout `attention` takes. */
+export function splitHeads(t: tf.Tensor, heads: number): tf.Tensor3D {
+  const [b, s, c] = t.shape as [number, number, number];
+  return tf.reshape(tf.transpose(tf.reshape(t, [b, s, heads, c / heads]), [0, 2, 1, 3]), [b * heads, s, c / heads]);
+}
+
+/** [B·H, S, d] → [B, S, H·d], the inverse of `splitHeads`. */
+export function mergeHeads(t: tf.Tensor3D, heads: number): tf.Tensor3D {
+  const [bh, s, d] = t.shape;
+  return tf.reshape(tf.transpose(tf.reshape(t, [bh / heads, heads, s, d]), [0, 2, 1, 3]), [bh / heads, s, heads * d]);
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);

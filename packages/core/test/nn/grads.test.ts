@@ -41,6 +41,14 @@ describe.each(TEST_BACKENDS)('custom gradients on %s', (backend) => {
     const ours = gradsOf((qq, kk, vv) => attention(qq as tf.Tensor3D, kk as tf.Tensor3D, vv as tf.Tensor3D, 0.3, mask), [q, k, v], r);
     const theirs = gradsOf(ref, [q, k, v], r);
     ours.forEach((g, i) => expectClose(g, theirs[i] as tf.Tensor, 1e-5, `attention grad ${i}`));
+    // A learned, broadcast bias [1, 5, 7] (as T5's position bias) gets its gradient too.
+    const bias = randn([1, 5, 7]);
+    const withBias = (qq: tf.Tensor, bb: tf.Tensor) => attention(qq as tf.Tensor3D, k, v, 0.3, bb);
+    const biasRef = (qq: tf.Tensor, bb: tf.Tensor) =>
+      tf.matMul(tf.softmax(tf.add(tf.mul(tf.matMul(qq as tf.Tensor3D, k, false, true), 0.3), bb)), v);
+    const gb = gradsOf(withBias, [q, bias], r);
+    const gbRef = gradsOf(biasRef, [q, bias], r);
+    gb.forEach((g, i) => expectClose(g, gbRef[i] as tf.Tensor, 1e-5, `biased attention grad ${i}`));
   });
 
   it('tanh GELU through sigmoid equals the tanh formula, with its gradient', () => {

@@ -70,10 +70,9 @@ export class T5Encoder extends nn.Module {
         : tf.zeros([batch, 1, 1, length]);
       const bias = tf.reshape(tf.add(positionBias, mask), [batch * c.numHeads, length, length]) as tf.Tensor3D;
       const recording = tf.engine().isTapeOn();
-      const biasGrad = recording && table.weight.trainable;
       this.encoder.block.items.forEach((block, i) => {
         const prev = h;
-        h = tf.tidy(() => block.forward(prev, bias, biasGrad));
+        h = tf.tidy(() => block.forward(prev, bias));
         trace(`block_out.${i}`, h);
         // Inference keeps one activation alive at a time (never the caller's inputsEmbeds).
         if (!recording && prev !== input.inputsEmbeds) prev.dispose();

@@ -1,5 +1,5 @@
 import { nn, tf } from '@mige/core';
-import { attentionWithBiasGrad, mergeHeads, splitHeads } from './heads.js';
+import { mergeHeads, splitHeads } from './heads.js';
 
 /** T5's layers with HF T5 attribute names. No Linear has a bias. */
 
@@ -37,13 +37,13 @@ export class T5Attention extends nn.Module {
   }
 
   /**
-   * x [B, L, D], bias [B·H, L, L] (position bias + key mask) → [B, L, D]. `biasGrad` routes the
-   * gradient into the bias (while training the relative bias table).
+   * x [B, L, D], bias [B·H, L, L] (position bias + key mask) → [B, L, D]. The bias receives its
+   * gradient through nn.attention, which trains the relative bias table.
    */
-  forward(x: tf.Tensor3D, bias: tf.Tensor3D, biasGrad = false): tf.Tensor3D {
+  forward(x: tf.Tensor3D, bias: tf.Tensor3D): tf.Tensor3D {
     const h = this.numHeads;
     const [q, k, v] = [this.q, this.k, this.v].map((l) => splitHeads(l.forward(x), h)) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-    const out = biasGrad ? attentionWithBiasGrad(q, k, v, 1, bias) : nn.attention(q, k, v, 1, bias);
+    const out = nn.attention(q, k, v, 1, bias);
     return this.o.forward(mergeHeads(out, h)) as tf.Tensor3D;
   }
 }
@@ -73,8 +73,8 @@ class T5LayerSelfAttention extends nn.Module {
     this.selfAttention = this.module('SelfAttention', new T5Attention(dModel, heads, dKv, numBuckets));
     this.layerNorm = this.module('layer_norm', new T5LayerNorm(dModel, eps));
   }
-  forward(x: tf.Tensor3D, bias: tf.Tensor3D, biasGrad: boolean): tf.Tensor3D {
-    return tf.add(x, this.selfAttention.forward(this.layerNorm.forward(x) as tf.Tensor3D, bias, biasGrad));
+  forward(x: tf.Tensor3D, bias: tf.Tensor3D): tf.Tensor3D {
+    return tf.add(x, this.selfAttention.forward(this.layerNorm.forward(x) as tf.Tensor3D, bias));
   }
 }
 
@@ -125,7 +125,7 @@ export class T5Block extends nn.Module {
     return this.layer.attn.selfAttention;
   }
   /** x [B, L, D], bias [B·H, L, L] → [B, L, D] */
-  forward(x: tf.Tensor3D, bias: tf.Tensor3D, biasGrad = false): tf.Tensor3D {
-    return this.layer.ff.forward(this.layer.attn.forward(x, bias, biasGrad));
+  forward(x: tf.Tensor3D, bias: tf.Tensor3D): tf.Tensor3D {
+    return this.layer.ff.forward(this.layer.attn.forward(x, bias));
   }
 }

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../backend/generated/tfjs-gradients.cjs';
 
 /**
- * Differentiable primitives written for tfjs-wasm's fast paths (../shared perf notes): every
+ * Differentiable primitives written for tfjs-wasm's fast paths (docs/perf.md): every
  * matrix product is a plain 2-D, non-transposed, batch-1 matmul (the only case XNNPACK runs),
  * including in the backward pass, where the stock gradients would use transposed products.
  * Each computes exactly the PyTorch function it replaces.

@@ -8,3 +8,5 @@ export const packageName = '@mige/data';
 export * from './format/index.js';
 export * from './sampler/index.js';
 export * from './world/index.js';
+export * from './embed-metrics/index.js';
+export * from './cache/index.js';

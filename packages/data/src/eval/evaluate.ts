@@ -1,0 +1,84 @@
+import type { RgbImage } from '@mige/core';
+import { MigeInputError } from '@mige/core';
+import type { WorldExample, WorldTask } from '../world/types.js';
+import type { EvalModel } from './baselines.js';
+import { objectScores } from './object-metrics.js';
+import { l1Distance, l2Distance } from './pixel-metrics.js';
+import type { SplitManifest } from './split.js';
+
+export const METRIC_NAMES = ['l1', 'l2', 'instructed', 'othersUnchanged', 'subjectPreserved'] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** Means over the examples where a metric applies (null: it applies to none); n = examples. */
+export interface ScoreRow { n: number; metrics: Record<MetricName, number | null> }
+
+export interface EvalReport {
+  name: string;
+  manifest?: SplitManifest;
+  tasks: Partial<Record<WorldTask, ScoreRow>>;
+  /** Means over all examples (each example weighs the same, whatever its task). */
+  overall: ScoreRow;
+}
+
+/** One evaluated case kept for the grid picture. */
+export interface EvalSample { example: WorldExample; output: RgbImage }
+
+export interface EvaluateOptions {
+  examples: Iterable<WorldExample> | AsyncIterable<WorldExample>;
+  model: EvalModel;
+  name: string;
+  manifest?: SplitManifest;
+  /** How many cases to keep for the grid: the first one of each task, up to this many. Default 4. */
+  samples?: number;
+}
+
+class Accumulator {
+  n = 0;
+  private sums = new Map<MetricName, [number, number]>();
+  add(values: Record<MetricName, number | null>): void {
+    this.n++;
+    for (const m of METRIC_NAMES) {
+      const v = values[m];
+      if (v === null) continue;
+      const s = this.sums.get(m) ?? [0, 0];
+      this.sums.set(m, [s[0] + v, s[1] + 1]);
+    }
+  }
+  row(): ScoreRow {
+    const metrics = {} as Record<MetricName, number | null>;
+    for (const m of METRIC_NAMES) {
+      const s = this.sums.get(m);
+      metrics[m] = s ? s[0] / s[1] : null;
+    }
+    return { n: this.n, metrics };
+  }
+}
+
+/** Runs the model on every example and aggregates pixel and object scores per task. */
+export async function evaluate(options: EvaluateOptions): Promise<{ report: EvalReport; samples: EvalSample[] }> {
+  const { examples, model, name, samples: sampleCount = 4 } = options;
+  const perTask = new Map<WorldTask, Accumulator>();
+  const overall = new Accumulator();
+  const samples: EvalSample[] = [];
+  for await (const example of examples) {
+    const output = await model(example);
+    if (output.width !== example.target.width || output.height !== example.target.height) {
+      throw new MigeInputError(`model output is ${output.width}x${output.height}, target is ${example.target.width}x${example.target.height}`, name);
+    }
+    const obj = objectScores(example, output);
+    const values: Record<MetricName, number | null> = {
+      l1: l1Distance(output, example.target), l2: l2Distance(output, example.target), ...obj,
+    };
+    const acc = perTask.get(example.task) ?? new Accumulator();
+    // A new task's first case is kept, so the grid shows different tasks.
+    if (acc.n === 0 && samples.length < sampleCount) samples.push({ example, output });
+    acc.add(values);
+    perTask.set(example.task, acc);
+    overall.add(values);
+  }
+  const tasks: EvalReport['tasks'] = {};
+  for (const [task, acc] of perTask) tasks[task] = acc.row();
+  const report: EvalReport = { name, tasks, overall: overall.row() };
+  if (options.manifest) report.manifest = options.manifest;
+  return { report, samples };
+}

@@ -1,0 +1,139 @@
+import type { RgbImage } from '@mige/core';
+import { rleToMask } from '../world/raster.js';
+import { regionName } from '../world/scene.js';
+import type { ObjectAnnotation, WorldExample, WorldObject } from '../world/types.js';
+import { detectObjects, type DetectedObject } from './detect.js';
+
+/** Object scores of one output; null where a score does not apply to the example's task. */
+export interface ObjectScores {
+  /**
+   * 1 when the instructed change is in the output, else 0 (subject: the fraction of subjects).
+   * - recolor / add / move / resize / compose_add / compose_replace: the target's edited object
+   *   (annotations.edit.object) is detected with its shape and colour, and its bbox centre lies in
+   *   the same 3x3 region as the target's; resize also needs the bbox's longer side within ±20%.
+   * - remove: no detection has the removed object's shape and colour.
+   * - background: >= 90% of the pixels outside the target's objects are within 8 (per channel,
+   *   0..255) of the target's pixels there.
+   * - subject: each subject detected with its shape and colour in its region; the mean over subjects.
+   */
+  instructed: number;
+  /**
+   * The fraction of the target's other objects (all but the edited one) that are unchanged: a
+   * detection with the same shape and colour whose mask has IoU >= 0.9 with the annotated mask.
+   * null for subject generation, and when the target has no other object.
+   */
+  othersUnchanged: number | null;
+  /**
+   * Subject tasks (subject, compose_add, compose_replace): for each subject, the fraction of the
+   * detected object's mask pixels that agree (within 16 per channel) with the entity image at the
+   * corresponding position (the output bbox mapped onto the subject's bbox in the entity image,
+   * scaled when sizes differ); 0 when the subject is not detected. The mean over subjects; null for other tasks.
+   */
+  subjectPreserved: number | null;
+}
+
+const REGION_OF = (bbox: readonly number[], w: number, h: number): string =>
+  regionName((bbox[0] as number) + (bbox[2] as number) / 2, (bbox[1] as number) + (bbox[3] as number) / 2, w, h);
+
+function findLike(found: DetectedObject[], o: { shape: string; color: string }): DetectedObject | undefined {
+  // Shapes are distinct within a scene, so shape + colour names at most one object.
+  return found.find((d) => d.shape === o.shape && d.color === o.color);
+}
+
+function maskIou(a: Uint8Array, b: Uint8Array): number {
+  let inter = 0, union = 0;
+  for (let k = 0; k < a.length; k++) { if (a[k] && b[k]) inter++; if (a[k] || b[k]) union++; }
+  return union === 0 ? 1 : inter / union;
+}
+
+function placedRight(found: DetectedObject[], ann: ObjectAnnotation, out: RgbImage, checkSize: boolean): boolean {
+  const d = findLike(found, ann);
+  if (!d) return false;
+  if (REGION_OF(d.bbox, out.width, out.height) !== REGION_OF(ann.bbox, out.width, out.height)) return false;
+  if (!checkSize) return true;
+  const want = Math.max(ann.bbox[2], ann.bbox[3]), got = Math.max(d.bbox[2], d.bbox[3]);
+  return Math.abs(got - want) <= 0.2 * want;
+}
+
+function backgroundRight(ex: WorldExample, out: RgbImage): boolean {
+  const n = out.width * out.height;
+  const objects = new Uint8Array(n);
+  for (const o of ex.annotations.target.objects) rleToMask(o.mask, n).forEach((v, k) => { if (v) objects[k] = 1; });
+  let ok = 0, total = 0;
+  for (let p = 0; p < n; p++) {
+    if (objects[p]) continue;
+    total++;
+    let close = true;
+    for (let c = 0; c < 3; c++) if (Math.abs((out.data[3 * p + c] as number) - (ex.target.data[3 * p + c] as number)) > 8) close = false;
+    if (close) ok++;
+  }
+  return total === 0 || ok / total >= 0.9;
+}
+
+/** See ObjectScores.subjectPreserved. */
+function subjectAgreement(found: DetectedObject[], subj: WorldObject, entity: RgbImage, out: RgbImage): number {
+  const d = findLike(found, subj);
+  // The subject is located in its entity image the same way, and the two bboxes are aligned
+  // (scaled when sizes differ): bboxes are exact, while the inferred box can be ambiguous by a pixel.
+  const e = findLike(detectObjects(entity), subj);
+  if (!d || !e || d.area === 0) return 0;
+  const [bx, by, bw, bh] = d.bbox, [ex0, ey0, ew, eh] = e.bbox;
+  let ok = 0;
+  for (let p = 0; p < d.mask.length; p++) {
+    if (!d.mask[p]) continue;
+    const x = p % out.width, y = (p - x) / out.width;
+    const ex = ex0 + Math.floor(((x - bx + 0.5) * ew) / bw), ey = ey0 + Math.floor(((y - by + 0.5) * eh) / bh);
+    const k = 3 * (ey * entity.width + ex);
+    let close = true;
+    for (let c = 0; c < 3; c++) if (Math.abs((out.data[3 * p + c] as number) - (entity.data[k + c] as number)) > 16) close = false;
+    if (close) ok++;
+  }
+  return ok / d.area;
+}
+
+/** Scores an output against an example's annotations (see ObjectScores for the definitions). */
+export function objectScores(ex: WorldExample, out: RgbImage): ObjectScores {
+  const found = detectObjects(out);
+  const target = ex.annotations.target.objects;
+  const editIdx = typeof ex.annotations.edit.object === 'number' ? ex.annotations.edit.object : -1;
+  let instructed: number;
+  switch (ex.task) {
+    case 'remove': {
+      const gone = ex.annotations.source?.objects[editIdx];
+      instructed = gone && findLike(found, gone) ? 0 : 1;
+      break;
+    }
+    case 'background':
+      instructed = backgroundRight(ex, out) ? 1 : 0;
+      break;
+    case 'subject':
+      instructed = target.length === 0 ? 1 : target.filter((o) => placedRight(found, o, out, false)).length / target.length;
+      break;
+    default: {
+      const ann = target[editIdx];
+      instructed = ann && placedRight(found, ann, out, ex.task === 'resize') ? 1 : 0;
+    }
+  }
+  let othersUnchanged: number | null = null;
+  if (ex.task !== 'subject') {
+    const n = out.width * out.height;
+    // remove and background edit no target object, so every target object is an "other" one.
+    const skip = ex.task === 'remove' || ex.task === 'background' ? -1 : editIdx;
+    const others = target.filter((_, i) => i !== skip);
+    if (others.length) {
+      const kept = others.filter((o) => {
+        const d = findLike(found, o);
+        return d !== undefined && maskIou(d.mask, rleToMask(o.mask, n)) >= 0.9;
+      });
+      othersUnchanged = kept.length / others.length;
+    }
+  }
+  let subjectPreserved: number | null = null;
+  const pairs = ex.annotations.subjects
+    .map((s, i) => [s, ex.entities[i]] as const)
+    .filter((p): p is readonly [WorldObject, RgbImage] => p[0] !== null && p[1] !== undefined);
+  if (pairs.length) {
+    subjectPreserved = pairs.reduce((acc, [s, e]) => acc + subjectAgreement(found, s, e, out), 0) / pairs.length;
+  }
+  return { instructed, othersUnchanged, subjectPreserved };
+}

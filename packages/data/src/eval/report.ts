@@ -1,0 +1,65 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeImage, type RgbImage } from '@mige/core';
+import { writeTextAtomic } from '../format/write-dataset.js';
+import { blankCanvas } from './baselines.js';
+import { METRIC_NAMES, type EvalReport, type EvalSample, type MetricName, type ScoreRow } from './evaluate.js';
+
+const HEADERS: Record<MetricName, string> = {
+  l1: 'L1 ↓', l2: 'L2 ↓', instructed: 'instructed ↑', othersUnchanged: 'others unchanged ↑', subjectPreserved: 'subject preserved ↑',
+};
+
+function cells(row: ScoreRow): string[] {
+  return METRIC_NAMES.map((m) => {
+    const v = row.metrics[m];
+    return v === null ? '–' : v.toFixed(4);
+  });
+}
+
+/** The report as a Markdown table: a row per task plus "all", a column per metric. */
+export function reportMarkdown(report: EvalReport): string {
+  const head = ['task', 'n', ...METRIC_NAMES.map((m) => HEADERS[m])];
+  const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
+  for (const [task, row] of Object.entries(report.tasks)) lines.push(`| ${task} | ${row.n} | ${cells(row).join(' | ')} |`);
+  lines.push(`| **all** | ${report.overall.n} | ${cells(report.overall).join(' | ')} |`);
+  return lines.join('\n') + '\n';
+}
+
+const GAP = 2;
+const GAP_GREY = 96;
+
+/**
+ * One row per sample: source (blank when none), entities, output, target, concatenated with
+ * GAP-px grey gaps; rows with fewer entities are padded with blanks so columns line up.
+ */
+export function sampleGrid(samples: EvalSample[]): RgbImage {
+  const rows = samples.map((s) => [
+    s.example.source ?? blankCanvas(s.example.target.width, s.example.target.height),
+    ...s.example.entities, s.output, s.example.target,
+  ]);
+  const all = rows.flat();
+  const cw = Math.max(1, ...all.map((i) => i.width)), ch = Math.max(1, ...all.map((i) => i.height));
+  const cols = Math.max(1, ...rows.map((r) => r.length));
+  const width = cols * cw + (cols + 1) * GAP, height = Math.max(1, rows.length) * ch + (Math.max(1, rows.length) + 1) * GAP;
+  const grid: RgbImage = { width, height, data: new Uint8Array(width * height * 3).fill(GAP_GREY) };
+  rows.forEach((row, r) => {
+    // Output and target go in the last two columns, so they line up whatever the entity count.
+    const padded = [...row.slice(0, -2), ...Array.from({ length: cols - row.length }, () => blankCanvas(cw, ch)), ...row.slice(-2)];
+    padded.forEach((img, c) => {
+      const ox = GAP + c * (cw + GAP), oy = GAP + r * (ch + GAP);
+      for (let y = 0; y < img.height; y++) {
+        const src = y * img.width * 3;
+        grid.data.set(img.data.subarray(src, src + img.width * 3), ((oy + y) * width + ox) * 3);
+      }
+    });
+  });
+  return grid;
+}
+
+/** Writes report.json, report.md and grid.png into `dir` (created if needed), each atomically. */
+export async function writeReport(dir: string, report: EvalReport, samples: EvalSample[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeTextAtomic(join(dir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  await writeTextAtomic(join(dir, 'report.md'), `# ${report.name}\n\n${reportMarkdown(report)}`);
+  await writeImage(join(dir, 'grid.png'), sampleGrid(samples));
+}

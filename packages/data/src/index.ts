@@ -10,3 +10,4 @@ export * from './sampler/index.js';
 export * from './world/index.js';
 export * from './embed-metrics/index.js';
 export * from './cache/index.js';
+export * from './eval/index.js';

@@ -2,11 +2,15 @@ import type { RgbImage } from '@mige/core';
 import { MigeInputError } from '@mige/core';
 import type { WorldExample, WorldTask } from '../world/types.js';
 import type { EvalModel } from './baselines.js';
+import { clipDirScores, clipIScores, clipTScores, dinoScores } from '../embed-metrics/metrics.js';
+import type { ImageEmbedder } from '../embed-metrics/image-encoder.js';
+import type { TextEmbedder } from '../embed-metrics/text-encoder.js';
+import { captionScene } from './captions.js';
 import { objectScores } from './object-metrics.js';
 import { l1Distance, l2Distance } from './pixel-metrics.js';
 import type { SplitManifest } from './split.js';
 
-export const METRIC_NAMES = ['l1', 'l2', 'instructed', 'othersUnchanged', 'subjectPreserved'] as const;
+export const METRIC_NAMES = ['l1', 'l2', 'instructed', 'othersUnchanged', 'subjectPreserved', 'dino', 'clipI', 'clipT', 'clipDir'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** Means over the examples where a metric applies (null: it applies to none); n = examples. */
@@ -30,6 +34,29 @@ export interface EvaluateOptions {
   manifest?: SplitManifest;
   /** How many cases to keep for the grid: the first one of each task, up to this many. Default 4. */
   samples?: number;
+  /**
+   * The paper's embedding metrics, computed when their encoders are given (e.g. OnnxImageEncoder /
+   * OnnxTextEncoder on exports of DINO ViT-S/16 and CLIP ViT-B/32); null otherwise.
+   */
+  embedders?: { dino?: ImageEmbedder; clipImage?: ImageEmbedder; clipText?: TextEmbedder };
+}
+
+type EmbeddingMetrics = Pick<Record<MetricName, number | null>, 'dino' | 'clipI' | 'clipT' | 'clipDir'>;
+
+/** DINO and CLIP-I against the target; CLIP-T against the target's caption; CLIPdir from the source. */
+async function embeddingScores(example: WorldExample, output: RgbImage, e: EvaluateOptions['embedders']): Promise<EmbeddingMetrics> {
+  const first = async (p: Promise<number[]>) => (await p)[0] ?? null;
+  const targetCaption = captionScene(example.annotations.target);
+  const source = example.source;
+  const sourceScene = example.annotations.source;
+  return {
+    dino: e?.dino ? await first(dinoScores(e.dino, [output], [example.target])) : null,
+    clipI: e?.clipImage ? await first(clipIScores(e.clipImage, [output], [example.target])) : null,
+    clipT: e?.clipImage && e.clipText ? await first(clipTScores(e.clipImage, e.clipText, [output], [targetCaption])) : null,
+    clipDir: e?.clipImage && e.clipText && source && sourceScene
+      ? await first(clipDirScores(e.clipImage, e.clipText, [{ source, output, sourceCaption: captionScene(sourceScene), targetCaption }]))
+      : null,
+  };
 }
 
 class Accumulator {
@@ -68,6 +95,7 @@ export async function evaluate(options: EvaluateOptions): Promise<{ report: Eval
     const obj = objectScores(example, output);
     const values: Record<MetricName, number | null> = {
       l1: l1Distance(output, example.target), l2: l2Distance(output, example.target), ...obj,
+      ...(await embeddingScores(example, output, options.embedders)),
     };
     const acc = perTask.get(example.task) ?? new Accumulator();
     // A new task's first case is kept, so the grid shows different tasks.

@@ -7,10 +7,11 @@ import { METRIC_NAMES, type EvalReport, type EvalSample, type MetricName, type S
 
 const HEADERS: Record<MetricName, string> = {
   l1: 'L1 ↓', l2: 'L2 ↓', instructed: 'instructed ↑', othersUnchanged: 'others unchanged ↑', subjectPreserved: 'subject preserved ↑',
+  dino: 'DINO ↑', clipI: 'CLIP-I ↑', clipT: 'CLIP-T ↑', clipDir: 'CLIPdir ↑',
 };
 
-function cells(row: ScoreRow): string[] {
-  return METRIC_NAMES.map((m) => {
+function cells(row: ScoreRow, shown: readonly MetricName[]): string[] {
+  return shown.map((m) => {
     const v = row.metrics[m];
     return v === null ? '–' : v.toFixed(4);
   });
@@ -18,10 +19,12 @@ function cells(row: ScoreRow): string[] {
 
 /** The report as a Markdown table: a row per task plus "all", a column per metric. */
 export function reportMarkdown(report: EvalReport): string {
-  const head = ['task', 'n', ...METRIC_NAMES.map((m) => HEADERS[m])];
+  // Metrics no example had (e.g. DINO without its encoder) get no column.
+  const shown = METRIC_NAMES.filter((m) => report.overall.metrics[m] !== null);
+  const head = ['task', 'n', ...shown.map((m) => HEADERS[m])];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
-  for (const [task, row] of Object.entries(report.tasks)) lines.push(`| ${task} | ${row.n} | ${cells(row).join(' | ')} |`);
-  lines.push(`| **all** | ${report.overall.n} | ${cells(report.overall).join(' | ')} |`);
+  for (const [task, row] of Object.entries(report.tasks)) lines.push(`| ${task} | ${row.n} | ${cells(row, shown).join(' | ')} |`);
+  lines.push(`| **all** | ${report.overall.n} | ${cells(report.overall, shown).join(' | ')} |`);
   return lines.join('\n') + '\n';
 }
 

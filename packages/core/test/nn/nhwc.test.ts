@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Conv2d, GroupNorm } from '../../src/nn/index.js';
 import { TEST_BACKENDS, expectClose, useBackend } from '../helpers.js';
-import { loadCase, ref as refRaw } from './refs.js';
+import { CONV_CASES, loadCase, ref as refRaw } from './refs.js';
 
 const ref = (name: string): tf.Tensor4D => refRaw<tf.Tensor4D>(name); // 1-D for biases, which the tests only compare
 const toNHWC = (t: tf.Tensor4D): tf.Tensor4D => tf.transpose(t, [0, 2, 3, 1]);
@@ -49,14 +49,7 @@ describe.each(TEST_BACKENDS)('NHWC fast paths on %s', (backend) => {
     expectClose(dx, toNHWC(dxRef as tf.Tensor4D), 1e-4, 'dx');
   });
 
-  const convs: [string, number, number, number, number, number, number][] = [
-    ['conv3x3', 3, 5, 3, 1, 1, 1],
-    ['conv_s2', 4, 6, 3, 2, 1, 1],
-    ['conv_dil2', 3, 4, 3, 1, 2, 2],
-    ['conv_1x1', 6, 3, 1, 1, 0, 1],
-    ['conv_patch', 8, 12, 2, 2, 0, 1],
-  ];
-  it.each(convs)('Conv2d.forwardNHWC %s: forward and gradients', (name, cin, cout, k, stride, padding, dilation) => {
+  it.each(CONV_CASES)('Conv2d.forwardNHWC %s: forward and gradients', (name, cin, cout, k, stride, padding, dilation) => {
     const m = load(new Conv2d(cin, cout, k, { stride, padding, dilation }), name);
     const x = toNHWC(ref(`${name}.in.x`));
     const r = toNHWC(ref(`${name}.in.r`));

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Conv2d, Embedding, GELU, GroupNorm, LayerNorm, Linear, MultiheadAttention } from '../../src/nn/index.js';
 import { TEST_BACKENDS, expectClose, useBackend } from '../helpers.js';
-import { loadCase, ref } from './refs.js';
+import { CONV_CASES, loadCase, ref } from './refs.js';
 
 const bool = (name: string) => tf.cast(ref(name), 'bool');
 
@@ -52,15 +52,7 @@ describe.each(TEST_BACKENDS)('nn parity with PyTorch on %s', (backend) => {
     expectClose(load(new GroupNorm(4, 16, 1e-6), 'gn').forward(ref('gn.in.x')), ref('gn.out.y'), TOL);
   });
 
-  const convs: [string, number, number, number, number, number, number][] = [
-    // case, cin, cout, k, stride, padding, dilation
-    ['conv3x3', 3, 5, 3, 1, 1, 1],
-    ['conv_s2', 4, 6, 3, 2, 1, 1],
-    ['conv_dil2', 3, 4, 3, 1, 2, 2],
-    ['conv_1x1', 6, 3, 1, 1, 0, 1],
-    ['conv_patch', 8, 12, 2, 2, 0, 1],
-  ];
-  it.each(convs)('Conv2d %s: forward and gradients', (name, cin, cout, k, stride, padding, dilation) => {
+  it.each(CONV_CASES)('Conv2d %s: forward and gradients', (name, cin, cout, k, stride, padding, dilation) => {
     const m = load(new Conv2d(cin, cout, k, { stride, padding, dilation }), name);
     const x = ref(`${name}.in.x`);
     const r = ref(`${name}.in.r`);

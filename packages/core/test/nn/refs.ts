@@ -22,3 +22,12 @@ export function loadCase<M extends Module>(m: M, prefix: string): M {
   m.loadStateDict(sd);
   return m;
 }
+
+/** The Conv2d cases of gen_nn_refs.py: [case, cin, cout, k, stride, padding, dilation]. */
+export const CONV_CASES: [string, number, number, number, number, number, number][] = [
+  ['conv3x3', 3, 5, 3, 1, 1, 1],
+  ['conv_s2', 4, 6, 3, 2, 1, 1],
+  ['conv_dil2', 3, 4, 3, 1, 2, 2],
+  ['conv_1x1', 6, 3, 1, 1, 0, 1],
+  ['conv_patch', 8, 12, 2, 2, 0, 1],
+];

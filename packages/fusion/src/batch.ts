@@ -1,4 +1,4 @@
-import { checkShapes, MigeInputError, tf, type FusionItem, type Latents, type TokenSequence } from '@mige/core';
+import { checkShapes, MigeInputError, nn, tf, type FusionItem, type Latents, type TokenSequence } from '@mige/core';
 
 // FusionItem lives in @mige/core with FeatureFusion; re-exported for fusion's API.
 export type { FusionItem } from '@mige/core';
@@ -27,7 +27,7 @@ export function fuseItems(items: readonly FusionItem[], fuse: Fuse): TokenSequen
       const tokens = picked.length === 1 ? picked[0]!.tokens : tf.concat(picked.map((p) => p.tokens), 0);
       const latents = picked.length === 1 ? picked[0]!.latents : tf.concat(picked.map((p) => p.latents), 0);
       const all = fuse(tokens, latents);
-      return tf.split(all, picked.map((p) => p.tokens.shape[0]), 0) as TokenSequence[];
+      return nn.splitParts(all, picked.map((p) => p.tokens.shape[0]), 0);
     });
     members.forEach((i, j) => (out[i] = fused[j]));
   }

@@ -222,3 +222,13 @@ export function layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: 
   if (bias) y = tf.add(y, bias);
   return y;
 }
+
+/**
+ * tf.split along `axis` into `parts` (a count or the sizes). With a single part it returns a
+ * clone: tfjs's SplitV gradient expects several output gradients and fails on one.
+ */
+export function splitParts<T extends tf.Tensor>(x: T, parts: number | number[], axis = 0): T[] {
+  const n = typeof parts === 'number' ? parts : parts.length;
+  if (n === 1) return [tf.clone(x)];
+  return tf.split(x, parts, axis) as T[];
+}

@@ -1,4 +1,4 @@
-import { tf, type FeatureFusion, type FusionItem, type Latents, type PatchEmbedder, type TokenSequence } from '@mige/core';
+import { nn, tf, type FeatureFusion, type FusionItem, type Latents, type PatchEmbedder, type TokenSequence } from '@mige/core';
 import type { MigeEncoderModule } from './module.js';
 
 /** One item's images and latents that the sequence actually uses (n ≥ 0). */
@@ -27,7 +27,7 @@ export function imageTokens(
   return tf.tidy(() => {
     const images = withImages.length === 1 ? (withImages[0] as UsedImages).images : tf.concat(withImages.map((it) => it.images), 0);
     const queries = module.qformer.forward(module.vision.forward(images));
-    const split = tf.split(queries, withImages.map((it) => it.images.shape[0]), 0) as TokenSequence[];
+    const split = nn.splitParts(queries, withImages.map((it) => it.images.shape[0]), 0);
     let next = 0;
     const fusionItems: FusionItem[] = items.map((it, i) => ({
       tokens: (counts[i] as number) > 0 ? (split[next++] as TokenSequence) : tf.zeros([0, q, dq]),
@@ -35,7 +35,7 @@ export function imageTokens(
     }));
     const fused = fusion.fuseBatch(fusionItems, patchEmbedder).filter((_, i) => (counts[i] as number) > 0);
     const projected = module.t5Proj.forward(fused.length === 1 ? (fused[0] as TokenSequence) : tf.concat(fused, 0)) as TokenSequence;
-    const perItem = tf.split(projected, withImages.map((it) => it.images.shape[0]), 0) as TokenSequence[];
+    const perItem = nn.splitParts(projected, withImages.map((it) => it.images.shape[0]), 0);
     next = 0;
     return items.map((_, i) => ((counts[i] as number) > 0 ? (perItem[next++] as TokenSequence) : tf.zeros([0, q, dt5])));
   });

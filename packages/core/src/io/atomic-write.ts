@@ -37,7 +37,7 @@ export function writeFileAtomic(target: string, fill: (write: (bytes: Uint8Array
 }
 
 /** Makes the rename itself durable; not every platform can fsync a directory, so best effort. */
-function syncDirectory(dir: string): void {
+export function syncDirectory(dir: string): void {
   try {
     const fd = fs.openSync(dir, 'r');
     try {
@@ -48,4 +48,9 @@ function syncDirectory(dir: string): void {
   } catch {
     // Windows and some filesystems refuse; the data itself is already synced.
   }
+}
+
+/** `writeFileAtomic` for text (UTF-8). */
+export function writeTextFileAtomic(target: string, text: string): void {
+  writeFileAtomic(target, (write) => write(new TextEncoder().encode(text)));
 }

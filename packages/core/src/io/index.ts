@@ -11,3 +11,5 @@ export {
   type TorchDType,
 } from './pth.js';
 export { ZipReader, type ZipEntry } from './zip.js';
+export { syncDirectory, writeFileAtomic, writeTextFileAtomic } from './atomic-write.js';
+export { writableFromTensor, writableFromTensors } from './writable-tensor.js';

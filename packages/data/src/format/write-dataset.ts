@@ -1,19 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { writeTextFileAtomic } from '@mige/core';
 import { isJsonl } from './read-dataset.js';
 
-/** Writes text so readers see the old file or the whole new one: temp file in the same dir, then rename. */
+/** Writes text so readers see the old file or the whole new one (core's temp file + fsync + rename). */
 export async function writeTextAtomic(target: string, text: string): Promise<void> {
-  const dir = dirname(resolve(target));
-  const temp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, text, { encoding: 'utf8', flag: 'wx', flush: true });
-    await rename(temp, target);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
+  writeTextFileAtomic(target, text);
+  return Promise.resolve();
 }
 
 /**

@@ -110,8 +110,8 @@ export interface FeatureFusion {
   fuseBatch(items: readonly FusionItem[], patchEmbedder: PatchEmbedder): TokenSequence[];
 }
 
-/** How an instruction's text becomes the prompt: MIGE's edit / subject prefixes, or as is. */
-export type InstructionTask = 'edit' | 'subject' | 'raw';
+/** How an instruction's text becomes the prompt: MIGE's edit / subject / compose (subject-driven editing) prefixes, or as is. */
+export type InstructionTask = 'edit' | 'subject' | 'compose' | 'raw';
 
 /** One multimodal instruction, ready for the encoder's networks. */
 export interface EncoderInput {

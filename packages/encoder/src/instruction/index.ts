@@ -3,6 +3,7 @@ export { preCaption, DEFAULT_MAX_WORDS } from './pre-caption.js';
 export {
   IMAGE_PLACEHOLDER,
   EDIT_TASK_PREFIX,
+  COMPOSE_TASK_PREFIX,
   SUBJECT_TASK_PREFIX,
   buildPrompt,
   splitSegments,

@@ -14,8 +14,17 @@ export const EDIT_TASK_PREFIX = 'Follow the instruction to edit the image:\n ';
 export const SUBJECT_TASK_PREFIX =
   "Follow the text instruction to generate an image with the given objects' images, preserving the subject's identity:\n ";
 
-/** `edit`: EDIT_TASK_PREFIX + preCaption(text); `subject`: preCaption(SUBJECT_TASK_PREFIX + text); `raw`: text as is. */
-export type PromptTask = 'edit' | 'subject' | 'raw';
+/**
+ * Prepended (before pre_caption, so it becomes `subject-driven editing ` ) to instruction-based
+ * subject-driven editing (add / replace) prompts, as MIGEBench_infer.py does.
+ */
+export const COMPOSE_TASK_PREFIX = 'Subject-driven editing:\n ';
+
+/**
+ * `edit`: EDIT_TASK_PREFIX + preCaption(text); `subject`: preCaption(SUBJECT_TASK_PREFIX + text);
+ * `compose`: preCaption(COMPOSE_TASK_PREFIX + text); `raw`: text as is.
+ */
+export type PromptTask = 'edit' | 'subject' | 'compose' | 'raw';
 
 /** The final prompt for `text` under `task`, exactly as MIGE builds it. */
 export function buildPrompt(text: string, task: PromptTask, maxWords: number = DEFAULT_MAX_WORDS): string {
@@ -24,6 +33,8 @@ export function buildPrompt(text: string, task: PromptTask, maxWords: number = D
       return EDIT_TASK_PREFIX + preCaption(text, maxWords);
     case 'subject':
       return preCaption(SUBJECT_TASK_PREFIX + text, maxWords);
+    case 'compose':
+      return preCaption(COMPOSE_TASK_PREFIX + text, maxWords);
     case 'raw':
       return text;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EDIT_TASK_PREFIX, SUBJECT_TASK_PREFIX, buildPrompt, countPlaceholders, splitSegments } from '../../src/instruction/index.js';
+import { COMPOSE_TASK_PREFIX, EDIT_TASK_PREFIX, SUBJECT_TASK_PREFIX, buildPrompt, countPlaceholders, splitSegments } from '../../src/instruction/index.js';
 import { t5Ids } from '../tokenizer/t5-fixture.js';
 
 describe('MIGE prompts', () => {
@@ -21,6 +21,13 @@ describe('MIGE prompts', () => {
       "follow the text instruction to generate an image with the given objects' images, preserving the subject's identity",
     );
     expect(SUBJECT_TASK_PREFIX.endsWith(':\n ')).toBe(true);
+  });
+
+  it('builds compose prompts as MIGEBench_infer.py: pre_caption over prefix + text', () => {
+    expect(COMPOSE_TASK_PREFIX).toBe('Subject-driven editing:\n ');
+    expect(buildPrompt('Add <imagehere> to the LEFT of the tree.', 'compose')).toBe(
+      'subject-driven editing add <imagehere> to the left of the tree',
+    );
   });
 
   it('splits like Python str.split, keeping empty segments', () => {

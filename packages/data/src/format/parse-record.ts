@@ -30,6 +30,7 @@ export function parseMigeRecord(value: unknown): Parsed<MigeRecord> {
   if (!Array.isArray(entities)) return { ok: false, reason: `field "entity_path" must be an array, got ${describe(entities)}` };
   const bad = entities.findIndex((e) => typeof e !== 'string');
   if (bad >= 0) return { ok: false, reason: `entity_path[${bad}] must be a string, got ${describe(entities[bad])}` };
+  if (value.task !== undefined && typeof value.task !== 'string') return { ok: false, reason: `field "task" must be a string, got ${describe(value.task)}` };
   return {
     ok: true,
     record: {
@@ -39,6 +40,7 @@ export function parseMigeRecord(value: unknown): Parsed<MigeRecord> {
       entity_path: entities as string[],
       multi_prompt: value.multi_prompt as string,
       source_path: source,
+      ...(typeof value.task === 'string' ? { task: value.task } : {}),
     },
   };
 }

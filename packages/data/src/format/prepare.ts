@@ -19,6 +19,8 @@ export interface PreparedExample {
   source: ChwImage | null;
   /** blipEvalTransform(entity) per entity, in placeholder order: [3, clipSize, clipSize], CLIP-normalised. */
   entities: ChwImage[];
+  /** vaeTransform(entity) per entity: [3, vaeSize, vaeSize] in [-1, 1], for their VAE latents (FFM). */
+  entitiesVae: ChwImage[];
   instruction: string;
 }
 
@@ -44,8 +46,11 @@ export async function prepareExample(
   const target = vaeTransform(await load(record.image, 'image'), vaeSize);
   const source = record.source_path === '' ? null : vaeTransform(await load(record.source_path, 'source_path'), vaeSize);
   const entities: ChwImage[] = [];
+  const entitiesVae: ChwImage[] = [];
   for (let i = 0; i < record.entity_path.length; i++) {
-    entities.push(blipEvalTransform(await load(record.entity_path[i] as string, `entity_path[${i}]`), clipSize));
+    const img = await load(record.entity_path[i] as string, `entity_path[${i}]`);
+    entities.push(blipEvalTransform(img, clipSize));
+    entitiesVae.push(vaeTransform(img, vaeSize));
   }
-  return { target, source, entities, instruction: record.multi_prompt };
+  return { target, source, entities, entitiesVae, instruction: record.multi_prompt };
 }

@@ -16,6 +16,11 @@ export interface MigeRecord {
   multi_prompt: string;
   /** The source image for editing; '' for subject-driven generation. */
   source_path: string;
+  /**
+   * Which task the record trains (not in the reference's files, which tell tasks apart by path):
+   * `subject`, `edit`, `add`, `replace`, or a synthetic-world task name. Optional.
+   */
+  task?: string;
 }
 
 /** MIGEBench's two instruction-based subject-driven editing tasks. */

@@ -43,6 +43,9 @@ describe('prepareExample', () => {
     expect(e0[64]).toBeCloseTo((1 - CLIP_MEAN[1]) / CLIP_STD[1], 5);
     expect(e0[128]).toBeCloseTo((0 - CLIP_MEAN[2]) / CLIP_STD[2], 5);
     expect(Array.from(ex.entities[1]?.data ?? [])).toEqual(Array.from(blipEvalTransform(await decodeImage(join(root, 't.png')), 8).data));
+    // Entities also get the VAE transform, for their latents.
+    expect(Array.from(ex.entitiesVae[1]?.data ?? [])).toEqual(Array.from(ex.target.data));
+    expect([ex.entitiesVae[0]?.width, ex.entitiesVae[0]?.data[0]]).toEqual([16, 1]);
     expect(ex.instruction).toBe(rec.multi_prompt);
   });
 

@@ -66,6 +66,11 @@ describe('dataset files', () => {
     expect(reasons[3]).toBe('expected a JSON object, got an array');
   });
 
+  it('keeps an optional string "task" and rejects any other type', () => {
+    expect(parseMigeRecord({ ...rec, task: 'compose_add' })).toEqual({ ok: true, record: { ...rec, task: 'compose_add' } });
+    expect(parseMigeRecord({ ...rec, task: 3 })).toEqual({ ok: false, reason: 'field "task" must be a string, got number' });
+  });
+
   it('defaults a missing source_path to "" and entity_path to []', () => {
     const r = parseMigeRecord({ image: 'a.png', width: 1, height: 1, multi_prompt: 'x' });
     expect(r).toEqual({ ok: true, record: { image: 'a.png', width: 1, height: 1, multi_prompt: 'x', entity_path: [], source_path: '' } });

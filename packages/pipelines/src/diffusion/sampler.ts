@@ -1,0 +1,110 @@
+import { MigeInputError, type Latents, type Rng } from '@mige/core';
+import { DdimSampler, DdpmSampler } from './discrete-samplers.js';
+import { DpmSolverSampler } from './dpm-solver.js';
+
+/**
+ * The network as samplers see it: x_t [B, 4, h, w] at model time t (one value for the whole
+ * batch: DPM-Solver passes the continuous (t − 1/N)·N, DDIM/DDPM integer steps) → ε
+ * [B, 4, h, w]. The sampler disposes the returned tensor (and anything else the call creates
+ * and does not keep, since each call runs inside `tf.tidy`).
+ */
+export type NoiseModel = (x: Latents, modelTime: number) => Latents;
+
+export interface SamplerStep {
+  /** 0-based step index. */
+  index: number;
+  total: number;
+  /** The model time of this step's network call. */
+  modelTime: number;
+  /** Current sample after this step; valid only during the callback (clone it to keep it). */
+  x: Latents;
+  /** The data prediction x0 at this step (for previews); valid only during the callback. */
+  denoised: Latents;
+}
+
+export interface SampleOptions {
+  /** Number of network calls, 1 … 1000. */
+  steps: number;
+  onStep?: (s: SamplerStep) => void;
+  signal?: AbortSignal;
+  /**
+   * Randomness for the stochastic samplers (DDIM with eta > 0, DDPM): one generator for the
+   * batch, or one per batch row so each row's noise depends only on its own stream.
+   */
+  rng?: Rng | Rng[];
+}
+
+export type SkipType = 'time_uniform' | 'logSNR' | 'time_quadratic';
+
+export interface DpmSolverConfig {
+  type: 'dpm-solver';
+  /** Multistep order (default 2, as MIGE samples). */
+  order?: 1 | 2 | 3;
+  /** Time-step spacing (default 'time_uniform'). */
+  skipType?: SkipType;
+  /** Lower the order of the final steps when steps < 10 (default true). */
+  lowerOrderFinal?: boolean;
+}
+
+export interface DdimConfig {
+  type: 'ddim';
+  /** 0 (default) is deterministic DDIM; 1 matches DDPM's posterior variance. */
+  eta?: number;
+}
+
+export interface DdpmConfig {
+  type: 'ddpm';
+}
+
+export type SamplerConfig = DpmSolverConfig | DdimConfig | DdpmConfig;
+
+export interface Sampler {
+  readonly config: SamplerConfig;
+  /** The model times it will call the model at, in order, for `steps` (length = number of model calls). */
+  modelTimes(steps: number): number[];
+  /**
+   * Runs the loop from x_T [B, C, h, w] to x_0 [B, C, h, w]. Yields to the event loop before
+   * each step, so an AbortSignal fired by a timer or another request stops it (MigeAbortError)
+   * before the next model call. Disposes every intermediate; the caller owns the result and
+   * keeps ownership of xT.
+   */
+  sample(model: NoiseModel, xT: Latents, options: SampleOptions): Promise<Latents>;
+}
+
+const OPTIONS: Record<SamplerConfig['type'], readonly string[]> = {
+  'dpm-solver': ['type', 'order', 'skipType', 'lowerOrderFinal'],
+  ddim: ['type', 'eta'],
+  ddpm: ['type'],
+};
+
+/** Builds a sampler; checks the config and fills in the reference defaults. */
+export function createSampler(config: SamplerConfig): Sampler {
+  const where = 'SamplerConfig';
+  if (typeof config !== 'object' || config === null) throw new MigeInputError('sampler config must be an object', where);
+  const type = (config as { type?: unknown }).type;
+  if (typeof type !== 'string' || !(type in OPTIONS)) {
+    throw new MigeInputError(`unknown sampler type ${JSON.stringify(type)}; expected 'dpm-solver', 'ddim' or 'ddpm'`, `${where}.type`);
+  }
+  const known = OPTIONS[type as SamplerConfig['type']];
+  for (const key of Object.keys(config)) {
+    if (!known.includes(key)) throw new MigeInputError(`'${key}' is not an option of the ${type} sampler (options: ${known.join(', ')})`, `${where}.${key}`);
+  }
+  switch (config.type) {
+    case 'dpm-solver': {
+      const { order = 2, skipType = 'time_uniform', lowerOrderFinal = true } = config;
+      if (order !== 1 && order !== 2 && order !== 3) throw new MigeInputError(`order must be 1, 2 or 3, got ${String(order)}`, `${where}.order`);
+      if (skipType !== 'time_uniform' && skipType !== 'logSNR' && skipType !== 'time_quadratic') {
+        throw new MigeInputError(`skipType must be 'time_uniform', 'logSNR' or 'time_quadratic', got ${JSON.stringify(skipType)}`, `${where}.skipType`);
+      }
+      if (typeof lowerOrderFinal !== 'boolean') throw new MigeInputError(`lowerOrderFinal must be a boolean, got ${String(lowerOrderFinal)}`, `${where}.lowerOrderFinal`);
+      return new DpmSolverSampler({ type: 'dpm-solver', order, skipType, lowerOrderFinal });
+    }
+    case 'ddim': {
+      const { eta = 0 } = config;
+      if (typeof eta !== 'number' || !(eta >= 0 && eta <= 1)) throw new MigeInputError(`eta must be a number in [0, 1], got ${String(eta)}`, `${where}.eta`);
+      return new DdimSampler({ type: 'ddim', eta });
+    }
+    case 'ddpm':
+      return new DdpmSampler({ type: 'ddpm' });
+  }
+}

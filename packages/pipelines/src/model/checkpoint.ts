@@ -1,0 +1,151 @@
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { MigeInputError, nn, SafetensorsReader, tf, writeSafetensors, writableFromTensors, writeTextFileAtomic } from '@mige/core';
+import { T5Tokenizer } from '@mige/encoder';
+import { createFolderAtomic } from './atomic-files.js';
+import { parseMigeConfig } from './config-json.js';
+import type { MigeConfig } from './config.js';
+import { MigeModel, T5_TIED_ALIAS } from './mige-model.js';
+
+/**
+ * The MIGE.js model folder: `config.json` ({ format, version, config }), `model.safetensors`
+ * (MIGE's official names, plus the VAE under `vae.` + its diffusers names) and `tokenizer.json`.
+ */
+export const MODEL_FORMAT = 'mige.js-model';
+export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FILES = Object.freeze({ config: 'config.json', weights: 'model.safetensors', tokenizer: 'tokenizer.json' });
+export const VAE_PREFIX = 'vae.';
+
+/** How many names an error lists before "… and N more". */
+const LISTED = 5;
+
+/** Every tensor of the folder's model.safetensors, by name (the tensors themselves); T5's tied embedding once. */
+export function modelTensors(model: MigeModel): Map<string, tf.Tensor> {
+  const all = model.stateDict();
+  all.delete(T5_TIED_ALIAS);
+  model.vae.stateDict(VAE_PREFIX, all);
+  return all;
+}
+
+function writeFiles(model: MigeModel, dir: string): void {
+  const tensors = writableFromTensors(modelTensors(model));
+  writeSafetensors(join(dir, MODEL_FILES.weights), tensors, { format: MODEL_FORMAT, name: model.config.name });
+  writeTextFileAtomic(join(dir, MODEL_FILES.tokenizer), JSON.stringify(model.tokenizer.json));
+  // config.json last: a folder whose config.json is new has all its new files.
+  const config = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: model.config };
+  writeTextFileAtomic(join(dir, MODEL_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/**
+ * Saves `model` as a MIGE.js model folder. A new folder appears whole (written as a temp folder,
+ * then renamed); in an existing folder each file is replaced atomically (temp file + rename).
+ */
+export function saveModel(model: MigeModel, dir: string): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new MigeInputError('exists and is not a folder', dir);
+    writeFiles(model, dir);
+    return;
+  }
+  mkdirSync(dirname(resolve(dir)), { recursive: true });
+  createFolderAtomic(dir, (temp) => writeFiles(model, temp));
+}
+
+export interface LoadModelOptions {
+  /** The model's config, for a bare .safetensors path (a folder has its own config.json). */
+  config?: MigeConfig;
+  /** For a bare .safetensors path: a tokenizer or a tokenizer.json / spiece.model path (default: the shipped tiny one, when it fits). */
+  tokenizer?: T5Tokenizer | string;
+}
+
+function readJsonFile(path: string, what: string): unknown {
+  if (!existsSync(path)) throw new MigeInputError(`not found: ${what}`, path);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new MigeInputError(`is not valid JSON (${(error as Error).message})`, path);
+  }
+}
+
+/** A model folder's config.json → its MigeConfig (format, version and every field checked). */
+export function readModelConfig(path: string): MigeConfig {
+  const json = readJsonFile(path, 'a MIGE.js model folder needs a config.json');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new MigeInputError('must hold a JSON object', path);
+  const o = json as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!['format', 'version', 'config'].includes(k)) throw new MigeInputError(`${k} is not a known field`, path);
+  if (o.format !== MODEL_FORMAT) throw new MigeInputError(`format is ${JSON.stringify(o.format)}, expected "${MODEL_FORMAT}"`, path);
+  if (o.version !== MODEL_FORMAT_VERSION) throw new MigeInputError(`version ${JSON.stringify(o.version)} is not supported (expected ${MODEL_FORMAT_VERSION})`, path);
+  return parseMigeConfig(o.config, path);
+}
+
+function readTokenizer(path: string): T5Tokenizer {
+  if (!existsSync(path)) throw new MigeInputError('not found: the model needs its tokenizer (tokenizer.json or spiece.model)', path);
+  return path.endsWith('.model') ? T5Tokenizer.fromSentencePieceModel(path) : T5Tokenizer.fromTokenizerJson(path);
+}
+
+/** The first names of a list, then how many more. */
+export function listNames(names: string[]): string {
+  const more = names.length - LISTED;
+  return names.slice(0, LISTED).join(', ') + (more > 0 ? ` … and ${more} more` : '');
+}
+
+/** A load report as one message: counts, the first names, and both shapes of each mismatch. */
+export function describeWeightProblems(report: nn.LoadReport): string {
+  const parts: string[] = [];
+  if (report.missing.length > 0) parts.push(`${report.missing.length} tensor(s) missing: ${listNames(report.missing)}`);
+  for (const m of report.mismatched.slice(0, LISTED)) parts.push(`tensor ${m.key} has shape [${m.actual}] but the model expects [${m.expected}]`);
+  if (report.mismatched.length > LISTED) parts.push(`… and ${report.mismatched.length - LISTED} more misshapen tensors`);
+  if (report.unexpected.length > 0) parts.push(`${report.unexpected.length} tensor(s) the model does not have: ${listNames(report.unexpected)}`);
+  return parts.join('; ');
+}
+
+/** Fills a freshly built model (and its VAE, from `vae.*`) from one reader; throws on any problem. */
+export function loadModelWeights(model: MigeModel, reader: nn.TensorReader, where: string): void {
+  const main = nn.renameKeys(reader, (k) => (k.startsWith(VAE_PREFIX) ? undefined : k));
+  const vae = nn.renameKeys(reader, (k) => (k.startsWith(VAE_PREFIX) ? k.slice(VAE_PREFIX.length) : undefined));
+  const a = model.loadStateDict(main, { strict: false, source: where });
+  const b = model.vae.loadStateDict(vae, { strict: false, source: where });
+  const prefixed = (names: string[]) => names.map((n) => VAE_PREFIX + n);
+  const report: nn.LoadReport = {
+    missing: [...a.missing, ...prefixed(b.missing)],
+    unexpected: [...a.unexpected, ...prefixed(b.unexpected)],
+    mismatched: [...a.mismatched, ...b.mismatched.map((m) => ({ ...m, key: VAE_PREFIX + m.key }))],
+  };
+  if (report.missing.length + report.unexpected.length + report.mismatched.length > 0) throw new MigeInputError(describeWeightProblems(report), where);
+}
+
+/**
+ * Loads a MIGE.js model folder, or a bare model.safetensors with `options.config`. The model is
+ * built without random init and filled from the file one tensor at a time; every problem is a
+ * MigeInputError naming the file (missing tensors: the count and the first names; misshapen
+ * ones: the name and both shapes).
+ */
+export function loadModel(path: string, options: LoadModelOptions = {}): MigeModel {
+  if (!existsSync(path)) throw new MigeInputError('no such model folder or file', path);
+  let config: MigeConfig;
+  let tokenizer: T5Tokenizer | undefined;
+  let weights: string;
+  if (statSync(path).isDirectory()) {
+    config = readModelConfig(join(path, MODEL_FILES.config));
+    tokenizer = readTokenizer(join(path, MODEL_FILES.tokenizer));
+    weights = join(path, MODEL_FILES.weights);
+    if (!existsSync(weights)) throw new MigeInputError(`not found: the model folder has no ${MODEL_FILES.weights}`, weights);
+  } else {
+    if (!options.config) throw new MigeInputError('a bare weights file needs options.config (or load the model folder)', path);
+    config = options.config;
+    tokenizer = typeof options.tokenizer === 'string' ? readTokenizer(options.tokenizer) : options.tokenizer;
+    weights = path;
+  }
+  const reader = SafetensorsReader.open(weights);
+  try {
+    const model = MigeModel.build(config, tokenizer, false);
+    try {
+      loadModelWeights(model, reader, weights);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+    return model;
+  } finally {
+    reader.close();
+  }
+}

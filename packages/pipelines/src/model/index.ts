@@ -1,0 +1,20 @@
+/** The MIGE model: config, assembly, the MIGE.js model folder, official checkpoints and inputs. */
+export { MIGE_XL, MIGE_TINY, MIGE_PRESETS, latentSizeOf, validateMigeConfig, type MigeConfig, type MigePresetName } from './config.js';
+export { parseMigeConfig } from './config-json.js';
+export { packageRoot, tinyTokenizer, tinyTokenizerPath } from './assets.js';
+export { MigeModel, FFM_PREFIX, T5_TIED_ALIAS, type CreateMigeOptions, type MigeLoadOptions, type MigeParameterCounts } from './mige-model.js';
+export {
+  saveModel,
+  loadModel,
+  loadModelWeights,
+  readModelConfig,
+  modelTensors,
+  describeWeightProblems,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  MODEL_FILES,
+  VAE_PREFIX,
+  type LoadModelOptions,
+} from './checkpoint.js';
+export { loadOfficialCheckpoint, convertCheckpoint, type ConvertSources } from './official.js';
+export { prepareImages, encodeLatents, encodeInstructions, type Instruction, type LatentMode, type EncodeInstructionsOptions } from './inputs.js';

@@ -1,0 +1,53 @@
+import { tf, type DiffusionBackbone, type Latents, type TokenMask, type TokenSequence } from '@mige/core';
+import { createSampler, GUIDANCE_BRANCHES, guidedNoiseModel, type GuidanceScales, type GuidanceType, type SamplerConfig, type SamplerStep } from '../diffusion/index.js';
+
+export interface DenoiseInput {
+  backbone: DiffusionBackbone;
+  /** Condition y [B, L, C] and its mask [B, L]: encoded once, reused at every step. */
+  y: TokenSequence;
+  mask: TokenMask;
+  /** Conditional input [B, 4, h, w] (scaled source latents or zeros). */
+  cond: Latents;
+  xT: Latents;
+  guidance: GuidanceType;
+  scales: GuidanceScales;
+  sampler: SamplerConfig;
+  steps: number;
+  onStep?: (s: SamplerStep) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * The guided sampling loop. The k guidance branches of every item run as one batch of k·B rows
+ * (branch-major, as the reference concatenates them): y is the learned null condition where a
+ * branch drops the instruction, the conditional input is zeros where it drops the source. As in
+ * the reference, the null-condition rows keep the instruction's mask.
+ */
+export async function denoise(input: DenoiseInput): Promise<Latents> {
+  const { backbone, y, mask, cond } = input;
+  const branches = GUIDANCE_BRANCHES[input.guidance];
+  const b = y.shape[0];
+  const { yAll, condAll, maskAll } = tf.tidy(() => {
+    const nullY = backbone.nullCondition();
+    const nullRows = tf.tile(tf.expandDims(nullY, 0), [b, 1, 1]);
+    const zeros = tf.zerosLike(cond);
+    return {
+      yAll: tf.concat(branches.map((br) => (br.nullY ? nullRows : y)), 0) as TokenSequence,
+      condAll: tf.concat(branches.map((br) => (br.zeroSource ? zeros : cond)), 0) as Latents,
+      maskAll: tf.concat(branches.map(() => mask), 0) as TokenMask,
+    };
+  });
+  const rows = b * branches.length;
+  const batched = (x: Latents, modelTime: number): Latents =>
+    tf.tidy(() => backbone.forward({ x, cond: condAll, t: tf.fill([rows], modelTime) as tf.Tensor1D, y: yAll, mask: maskAll }).eps);
+  try {
+    const model = guidedNoiseModel(input.guidance, input.scales, batched);
+    return await createSampler(input.sampler).sample(model, input.xT, {
+      steps: input.steps,
+      ...(input.onStep ? { onStep: input.onStep } : {}),
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+  } finally {
+    tf.dispose([yAll, condAll, maskAll]);
+  }
+}

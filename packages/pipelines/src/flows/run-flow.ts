@@ -1,0 +1,113 @@
+import { encodeImage, getBackendInfo, MigeInputError, tensorToImages, tf, type ImageBatch, type Latents, type RgbImage } from '@mige/core';
+import { buildPrompt } from '@mige/encoder';
+import type { MigeModel } from '../model/index.js';
+import { FLOW_DEFAULTS } from './defaults.js';
+import { denoise } from './denoise.js';
+import { disposeInputs, initialNoise, prepareItems, type FlowItem } from './prepare.js';
+import type { FlowImage, FlowName, FlowOptions, FlowResult, GenerationParams } from './types.js';
+
+/** Options with the flow's defaults filled in and checked. */
+function resolveOptions(model: MigeModel, flow: FlowName, options: FlowOptions) {
+  const d = FLOW_DEFAULTS[flow];
+  const steps = options.steps ?? d.steps;
+  const scales = { ...d.scales, ...options.scales };
+  const numImages = options.numImages ?? 1;
+  const size = options.size ?? model.config.imageSize;
+  const where = `${flow} options`;
+  if (!Number.isInteger(steps) || steps < 1) throw new MigeInputError(`steps must be a positive integer, got ${steps}`, where);
+  if (!Number.isInteger(numImages) || numImages < 1) throw new MigeInputError(`numImages must be a positive integer, got ${numImages}`, where);
+  for (const [k, v] of Object.entries(scales)) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new MigeInputError(`scales.${k} must be a finite number, got ${String(v)}`, where);
+  }
+  if (size !== model.config.imageSize) {
+    throw new MigeInputError(`size ${size} is not supported: model ${model.config.name} generates ${model.config.imageSize} px images`, where);
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new MigeInputError(`seed must be a non-negative integer, got ${seed}`, where);
+  const previewEvery = options.previewEvery ?? 0;
+  if (!Number.isInteger(previewEvery) || previewEvery < 0) throw new MigeInputError(`previewEvery must be an integer >= 0, got ${previewEvery}`, where);
+  return { steps, scales, numImages, size, seed, previewEvery, sampler: options.sampler ?? d.sampler, latents: options.latents ?? 'sample', guidance: d.guidance };
+}
+
+/** Items in request order, `numImages` per request with seeds seed, seed + 1, … */
+export function expandItems<R extends { seed?: number }>(requests: readonly R[], numImages: number, seed: number, toItem: (r: R, seed: number) => Omit<FlowItem, 'seed'>): FlowItem[] {
+  return requests.flatMap((r) => Array.from({ length: numImages }, (_, k) => ({ ...toItem(r, (r.seed ?? seed) + k), seed: (r.seed ?? seed) + k })));
+}
+
+function decode(model: MigeModel, x: Latents): ImageBatch {
+  return tf.tidy(() => model.vae.decode(tf.div(x, model.vae.scalingFactor) as Latents));
+}
+
+/** Encode once, sample the guided loop, decode: the body shared by generate, edit and compose. */
+export async function runFlow(model: MigeModel, flow: FlowName, items: FlowItem[], options: FlowOptions, opts: ReturnType<typeof resolveOptions>): Promise<FlowResult> {
+  const prepared = prepareItems(model, items, opts.latents);
+  let encoding: { y: tf.Tensor3D; mask: tf.Tensor2D; warnings: string[] } | undefined;
+  let xT: Latents | undefined;
+  try {
+    encoding = model.encoder.encode(prepared.inputs, { fusion: model.fusion, patchEmbedder: model.backbone.patchEmbedder });
+    const noises = items.map((it) => initialNoise(model, it.seed));
+    xT = tf.concat(noises, 0) as Latents;
+    tf.dispose(noises);
+    const { onStep } = options;
+    const x0 = await denoise({
+      backbone: model.backbone,
+      y: encoding.y,
+      mask: encoding.mask,
+      cond: prepared.cond,
+      xT,
+      guidance: opts.guidance,
+      scales: opts.scales,
+      sampler: opts.sampler,
+      steps: opts.steps,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(onStep
+        ? {
+            onStep: (s) => {
+              const wantPreview = opts.previewEvery > 0 && (s.index + 1) % opts.previewEvery === 0;
+              const preview = wantPreview ? tensorToImagesDisposing(decode(model, s.denoised)) : undefined;
+              onStep(s.index + 1, s.total, preview);
+            },
+          }
+        : {}),
+    });
+    const tensor = decode(model, x0);
+    x0.dispose();
+    const images = tensorToImages(tensor);
+    const backend = getBackendInfo()?.name ?? tf.getBackend();
+    const out: FlowImage[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as FlowItem;
+      const params: GenerationParams = {
+        flow,
+        model: model.config.name,
+        instruction: item.text,
+        prompt: buildPrompt(item.text, item.task === 'raw' ? 'raw' : item.task),
+        seed: item.seed,
+        steps: opts.steps,
+        guidance: opts.guidance,
+        scales: opts.scales,
+        sampler: opts.sampler,
+        size: opts.size,
+        latents: opts.latents,
+        backend,
+      };
+      const image = images[i] as RgbImage;
+      out.push({ image, png: await encodeImage(image, 'png'), params });
+    }
+    return { images: out, tensor, warnings: encoding.warnings };
+  } finally {
+    disposeInputs(prepared);
+    if (encoding) tf.dispose([encoding.y, encoding.mask]);
+    xT?.dispose();
+  }
+}
+
+function tensorToImagesDisposing(t: ImageBatch): RgbImage[] {
+  try {
+    return tensorToImages(t);
+  } finally {
+    t.dispose();
+  }
+}
+
+export { resolveOptions };

@@ -1,0 +1,39 @@
+/** Training: the joint loop, its data, condition dropout, EMA, checkpoints, progress logging. */
+export {
+  applyCfgDropout,
+  cfgDropoutDecisions,
+  MIGE_CFG_DROPOUT,
+  validateCfgDropoutProbs,
+  type CfgDropoutDecisions,
+  type CfgDropoutInput,
+  type CfgDropoutProbs,
+} from './cfg-dropout.js';
+export { Ema } from './ema.js';
+export {
+  LATEST_FILE,
+  listCheckpoints,
+  pruneCheckpoints,
+  readCheckpoint,
+  readLatest,
+  resolveCheckpointDir,
+  stepDirName,
+  writeCheckpoint,
+  type CheckpointContents,
+  type CheckpointToWrite,
+  type LoadedCheckpoint,
+  type WriteCheckpointOptions,
+} from './checkpoint-io.js';
+export {
+  createTrainLogger,
+  formatBar,
+  formatDuration,
+  type LogStream,
+  type TrainLogger,
+  type TrainLoggerOptions,
+  type TrainLogRecord,
+} from './progress-log.js';
+export { train, type TrainOptions, type TrainResult } from './trainer.js';
+export { REFERENCE_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from './train-config.js';
+export { datasetFromManifest, datasetFromWorld, trainTaskOf, PROMPT_TASK, TRAIN_TASKS, type ImageSizes, type TrainDataset, type TrainExample, type TrainTask } from './train-data.js';
+export { prepareTrainBatch, disposeTrainBatch, type TrainBatch } from './train-batch.js';
+export { batchLoss, drawStep, type DropoutConfig, type StepDraws } from './train-step.js';

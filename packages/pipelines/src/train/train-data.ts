@@ -1,0 +1,115 @@
+import { dirname } from 'node:path';
+import { blipEvalTransform, MigeInputError, vaeTransform, type ChwImage, type InstructionTask, type RgbImage } from '@mige/core';
+import { loadDataset, prepareExample, type WorldExample } from '@mige/data';
+
+/** The task groups MIGE trains jointly; the sampler's ratios are over these. */
+export type TrainTask = 'subject' | 'edit' | 'add' | 'replace';
+export const TRAIN_TASKS: readonly TrainTask[] = ['subject', 'edit', 'add', 'replace'];
+
+/** The prompt builder each group uses (the same as at inference, so trained models and flows agree). */
+export const PROMPT_TASK: Readonly<Record<TrainTask, InstructionTask>> = { subject: 'subject', edit: 'edit', add: 'compose', replace: 'compose' };
+
+/** One training example, transformed as the reference's dataset does. */
+export interface TrainExample {
+  task: TrainTask;
+  instruction: string;
+  /** VAE input [3, S, S] in [-1, 1]. */
+  target: ChwImage;
+  /** VAE input of the source, or null (subject-driven generation). */
+  source: ChwImage | null;
+  /** The instruction's images in placeholder order: ViT input [3, V, V] and VAE input [3, S, S]. */
+  entities: { vit: ChwImage; vae: ChwImage }[];
+  /** Which entity is the source image itself (shares its latent), or -1. */
+  sourceEntity: number;
+}
+
+/** Where training examples come from: per-task sizes and random access. */
+export interface TrainDataset {
+  readonly sizes: Readonly<Record<TrainTask, number>>;
+  get(task: TrainTask, index: number): Promise<TrainExample>;
+}
+
+export interface ImageSizes {
+  /** VAE side (the model's image size). */
+  imageSize: number;
+  /** ViT side. */
+  vitSize: number;
+}
+
+/**
+ * The group of a record's `task` field (MIGE's names or the synthetic world's), else inferred:
+ * no source → subject, else edit. `add` is MIGE's compositional add when the record has subject
+ * images besides the source, and the world's plain "add a described object" edit otherwise.
+ */
+export function trainTaskOf(task: string | undefined, hasSource: boolean, subjects: number, where: string): TrainTask {
+  if (task === undefined) return hasSource ? 'edit' : 'subject';
+  switch (task) {
+    case 'subject':
+      return 'subject';
+    case 'edit': case 'recolor': case 'remove': case 'move': case 'resize': case 'background':
+      return 'edit';
+    case 'add':
+      return subjects > 0 ? 'add' : 'edit';
+    case 'compose_add':
+      return 'add';
+    case 'replace': case 'compose_replace':
+      return 'replace';
+    default:
+      throw new MigeInputError(`unknown task "${task}" (subject, edit, add, replace, or a synthetic-world task)`, where);
+  }
+}
+
+function group<T>(items: readonly T[], taskOf: (t: T, i: number) => TrainTask): { sizes: Record<TrainTask, number>; byTask: Record<TrainTask, T[]> } {
+  const byTask: Record<TrainTask, T[]> = { subject: [], edit: [], add: [], replace: [] };
+  items.forEach((it, i) => byTask[taskOf(it, i)].push(it));
+  const sizes = Object.fromEntries(TRAIN_TASKS.map((t) => [t, byTask[t].length])) as Record<TrainTask, number>;
+  return { sizes, byTask };
+}
+
+function pick<T>(byTask: Record<TrainTask, T[]>, task: TrainTask, index: number): T {
+  const item = byTask[task][index];
+  if (item === undefined) throw new MigeInputError(`no example ${index} in task "${task}" (${byTask[task].length} examples)`, 'TrainDataset.get');
+  return item;
+}
+
+/** A MIGE dataset file (JSON / JSONL records, validated up front by @mige/data). */
+export async function datasetFromManifest(path: string, sizes: ImageSizes): Promise<TrainDataset> {
+  const { records } = await loadDataset(path);
+  if (records.length === 0) throw new MigeInputError('the dataset holds no records', path);
+  const { sizes: counts, byTask } = group(records, (r, i) => trainTaskOf(r.record.task, r.source !== null, r.entities.filter((e) => e !== r.source).length, `${path} record ${i}`));
+  return {
+    sizes: counts,
+    async get(task, index) {
+      const r = pick(byTask, task, index);
+      const ex = await prepareExample(r.record, dirname(path), { vaeSize: sizes.imageSize, clipSize: sizes.vitSize });
+      return {
+        task,
+        instruction: ex.instruction,
+        target: ex.target,
+        source: ex.source,
+        entities: ex.entities.map((vit, j) => ({ vit, vae: ex.entitiesVae[j] as ChwImage })),
+        sourceEntity: r.record.source_path === '' ? -1 : r.record.entity_path.indexOf(r.record.source_path),
+      };
+    },
+  };
+}
+
+/** In-memory synthetic-world examples (no files): what tests and the default model's training use. */
+export function datasetFromWorld(examples: readonly WorldExample[], sizes: ImageSizes): TrainDataset {
+  const { sizes: counts, byTask } = group(examples, (e: WorldExample) => trainTaskOf(e.task, e.source !== undefined, e.entities.filter((img) => img !== e.source).length, `world example (${e.task})`));
+  const vae = (img: RgbImage) => vaeTransform(img, sizes.imageSize);
+  return {
+    sizes: counts,
+    get(task, index) {
+      const e = pick(byTask, task, index);
+      return Promise.resolve({
+        task,
+        instruction: e.instruction,
+        target: vae(e.target),
+        source: e.source ? vae(e.source) : null,
+        entities: e.entities.map((img) => ({ vit: blipEvalTransform(img, sizes.vitSize), vae: vae(img) })),
+        sourceEntity: e.source ? e.entities.indexOf(e.source) : -1,
+      });
+    },
+  };
+}

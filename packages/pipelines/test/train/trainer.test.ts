@@ -1,0 +1,145 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MigeAbortError, nn, Rng, tf } from '@mige/core';
+import { useBackend } from '@mige/core/testing';
+import { generateExample, streamExamples, writeDataset, type WorldExample } from '@mige/data';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MIGE_TINY, MigeModel } from '../../src/model/index.js';
+import { batchLoss, datasetFromManifest, datasetFromWorld, drawStep, prepareTrainBatch, train, trainTaskOf, type TrainConfig } from '../../src/train/index.js';
+
+const SIZES = { imageSize: MIGE_TINY.imageSize, vitSize: MIGE_TINY.encoder.vision.imgSize };
+
+/** One example of each task group, at the tiny model's size. */
+function mixedWorld(): WorldExample[] {
+  const tasks = ['subject', 'recolor', 'compose_add', 'compose_replace', 'move', 'subject'] as const;
+  return tasks.map((task, i) => generateExample(3, i, { task, size: 32 }));
+}
+
+const FAST: Partial<TrainConfig> = { batchSize: 2, lr: 1e-3, warmupSteps: 0, logEvery: 1, checkpointEvery: 2 };
+const quiet = { write: () => true, isTTY: false } as unknown as NodeJS.WritableStream;
+
+function snapshot(model: MigeModel): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [k, t] of model.stateDict()) out.set(k, t.dataSync() as Float32Array);
+  for (const [k, t] of model.vae.stateDict()) out.set(`vae.${k}`, t.dataSync() as Float32Array);
+  return out;
+}
+
+describe('training', () => {
+  const dirs: string[] = [];
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'mige-train-'));
+    dirs.push(d);
+    return d;
+  };
+  beforeAll(() => useBackend('wasm'));
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it('maps record tasks onto the joint groups', () => {
+    expect(['subject', 'recolor', 'background', 'compose_add', 'compose_replace', 'replace'].map((t) => trainTaskOf(t, t !== 'subject', 1, 'x'))).toEqual(['subject', 'edit', 'edit', 'add', 'replace', 'replace']);
+    expect([trainTaskOf('add', true, 0, 'x'), trainTaskOf('add', true, 1, 'x'), trainTaskOf(undefined, false, 0, 'x'), trainTaskOf(undefined, true, 0, 'x')]).toEqual(['edit', 'add', 'subject', 'edit']);
+    expect(() => trainTaskOf('paint', true, 0, 'rec 3')).toThrow(/rec 3: unknown task "paint"/);
+  });
+
+  it('reads a dataset written by the synthetic world, grouped by task', async () => {
+    const dir = tmp();
+    await writeDataset(dir, mixedWorld());
+    const ds = await datasetFromManifest(join(dir, 'manifest.jsonl'), SIZES);
+    expect(ds.sizes).toEqual({ subject: 2, edit: 2, add: 1, replace: 1 });
+    const ex = await ds.get('add', 0);
+    expect([ex.task, ex.target.width, ex.entities.length, ex.entities[0]?.vit.width, ex.source?.height]).toEqual(['add', 32, 2, 28, 32]);
+    expect(ex.sourceEntity).toBeGreaterThanOrEqual(0);
+    await expect(ds.get('add', 5)).rejects.toThrow(/no example 5 in task "add" \(1 examples\)/);
+  });
+
+  it('overfits one fixed batch of 4: the hybrid loss falls by more than 10x', async () => {
+    const model = MigeModel.create(MIGE_TINY, { seed: 1 });
+    const ds = datasetFromWorld(mixedWorld(), SIZES);
+    const examples = await Promise.all([ds.get('subject', 0), ds.get('edit', 0), ds.get('add', 0), ds.get('replace', 0)]);
+    const batch = prepareTrainBatch(model, examples, new Rng('fixed'), 'mean');
+    const draws = drawStep(new Rng('fixed-draws'), 4, [4, 16, 16], 1000, { instruction: 0, source: 0, both: 0, caption: 0 });
+    const params = model.trainableParameters();
+    const names = new Map(params.map(([n, p]) => [p.name, n]));
+    const opt = new nn.AdamW(params, { lr: 3e-3, weightDecay: 0 });
+    const losses: number[] = [];
+    for (let step = 0; step < 120; step++) {
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, draws), params.map(([, p]) => p));
+        losses.push(value.dataSync()[0] as number);
+        opt.apply(Object.fromEntries(Object.entries(grads).map(([v, g]) => [names.get(v) as string, g])));
+      });
+      if (losses[0] !== undefined && (losses.at(-1) as number) < losses[0] / 20) break;
+    }
+    const first = losses[0] as number;
+    const best = Math.min(...losses.slice(-5));
+    expect(first).toBeGreaterThan(0.3);
+    expect(best).toBeLessThan(first / 10);
+    opt.dispose();
+    model.dispose();
+  });
+
+  it('trains every module but the ViT and the VAE, which stay bit-identical', async () => {
+    const model = MigeModel.create(MIGE_TINY, { seed: 2 });
+    const before = snapshot(model);
+    const res = await train({ model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: tmp(), config: { ...FAST, steps: 2 }, log: quiet });
+    expect(res.losses).toHaveLength(2);
+    const after = snapshot(model);
+    const changed = (k: string) => !Buffer.from((before.get(k) as Float32Array).buffer).equals(Buffer.from((after.get(k) as Float32Array).buffer));
+    const keys = [...before.keys()];
+    const frozen = keys.filter((k) => k.startsWith('visual_encoder.') || k.startsWith('vae.'));
+    expect(frozen.length).toBeGreaterThan(10);
+    expect(frozen.filter(changed)).toEqual([]);
+    for (const prefix of ['ln_vision.', 'Qformer.', 'query_tokens', 't5_proj.', 't5_model.', 'FFM.', 'blocks.', 'x_embedder.', 't_embedder.']) {
+      expect([prefix, keys.some((k) => k.startsWith(prefix) && changed(k))]).toEqual([prefix, true]);
+    }
+    model.dispose();
+  });
+
+  it('resumes bit-exactly: 4 steps = 2 steps + resume + 2 steps (with accumulation and EMA)', async () => {
+    const config = { ...FAST, gradAccumSteps: 2, emaDecay: 0.9, steps: 4 };
+    const dataset = datasetFromWorld(mixedWorld(), SIZES);
+    const straight = MigeModel.create(MIGE_TINY, { seed: 4 });
+    const a = await train({ model: straight, dataset, outDir: tmp(), config, log: quiet });
+    const out = tmp();
+    const first = MigeModel.create(MIGE_TINY, { seed: 4 });
+    await train({ model: first, dataset, outDir: out, config: { ...config, steps: 2 }, log: quiet });
+    first.dispose();
+    // Same frozen VAE (it lives in the model folder, not in training checkpoints); every other
+    // tensor is scrambled, so all of them must come from the checkpoint.
+    const resumed = MigeModel.create(MIGE_TINY, { seed: 4 });
+    const scramble = new Rng('scramble');
+    for (const [, p] of resumed.namedParameters()) p.assign(tf.tidy(() => scramble.randn(p.shape)));
+    const b = await train({ model: resumed, dataset, outDir: out, config, resume: true, log: quiet });
+    expect(b.step).toBe(4);
+    expect(b.losses).toEqual(a.losses.slice(2));
+    const x = snapshot(straight), y = snapshot(resumed);
+    const differ = [...x.keys()].filter((k) => !k.startsWith('vae.') && !Buffer.from((x.get(k) as Float32Array).buffer).equals(Buffer.from((y.get(k) as Float32Array).buffer)));
+    expect(differ).toEqual([]);
+    const ema = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as { step: number };
+    expect(ema.step).toBe(4);
+    expect(existsSync(join(out, 'step-00000004', 'ema.safetensors'))).toBe(true);
+    straight.dispose();
+    resumed.dispose();
+  });
+
+  it('stops within one step when aborted and keeps a checkpoint of the finished steps', async () => {
+    const model = MigeModel.create(MIGE_TINY, { seed: 5 });
+    const out = tmp();
+    const controller = new AbortController();
+    const run = train({ model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: out, config: { ...FAST, steps: 50, checkpointEvery: 100 }, log: quiet, signal: controller.signal, onProgress: (e) => e.step === 3 && controller.abort() });
+    await expect(run).rejects.toBeInstanceOf(MigeAbortError);
+    expect(JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'))).toMatchObject({ step: 3 });
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(3);
+    model.dispose();
+  });
+
+  it('rejects configs and datasets it cannot train on', async () => {
+    const model = MigeModel.create(MIGE_TINY, { seed: 6 });
+    const dataset = datasetFromWorld([...streamExamples({ seed: 1, count: 2, size: 32, task: 'recolor' })], SIZES);
+    await expect(train({ model, dataset, outDir: tmp(), config: { steps: 0 }, log: quiet })).rejects.toThrow(/steps must be an integer >= 1/);
+    await expect(train({ model, dataset, outDir: tmp(), config: { taskRatios: { subject: 1, edit: 0, add: 0, replace: 0 } }, log: quiet })).rejects.toThrow(/no task group has both data and a ratio > 0/);
+    model.dispose();
+  });
+});

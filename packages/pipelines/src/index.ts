@@ -1,2 +1,13 @@
-/** @mige/pipelines: see README.md. The implementation arrives with its own issue. */
+/**
+ * @mige/pipelines: MIGE assembled from its components (MigeModel), noise schedules and samplers,
+ * classifier-free guidance, the generate / edit / compose flows, joint training, and the `mige`
+ * command line. See README.md.
+ */
 export const packageName = '@mige/pipelines';
+
+export * from './model/index.js';
+export * from './diffusion/index.js';
+export * from './loss/index.js';
+export * from './flows/index.js';
+export * from './train/index.js';
+export { runCli, COMMANDS } from './cli/run.js';

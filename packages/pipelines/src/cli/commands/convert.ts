@@ -1,0 +1,64 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { MigeInputError } from '@mige/core';
+import { convertCheckpoint, MIGE_PRESETS, parseMigeConfig, saveModel, type MigeConfig } from '../../model/index.js';
+import { parse, required, str } from '../args.js';
+import { BACKEND_HELP, BACKEND_OPTION, startBackend } from '../common.js';
+import type { Command } from '../io.js';
+
+export const convertCommand: Command = {
+  name: 'convert',
+  summary: 'official / diffusers / HF / LAVIS weights → one MIGE.js model folder',
+  help: `Usage: mige convert --config <preset|config.json> --out <dir> [weights...]
+
+Builds one MIGE.js model folder (config.json, model.safetensors, tokenizer.json) from:
+  --mige <model.pth>    MIGE's checkpoint (everything but the VAE)
+  --pixart <path>       PixArt-α: diffusers transformer folder, or .pth / .safetensors
+  --t5 <dir>            an HF T5 (encoder) folder
+  --blip2 <file>        BLIP-2 weights (LAVIS or HF names): ln_vision, Q-Former, query tokens
+  --eva <file>          EVA ViT-g weights (eva_vit_g.pth)
+  --vae <dir>           a diffusers AutoencoderKL folder (sd-vae-ft-ema)
+  --tokenizer <file>    tokenizer.json or spiece.model (default: the shipped one for mige-tiny)
+  --config <c>          ${Object.keys(MIGE_PRESETS).join(' | ')} | a MigeConfig JSON file
+  --out <dir>           the model folder to write (atomically)
+Every tensor must come from some piece; what is missing is listed by name.
+${BACKEND_HELP}`,
+  async run(argv, io) {
+    const v = parse(argv, {
+      config: { type: 'string' }, out: { type: 'string', short: 'o' }, mige: { type: 'string' }, pixart: { type: 'string' }, t5: { type: 'string' },
+      blip2: { type: 'string' }, eva: { type: 'string' }, vae: { type: 'string' }, tokenizer: { type: 'string' }, ...BACKEND_OPTION,
+    });
+    const config = configArg(required(v, 'config'));
+    const out = required(v, 'out');
+    const pieces = ['mige', 'pixart', 't5', 'blip2', 'eva', 'vae', 'tokenizer'] as const;
+    const sources: Record<string, string> = {};
+    for (const p of pieces) {
+      const path = str(v, p);
+      if (path === undefined) continue;
+      if (!existsSync(path)) throw new MigeInputError('file not found', `--${p} ${path}`);
+      sources[p] = path;
+    }
+    if (!pieces.some((p) => p !== 'tokenizer' && sources[p])) throw new MigeInputError('give at least one weights source (--mige, --pixart, --t5, --blip2, --eva, --vae)', 'convert');
+    await startBackend(v);
+    const model = convertCheckpoint({ config, ...sources });
+    try {
+      await saveModel(model, out);
+      io.stdout.write(`${out}\n`);
+    } finally {
+      model.dispose();
+    }
+  },
+};
+
+function configArg(value: string): MigeConfig {
+  if (value in MIGE_PRESETS) return MIGE_PRESETS[value as keyof typeof MIGE_PRESETS];
+  if (!existsSync(value)) throw new MigeInputError(`not a preset (${Object.keys(MIGE_PRESETS).join(', ')}) and no such file`, `--config ${value}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(value, 'utf8'));
+  } catch (e) {
+    throw new MigeInputError(`not valid JSON: ${e instanceof Error ? e.message : String(e)}`, `--config ${value}`);
+  }
+  // A model folder's config.json wraps the config; a bare MigeConfig is accepted too.
+  const inner = typeof json === 'object' && json !== null && 'config' in json ? (json as { config: unknown }).config : json;
+  return parseMigeConfig(inner, value);
+}

@@ -1,0 +1,120 @@
+import { resolve } from 'node:path';
+import { MigeInputError } from '@mige/core';
+import { streamExamples } from '@mige/data';
+import { saveModel } from '../../model/index.js';
+import { datasetFromManifest, datasetFromWorld, REFERENCE_TRAIN_CONFIG, train, TRAIN_TASKS, type TrainConfig, type TrainDataset, type TrainTask } from '../../train/index.js';
+import { choice, flag, num, parse, required, str, UsageError, type ParsedValues } from '../args.js';
+import { BACKEND_HELP, BACKEND_OPTION, MODEL_HELP, modelFromArgs, startBackend } from '../common.js';
+import type { Command } from '../io.js';
+
+const R = REFERENCE_TRAIN_CONFIG;
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train or fine-tune a model (joint subject / edit / compositional data)',
+  help: `Usage: mige train --model <dir|preset> (--data <manifest> | --world <n>) --out <dir> [options]
+
+Trains every module but the ViT and the VAE (AdamW, IDDPM hybrid loss, CFG dropout 5/5/5 %).
+Checkpoints go to <out>/step-XXXXXXXX/ (atomic; <out>/latest.json points at the newest), metrics
+to <out>/metrics.jsonl, and the trained model to <out>/model when training ends. Ctrl-C writes a
+checkpoint of the finished steps before stopping; --resume continues from it bit-exactly.
+  --data <file>         MIGE records (JSON or JSONL; paths relative to the file)
+  --world <n>           or: n synthetic-world examples generated in memory
+  --world-size <px>     their canvas side (default: the model's image size)
+  --world-seed <n>      their seed (default 0)
+  --out <dir>           where checkpoints, metrics and the final model go
+  --resume              continue from <out>/latest.json when it exists
+  --steps <n>           optimizer steps (default ${R.steps})
+  --batch-size <n>      examples per micro-batch (default ${R.batchSize})
+  --grad-accum <n>      micro-batches per step (default ${R.gradAccumSteps})
+  --lr <x>              learning rate (default ${R.lr})
+  --weight-decay <x>    AdamW weight decay (default ${R.weightDecay})
+  --warmup <n>          linear warm-up steps (default ${R.warmupSteps})
+  --max-grad-norm <x>   clip the gradient norm (default: off)
+  --ema <decay>         keep an EMA of the weights (e.g. 0.999; default off)
+  --ratios <list>       task weights, e.g. subject=1,edit=1,add=0.5,replace=0.5 (the default)
+  --seed <n>            training seed (default 0)
+  --latents <m>         sample (default, as the reference) | mean
+  --checkpoint-every <n> (default ${R.checkpointEvery})   --keep-last <n> (default ${R.keepLast})
+  --log-every <n>       (default ${R.logEvery})
+  --log <mode>          auto (bar on a terminal, JSON lines otherwise) | bar | jsonl
+${MODEL_HELP}
+${BACKEND_HELP}`,
+  async run(argv, io) {
+    const v = parse(argv, {
+      model: { type: 'string' }, 'init-seed': { type: 'string' }, data: { type: 'string' }, world: { type: 'string' },
+      'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
+      steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' }, lr: { type: 'string' },
+      'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' },
+      ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
+      'keep-last': { type: 'string' }, 'log-every': { type: 'string' }, log: { type: 'string' }, ...BACKEND_OPTION,
+    });
+    const modelArg = required(v, 'model');
+    const out = required(v, 'out');
+    const data = str(v, 'data');
+    const world = num(v, 'world', { integer: true, min: 1 });
+    if ((data === undefined) === (world === undefined)) throw new UsageError('give exactly one of --data <manifest> or --world <n>');
+    const config = trainConfigFromArgs(v);
+    const logMode = choice(v, 'log', ['auto', 'bar', 'jsonl'] as const) ?? 'auto';
+    await startBackend(v);
+    const model = await modelFromArgs(v, modelArg);
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      const sizes = { imageSize: model.config.imageSize, vitSize: model.config.encoder.vision.imgSize };
+      let dataset: TrainDataset;
+      if (data !== undefined) {
+        dataset = await datasetFromManifest(resolve(data), sizes);
+      } else {
+        const size = num(v, 'world-size', { integer: true, min: 32, max: 128 }) ?? model.config.imageSize;
+        const seed = num(v, 'world-seed', { integer: true, min: 0 }) ?? 0;
+        dataset = datasetFromWorld([...streamExamples({ seed, count: world as number, size })], sizes);
+      }
+      const result = await train({ model, dataset, outDir: out, config, resume: flag(v, 'resume'), log: io.stderr, logMode, signal: controller.signal });
+      await saveModel(model, resolve(out, 'model'));
+      io.stdout.write(`trained ${result.step} steps; checkpoint ${result.checkpoint}; model ${resolve(out, 'model')}\n`);
+    } finally {
+      process.off('SIGINT', onSigint);
+      model.dispose();
+    }
+  },
+};
+
+function trainConfigFromArgs(v: ParsedValues): Partial<TrainConfig> {
+  const c: Partial<TrainConfig> = {};
+  const set = <K extends keyof TrainConfig>(k: K, x: TrainConfig[K] | undefined) => {
+    if (x !== undefined) c[k] = x;
+  };
+  set('steps', num(v, 'steps', { integer: true, min: 1 }));
+  set('batchSize', num(v, 'batch-size', { integer: true, min: 1 }));
+  set('gradAccumSteps', num(v, 'grad-accum', { integer: true, min: 1 }));
+  set('lr', num(v, 'lr', { min: Number.MIN_VALUE }));
+  set('weightDecay', num(v, 'weight-decay', { min: 0 }));
+  set('warmupSteps', num(v, 'warmup', { integer: true, min: 0 }));
+  set('maxGradNorm', num(v, 'max-grad-norm', { min: Number.MIN_VALUE }));
+  set('emaDecay', num(v, 'ema', { min: Number.MIN_VALUE, max: 0.999999 }));
+  set('seed', num(v, 'seed', { integer: true, min: 0 }));
+  set('latents', choice(v, 'latents', ['sample', 'mean'] as const));
+  set('checkpointEvery', num(v, 'checkpoint-every', { integer: true, min: 1 }));
+  set('keepLast', num(v, 'keep-last', { integer: true, min: 1 }));
+  set('logEvery', num(v, 'log-every', { integer: true, min: 1 }));
+  const ratios = str(v, 'ratios');
+  if (ratios !== undefined) c.taskRatios = parseRatios(ratios);
+  return c;
+}
+
+/** "subject=1,edit=2" → ratios (tasks not named get 0). */
+export function parseRatios(s: string): Record<TrainTask, number> {
+  const out: Record<TrainTask, number> = { subject: 0, edit: 0, add: 0, replace: 0 };
+  for (const part of s.split(',')) {
+    const [k, x, ...rest] = part.split('=');
+    const task = (k ?? '').trim() as TrainTask;
+    const n = Number(x);
+    if (!TRAIN_TASKS.includes(task) || rest.length > 0 || x === undefined || x.trim() === '' || !Number.isFinite(n) || n < 0) {
+      throw new MigeInputError(`"${part}" is not task=weight with task one of ${TRAIN_TASKS.join(', ')} and weight >= 0`, '--ratios');
+    }
+    out[task] = n;
+  }
+  return out;
+}

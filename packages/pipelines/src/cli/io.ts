@@ -1,0 +1,12 @@
+/** Where a command writes: stdout for results, stderr for progress and errors (tests pass their own). */
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  help: string;
+  run(argv: readonly string[], io: CliIo): Promise<void>;
+}

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { MigeAbortError, MigeInputError } from '@mige/core';
+import { UsageError } from './args.js';
+import { composeCommand } from './commands/compose.js';
+import { convertCommand } from './commands/convert.js';
+import { editCommand } from './commands/edit.js';
+import { evalCommand } from './commands/eval.js';
+import { generateCommand } from './commands/generate.js';
+import { infoCommand } from './commands/info.js';
+import { trainCommand } from './commands/train.js';
+import type { CliIo, Command } from './io.js';
+
+export const COMMANDS: readonly Command[] = [generateCommand, editCommand, composeCommand, trainCommand, evalCommand, convertCommand, infoCommand];
+
+/** The package version: package.json is one level above dist/cli.js, two above src/cli/run.ts. */
+function version(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === '@mige/pipelines') return pkg.version ?? 'unknown';
+    } catch {
+      // not there: try the next level
+    }
+  }
+  return 'unknown';
+}
+
+const USAGE = `Usage: mige <command> [options]
+
+MIGE.js: multimodal instruction-based image generation and editing.
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+
+Run "mige <command> --help" for a command's options.`;
+
+/** One line for any error a user can fix: `where: message`, newlines folded. */
+function oneLine(e: MigeInputError): string {
+  return e.message.replace(/\s*\n\s*/g, '; ');
+}
+
+/**
+ * Runs one command line; returns the exit code: 0 done, 1 bad input or failure, 2 bad usage,
+ * 130 cancelled. Errors are one line on stderr.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.stderr.write(`mige: unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(`${command.help}\n`);
+    return 0;
+  }
+  try {
+    await command.run(rest, io);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`mige ${name}: ${e.message} (see "mige ${name} --help")\n`);
+      return 2;
+    }
+    if (e instanceof MigeAbortError) {
+      io.stderr.write(`mige ${name}: ${e.message}\n`);
+      return 130;
+    }
+    if (e instanceof MigeInputError) {
+      io.stderr.write(`mige ${name}: error: ${oneLine(e)}\n`);
+      return 1;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err && typeof err.code === 'string' && typeof err.path === 'string') {
+      io.stderr.write(`mige ${name}: error: ${err.path}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}\n`);
+      return 1;
+    }
+    io.stderr.write(`mige ${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MigeInputError } from '../errors.js';
 import { Module } from './module.js';
 import { normalInit, uniformInit, getInitRng } from './init.js';
-import { geluErf, geluTanh, layerNorm, linear, linearPretransposed, silu } from './ops.js';
+import { customOp, geluErf, geluTanh, layerNorm, linear, linearPretransposed, silu } from './ops.js';
 import type { Rng } from '../rng.js';
 
 /**
@@ -149,11 +149,24 @@ export class GroupNorm extends Module {
   private groupMeanNHWC(x: tf.Tensor): tf.Tensor {
     const [b, s, c] = x.shape as [number, number, number];
     const g = this.numGroups;
-    const channelMeans = tf.avgPool(tf.reshape(x, [b, s, 1, c]) as tf.Tensor4D, [s, 1], 1, 'valid'); // [B, 1, 1, C]
+    const channelMeans = meanOverPositions(tf.reshape(x, [b, s, 1, c]) as tf.Tensor4D); // [B, 1, 1, C]
     const perGroup = tf.mean(tf.reshape(channelMeans, [b, g, c / g]), 2, true); // [B, G, 1]
     return tf.reshape(tf.broadcastTo(perGroup, [b, g, c / g]), [b, 1, c]);
   }
 }
+
+/**
+ * x [B, S, 1, C] → the mean over S, [B, 1, 1, C]: avgPool is the fast forward on wasm, but its
+ * stock gradient (AvgPoolGrad) takes seconds there, so the gradient is the broadcast dy / S.
+ */
+const meanOverPositions = customOp<tf.Tensor4D>(([x]) => {
+  const x4 = x as tf.Tensor4D;
+  const [b, s, , c] = x4.shape;
+  return {
+    value: tf.avgPool(x4, [s, 1], 1, 'valid'),
+    gradFunc: (dy) => [tf.broadcastTo(tf.div(dy, s), [b, s, 1, c])],
+  };
+});
 
 /** nn.Embedding: ids [...] → [..., dim]. */
 export class Embedding extends Module {

@@ -15,7 +15,7 @@ type GradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
  * tf.customGrad with typed inputs: `f` gets the input tensors and the save function and
  * returns the value and a gradient function giving one gradient per input.
  */
-function customOp<R extends tf.Tensor>(
+export function customOp<R extends tf.Tensor>(
   f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: R; gradFunc: GradFunc },
 ): (...inputs: tf.Tensor[]) => R {
   type Inner = Parameters<typeof tf.customGrad<R>>[0];

@@ -1,10 +1,11 @@
 /**
  * Kernel additions for tfjs 4.22's wasm backend: the gradient kernels it lacks, faster copy kernels,
- * and a StridedSlice gradient.
+ * a faster Conv2DBackpropInput, and a StridedSlice gradient.
  */
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterFunc } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputFunc, stockConv2DBackpropInput } from './conv2d-backprop-input.js';
 import { copyKernelFuncs, stock } from './copy-kernels.js';
 import type { StockKernels } from './copy-kernels.js';
 import { depthwiseBackpropFilterFunc, depthwiseBackpropInputFunc } from './depthwise-backprop.js';
@@ -22,8 +23,24 @@ const ADDED_KERNELS: Readonly<Record<string, KernelFunc>> = {
   UnsortedSegmentSum: unsortedSegmentSumFunc,
 };
 
-/** Kernels whose stock versions are replaced; the stock function stays reachable for other cases. */
-const REPLACED_KERNELS: Readonly<Record<keyof StockKernels, KernelFunc>> = copyKernelFuncs;
+/** A kernel whose stock version is replaced; `keepStock` receives the stock function for the cases it passes on. */
+interface Replacement {
+  kernelFunc: KernelFunc;
+  keepStock: (stockFunc: KernelFunc) => void;
+}
+
+const REPLACED_KERNELS: Readonly<Record<string, Replacement>> = {
+  ...Object.fromEntries(
+    (Object.keys(copyKernelFuncs) as Array<keyof StockKernels>).map((name) => [
+      name,
+      { kernelFunc: copyKernelFuncs[name], keepStock: (f: KernelFunc) => (stock[name] = f) },
+    ]),
+  ),
+  Conv2DBackpropInput: {
+    kernelFunc: conv2DBackpropInputFunc,
+    keepStock: (f: KernelFunc) => (stockConv2DBackpropInput.kernelFunc = f),
+  },
+};
 
 export const ADDED_WASM_KERNELS: readonly string[] = Object.keys(ADDED_KERNELS);
 export const REPLACED_WASM_KERNELS: readonly string[] = Object.keys(REPLACED_KERNELS);
@@ -42,11 +59,10 @@ export function registerWasmKernels(): void {
     // A kernel that exists already (ours, or a native one in a newer tfjs) is left alone.
     if (!getKernel(name, WASM)) registerKernel({ kernelName: name, backendName: WASM, kernelFunc });
   }
-  for (const name of Object.keys(REPLACED_KERNELS) as Array<keyof StockKernels>) {
-    const kernelFunc = REPLACED_KERNELS[name];
+  for (const [name, { kernelFunc, keepStock }] of Object.entries(REPLACED_KERNELS)) {
     const current = getKernel(name, WASM);
     if (!current || current.kernelFunc === kernelFunc) continue;
-    stock[name] = current.kernelFunc;
+    keepStock(current.kernelFunc);
     // Keep the stock setup/dispose hooks: when this runs before the backend initialises, the stock
     // kernel's setupFunc (its cwrap of the C++ function we delegate to) must still run.
     const replacement: KernelConfig = { ...current, kernelFunc };
@@ -60,6 +76,6 @@ export function registerWasmKernels(): void {
 export function wasmKernelsRegistered(): boolean {
   return (
     Object.entries(ADDED_KERNELS).every(([name]) => getKernel(name, WASM) !== undefined) &&
-    Object.entries(REPLACED_KERNELS).every(([name, f]) => getKernel(name, WASM)?.kernelFunc === f)
+    Object.entries(REPLACED_KERNELS).every(([name, r]) => getKernel(name, WASM)?.kernelFunc === r.kernelFunc)
   );
 }

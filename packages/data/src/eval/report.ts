@@ -32,22 +32,18 @@ const GAP = 2;
 const GAP_GREY = 96;
 
 /**
- * One row per sample: source (blank when none), entities, output, target, concatenated with
- * GAP-px grey gaps; rows with fewer entities are padded with blanks so columns line up.
+ * Images in rows and columns on a grey ground (GAP px between cells of the largest image's size).
+ * Short rows are padded with blank cells before their last `keepRight` images, so those line up.
  */
-export function sampleGrid(samples: EvalSample[]): RgbImage {
-  const rows = samples.map((s) => [
-    s.example.source ?? blankCanvas(s.example.target.width, s.example.target.height),
-    ...s.example.entities, s.output, s.example.target,
-  ]);
+export function imageGrid(rows: readonly (readonly RgbImage[])[], keepRight = 0): RgbImage {
   const all = rows.flat();
   const cw = Math.max(1, ...all.map((i) => i.width)), ch = Math.max(1, ...all.map((i) => i.height));
   const cols = Math.max(1, ...rows.map((r) => r.length));
   const width = cols * cw + (cols + 1) * GAP, height = Math.max(1, rows.length) * ch + (Math.max(1, rows.length) + 1) * GAP;
   const grid: RgbImage = { width, height, data: new Uint8Array(width * height * 3).fill(GAP_GREY) };
   rows.forEach((row, r) => {
-    // Output and target go in the last two columns, so they line up whatever the entity count.
-    const padded = [...row.slice(0, -2), ...Array.from({ length: cols - row.length }, () => blankCanvas(cw, ch)), ...row.slice(-2)];
+    const k = Math.min(keepRight, row.length);
+    const padded = [...row.slice(0, row.length - k), ...Array.from({ length: cols - row.length }, () => blankCanvas(cw, ch)), ...row.slice(row.length - k)];
     padded.forEach((img, c) => {
       const ox = GAP + c * (cw + GAP), oy = GAP + r * (ch + GAP);
       for (let y = 0; y < img.height; y++) {
@@ -57,6 +53,17 @@ export function sampleGrid(samples: EvalSample[]): RgbImage {
     });
   });
   return grid;
+}
+
+/**
+ * One row per sample: source (blank when none), entities, output, target; output and target in
+ * the last two columns whatever the entity count.
+ */
+export function sampleGrid(samples: EvalSample[]): RgbImage {
+  return imageGrid(
+    samples.map((s) => [s.example.source ?? blankCanvas(s.example.target.width, s.example.target.height), ...s.example.entities, s.output, s.example.target]),
+    2,
+  );
 }
 
 /** Writes report.json, report.md and grid.png into `dir` (created if needed), each atomically. */

@@ -3,7 +3,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { decodeImage, initBackend, MigeInputError, writeImage, writeTextFileAtomic, type BackendName, type RgbImage } from '@mige/core';
 import type { SamplerConfig } from '../diffusion/index.js';
 import type { FlowOptions, FlowResult } from '../flows/index.js';
-import { loadModel, MIGE_PRESETS, MigeModel } from '../model/index.js';
+import { loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel } from '../model/index.js';
 import { choice, num, str, type OptionSpec, type ParsedValues } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -16,11 +16,13 @@ export async function startBackend(v: ParsedValues): Promise<void> {
 }
 
 export const MODEL_HELP = `  --model <dir|preset>  a MIGE.js model folder (config.json, model.safetensors, tokenizer.json),
-                        or a preset name (${Object.keys(MIGE_PRESETS).join(', ')}) for random weights (testing)
+                        or a preset name (${Object.keys(MIGE_PRESETS).join(', ')}) for random weights (testing);
+                        default: the shipped default model (mige-world, 64 px)
   --init-seed <n>       seed of the random weights of a preset (default 0)`;
 
-/** `--model`: a model folder, or a preset with random weights. */
-export async function modelFromArgs(v: ParsedValues, value: string): Promise<MigeModel> {
+/** `--model`: a model folder, a preset with random weights, or (absent) the default model. */
+export async function modelFromArgs(v: ParsedValues, value: string | undefined): Promise<MigeModel> {
+  if (value === undefined) return loadDefaultModel();
   if (value in MIGE_PRESETS) {
     const seed = num(v, 'init-seed', { integer: true, min: 0 }) ?? 0;
     return MigeModel.create(MIGE_PRESETS[value as keyof typeof MIGE_PRESETS], { seed });

@@ -18,3 +18,4 @@ export {
 } from './checkpoint.js';
 export { loadOfficialCheckpoint, convertCheckpoint, type ConvertSources } from './official.js';
 export { prepareImages, encodeLatents, encodeInstructions, type Instruction, type LatentMode, type EncodeInstructionsOptions } from './inputs.js';
+export { defaultModelDir, hasDefaultModel, loadDefaultModel } from './default-model.js';

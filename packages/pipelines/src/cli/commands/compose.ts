@@ -1,13 +1,12 @@
 import { compose } from '../../flows/index.js';
-import { list, num, parse, required } from '../args.js';
+import { list, num, parse, required, str, UsageError } from '../args.js';
 import { FLOW_HELP, FLOW_OPTIONS, flowOptionsFromArgs, modelFromArgs, outArg, readImageArg, startBackend, writeResults } from '../common.js';
 import type { Command } from '../io.js';
-import { UsageError } from '../args.js';
 
 export const composeCommand: Command = {
   name: 'compose',
   summary: 'instruction-based subject-driven editing (add / replace a subject)',
-  help: `Usage: mige compose --model <dir|preset> --instruction <text> --source <file> --subject <file>... [options]
+  help: `Usage: mige compose [--model <dir|preset>] --instruction <text> --source <file> --subject <file>... [options]
 
 Adds or replaces a subject in the source image. The instruction holds one <imagehere> per --subject,
 or one more for the source, which then takes slot --source-slot (default 0):
@@ -22,7 +21,7 @@ ${FLOW_HELP}`,
     const v = parse(argv, { ...FLOW_OPTIONS, source: { type: 'string' }, subject: { type: 'string', multiple: true }, 'source-slot': { type: 'string' } });
     const instruction = required(v, 'instruction');
     const sourcePath = required(v, 'source');
-    const modelArg = required(v, 'model');
+    const modelArg = str(v, 'model');
     const subjectPaths = list(v, 'subject');
     if (subjectPaths.length === 0) throw new UsageError('--subject is required (one per subject image)');
     const sourceSlot = num(v, 'source-slot', { integer: true, min: 0 });

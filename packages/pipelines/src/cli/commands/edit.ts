@@ -1,12 +1,12 @@
 import { edit } from '../../flows/index.js';
-import { parse, required } from '../args.js';
+import { parse, required, str } from '../args.js';
 import { FLOW_HELP, FLOW_OPTIONS, flowOptionsFromArgs, modelFromArgs, outArg, readImageArg, startBackend, writeResults } from '../common.js';
 import type { Command } from '../io.js';
 
 export const editCommand: Command = {
   name: 'edit',
   summary: 'instruction-based editing of a source image',
-  help: `Usage: mige edit --model <dir|preset> --instruction <text> --source <file> [options]
+  help: `Usage: mige edit [--model <dir|preset>] --instruction <text> --source <file> [options]
 
 Instruction-based editing. The source is the conditional input and the instruction's image: write
 <imagehere> where it belongs ("make the sky in <imagehere> pink"), or leave it out and it is placed as
@@ -19,7 +19,7 @@ ${FLOW_HELP}`,
     const v = parse(argv, { ...FLOW_OPTIONS, source: { type: 'string' } });
     const instruction = required(v, 'instruction');
     const sourcePath = required(v, 'source');
-    const modelArg = required(v, 'model');
+    const modelArg = str(v, 'model');
     const options = flowOptionsFromArgs(v, io);
     const source = await readImageArg(sourcePath, '--source');
     await startBackend(v);

@@ -8,7 +8,7 @@ import type { Command } from '../io.js';
 export const evalCommand: Command = {
   name: 'eval',
   summary: "score a model on @mige/data's synthetic-world benchmark",
-  help: `Usage: mige eval --model <dir|preset> --out <dir> [options]
+  help: `Usage: mige eval [--model <dir|preset>] --out <dir> [options]
 
 Runs every case of the benchmark split through its flow (subject → generate, compose_* → compose,
 the rest → edit) and writes report.json, report.md and grid.png to --out.
@@ -21,7 +21,7 @@ ${FLOW_HELP.replace(/ {2}--out[^\n]*\n[^\n]*\n/, '')}`,
   async run(argv, io) {
     const v = parse(argv, { ...FLOW_OPTIONS, count: { type: 'string' }, tasks: { type: 'string' }, 'split-seed': { type: 'string' }, size: { type: 'string' } });
     const out = required(v, 'out');
-    const modelArg = required(v, 'model');
+    const modelArg = str(v, 'model');
     const count = num(v, 'count', { integer: true, min: 1 });
     const size = num(v, 'size', { integer: true, min: 32, max: 128 }) ?? 64;
     const seed = num(v, 'split-seed', { integer: true }) ?? 0;

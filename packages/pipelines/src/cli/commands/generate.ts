@@ -1,12 +1,12 @@
 import { generate } from '../../flows/index.js';
-import { list, parse, required } from '../args.js';
+import { list, parse, required, str } from '../args.js';
 import { FLOW_HELP, FLOW_OPTIONS, flowOptionsFromArgs, modelFromArgs, outArg, readImageArg, startBackend, writeResults } from '../common.js';
 import type { Command } from '../io.js';
 
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'subject-driven generation from an instruction and subject images',
-  help: `Usage: mige generate --model <dir|preset> --instruction <text> [--image <file>]... [options]
+  help: `Usage: mige generate [--model <dir|preset>] --instruction <text> [--image <file>]... [options]
 
 Subject-driven generation on a blank canvas: one <imagehere> in the instruction per --image, in order.
   --instruction, -i <t> the instruction, e.g. "a photo of <imagehere> on the beach"
@@ -15,7 +15,7 @@ ${FLOW_HELP}`,
   async run(argv, io) {
     const v = parse(argv, { ...FLOW_OPTIONS, image: { type: 'string', multiple: true } });
     const instruction = required(v, 'instruction');
-    const modelArg = required(v, 'model');
+    const modelArg = str(v, 'model');
     const options = flowOptionsFromArgs(v, io);
     const images = await Promise.all(list(v, 'image').map((p) => readImageArg(p, '--image')));
     await startBackend(v);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# MIGE's ablations at our scale (the paper's Tables 1-3 and wo_VAE feature): the same budget as
+# the default model, trained on one data mix each, two runs at a time. Resumable like run-all.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."            # packages/pipelines
+RUNS=${RUNS:-../../runs/world}
+STEPS=${STEPS:-3000}
+export GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
+TRAIN=(--world 10000 --world-size 64 --world-seed 3000 --steps "$STEPS" --batch-size 8 --lr 3e-4 --warmup 200
+       --checkpoint-every 100 --keep-last 2 --log jsonl --resume)
+run() { # name init ratios
+  node dist/cli.js train --model "$RUNS/$2" --out "$RUNS/ablation-$1" --ratios "$3" "${TRAIN[@]}" > "$RUNS/ablation-$1.log" 2>&1
+}
+[ -d "$RUNS/init-noffm" ] || npx tsx scripts/world-model/assemble.ts --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init-noffm" --fusion none
+run edit-only init edit=1 &
+run subject-only init subject=1 &
+wait
+run compose-only init add=1,replace=1 &
+run subject-edit init subject=1,edit=1 &
+wait
+run no-ffm init-noffm subject=1,edit=1,add=0.5,replace=0.5

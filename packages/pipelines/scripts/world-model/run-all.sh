@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Trains the default model (mige-world) from scratch on 2 CPU cores, resumably: every stage
+# continues from its latest checkpoint when re-run. Outputs under runs/world/ (git-ignored).
+# Run from the repository root after `npx -y pnpm@10 install && npx -y pnpm@10 build`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."            # packages/pipelines
+RUNS=${RUNS:-../../runs/world}
+STEPS=${STEPS:-3000}
+mkdir -p "$RUNS"
+export GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
+
+# Stages 1 and 2 in parallel (wasm is single-threaded: one core each).
+npx tsx scripts/world-model/train-vae.ts --out "$RUNS/vae" --steps 1500 > "$RUNS/vae.log" 2>&1 &
+npx tsx scripts/world-model/train-vit.ts --out "$RUNS/vit" --steps 1500 > "$RUNS/vit.log" 2>&1 &
+wait
+
+# Stage 3: everything else, jointly (ViT and VAE frozen), with `mige train`.
+npx tsx scripts/world-model/assemble.ts --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init"
+TRAIN=(--world 10000 --world-size 64 --world-seed 3000 --steps "$STEPS" --batch-size 8 --lr 3e-4 --warmup 200
+       --checkpoint-every 100 --keep-last 2 --log jsonl --resume)
+node dist/cli.js train --model "$RUNS/init" --out "$RUNS/joint" "${TRAIN[@]}" > "$RUNS/joint.log" 2>&1

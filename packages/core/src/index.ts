@@ -12,3 +12,4 @@ export * as nn from './nn/index.js';
 export * from './interfaces.js';
 export * from './io/index.js';
 export * from './image/index.js';
+export * from './onnx/index.js';

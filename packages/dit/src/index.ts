@@ -14,3 +14,4 @@ export { PatchEmbed, TimestepEmbedder, CaptionEmbedder, sincosPositionTable, TIM
 export { SelfAttention, CrossAttention, Mlp, crossAttentionBias } from './layers.js';
 export { fromDiffusersPixArt, ditKeysOfMigeCheckpoint } from './dit-keys.js';
 export { forwardFlops } from './flops.js';
+export * from './onnx-emitters.js';

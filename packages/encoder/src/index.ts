@@ -8,3 +8,4 @@ export * from './instruction/index.js';
 export * from './tokenizer/index.js';
 export * from './models/index.js';
 export * from './composed/index.js';
+export * from './models/onnx-emitters.js';

@@ -10,3 +10,4 @@ export { FFM } from './ffm.js';
 export { ProjectionMlp } from './projection.js';
 export { createFusion, FfmFusion, NoFusion, type FeatureFusion } from './fusion.js';
 export { fuseItems, type FusionItem } from './batch.js';
+export * from './onnx-emitters.js';

@@ -11,3 +11,4 @@ export * from './loss/index.js';
 export * from './flows/index.js';
 export * from './train/index.js';
 export { runCli, COMMANDS } from './cli/run.js';
+export * from './onnx/index.js';

@@ -26,3 +26,4 @@ export { detectVaeKeyLayout, diffusersVaeKey, vaeCheckpointReader, type VaeKeyLa
 export { vaeFlops } from './flops.js';
 
 export const packageName = '@mige/vae';
+export * from './onnx-emitters.js';

@@ -1,0 +1,61 @@
+import type { OnnxBuilder } from '../onnx/builder.js';
+
+/**
+ * ONNX emitters for the primitives in ops.ts, computing the same float32 expressions in the
+ * same order (GELU through the same identities, attention with q scaled before the product),
+ * so exported graphs agree with the tfjs forward to rounding.
+ */
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** SiLU, x·sigmoid(x). */
+export function emitSilu(g: OnnxBuilder, x: string): string {
+  return g.mul(x, g.sigmoid(x));
+}
+
+/** Exact GELU, x · 0.5·(1 + erf(x/√2)). */
+export function emitGeluErf(g: OnnxBuilder, x: string): string {
+  const cdf = g.mulScalar(g.addScalar(g.erf(g.mulScalar(x, Math.SQRT1_2)), 1), 0.5);
+  return g.mul(x, cdf);
+}
+
+/** tanh GELU as ops.ts computes it: x · sigmoid(2·√(2/π)·(x + 0.044715x³)). */
+export function emitGeluTanh(g: OnnxBuilder, x: string): string {
+  const x3 = g.mul(g.mul(x, x), x);
+  const s = g.sigmoid(g.mulScalar(g.add(x, g.mulScalar(x3, 0.044715)), 2 * SQRT_2_OVER_PI));
+  return g.mul(x, s);
+}
+
+/**
+ * LayerNorm over the last axis of width `dim`: LayerNormalization (opset 17), with a ones
+ * scale when the norm has no affine weight (the operator requires one).
+ */
+export function emitLayerNormOp(g: OnnxBuilder, x: string, dim: number, eps: number, weight?: string, bias?: string): string {
+  const scale = weight ?? g.constantF32('ones', new Float32Array(dim).fill(1), [dim]);
+  return g.layerNormalization(x, scale, bias, eps);
+}
+
+export interface OnnxAttentionOptions {
+  heads: number;
+  /** Multiplies q before q·kᵀ (1/√headDim, or 1 for T5). */
+  scale: number;
+  /** Additive bias broadcastable to the scores [B, heads, L, S] (masks, position bias). */
+  bias?: string;
+}
+
+/**
+ * Multi-head scaled dot-product attention on unsplit projections: q [B, L, H·d], k [B, S, H·d],
+ * v [B, S, H·dv] → [B, L, H·dv]; softmax(scale·q·kᵀ + bias)·v per head (ops.ts's `attention`
+ * with splitHeads / mergeHeads around it). Batch and lengths may be dynamic.
+ */
+export function emitAttention(g: OnnxBuilder, q: string, k: string, v: string, o: OnnxAttentionOptions): string {
+  const h = o.heads;
+  const heads = (t: string, perm: number[]) => g.transpose(g.reshape(t, [0, 0, h, -1]), perm);
+  const qh = heads(g.mulScalar(q, o.scale), [0, 2, 1, 3]); // [B, H, L, d]
+  const kt = heads(k, [0, 2, 3, 1]); // [B, H, d, S]
+  const vh = heads(v, [0, 2, 1, 3]); // [B, H, S, dv]
+  let scores = g.matMul(qh, kt);
+  if (o.bias) scores = g.add(scores, o.bias);
+  const out = g.matMul(g.softmax(scores, -1), vh); // [B, H, L, dv]
+  return g.reshape(g.transpose(out, [0, 2, 1, 3]), [0, 0, -1]);
+}

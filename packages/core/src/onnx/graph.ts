@@ -1,0 +1,260 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { onnx } from 'onnx-proto';
+import { MigeInputError } from '../errors.js';
+import { float32ToFloat16Bits } from './fp16.js';
+
+/** Element types the exported graphs use. */
+export type OnnxElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
+/** A fixed size, or a symbolic (dynamic) axis name such as 'batch'. */
+export type OnnxDim = number | string;
+/** How float weights are stored: fp32, or fp16 with a Cast to float32 in front of their use. */
+export type OnnxWeightType = 'fp32' | 'fp16';
+/**
+ * A node attribute: plain numbers are INT (ONNX attributes are typed, and axis/perm/stride
+ * attributes far outnumber float ones); wrap floats as { f } / { floats }.
+ */
+export type OnnxAttr = number | string | readonly number[] | { f: number } | { floats: readonly number[] };
+
+/** The graph's opset: 17 is the first with LayerNormalization. */
+export const ONNX_OPSET = 17;
+/** IR version 8 goes with opset 17 (ONNX 1.12+). */
+export const ONNX_IR_VERSION = 8;
+
+const DT = onnx.TensorProto.DataType;
+const ELEM: Record<OnnxElemType, number> = { float32: DT.FLOAT, float16: DT.FLOAT16, int64: DT.INT64, int32: DT.INT32, bool: DT.BOOL };
+
+/** The model with its large initializers moved out: write `data` (in order) to the file `location` beside the model. */
+export interface OnnxExternalModel {
+  model: Uint8Array;
+  location: string;
+  /** The external file's content, in chunks. */
+  data: Uint8Array[];
+  dataBytes: number;
+}
+
+/** External tensors start on this boundary, so the runtime can map them aligned. */
+const EXTERNAL_ALIGN = 64;
+
+export interface OnnxGraphOptions {
+  /** The graph's name (also the default producer doc). */
+  name: string;
+  /** Storage of float weights; default 'fp32'. */
+  weightType?: OnnxWeightType;
+  /** Written to the model's metadata_props (configs, versions). */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * An ONNX graph under construction: named inputs and outputs with fixed or symbolic axes,
+ * initializers from tf tensors, nodes in topological order (each node's inputs must exist when
+ * it is added, which keeps the graph valid by construction), and `serialize()` to a ModelProto
+ * at opset 17. Values are referred to by name; the builder makes every generated name unique.
+ */
+export class OnnxGraph {
+  readonly name: string;
+  readonly weightType: OnnxWeightType;
+  private readonly nodes: onnx.INodeProto[] = [];
+  /** Initializer headers and their bytes, kept apart so they can go inline or to an external file. */
+  private readonly initializers: { proto: onnx.ITensorProto; bytes: Uint8Array }[] = [];
+  private readonly inputs: onnx.IValueInfoProto[] = [];
+  private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly defined = new Set<string>();
+  private readonly shapes = new Map<string, readonly OnnxDim[]>();
+  private readonly counters = new Map<string, number>();
+  private readonly constants = new Map<string, string>();
+  private readonly metadata: Record<string, string>;
+
+  constructor(options: OnnxGraphOptions) {
+    this.name = options.name;
+    this.weightType = options.weightType ?? 'fp32';
+    this.metadata = { ...(options.metadata ?? {}) };
+  }
+
+  /** A fresh value name based on `hint` ('x' → 'x', then 'x_1', ...). */
+  uniqueName(hint: string): string {
+    const n = this.counters.get(hint) ?? 0;
+    this.counters.set(hint, n + 1);
+    const name = n === 0 && !this.defined.has(hint) ? hint : `${hint}_${n}`;
+    return this.defined.has(name) ? this.uniqueName(hint) : name;
+  }
+
+  /** Whether a value of that name exists. */
+  has(name: string): boolean {
+    return this.defined.has(name);
+  }
+
+  /** The shape recorded for an input, output or initializer (undefined for node outputs). */
+  shapeOf(name: string): readonly OnnxDim[] | undefined {
+    return this.shapes.get(name);
+  }
+
+  /** Declares a graph input; returns its name. */
+  input(name: string, dims: readonly OnnxDim[], type: OnnxElemType = 'float32'): string {
+    if (this.defined.has(name)) throw new MigeInputError(`value '${name}' already exists`, `OnnxGraph ${this.name}`);
+    this.inputs.push(valueInfo(name, type, dims));
+    this.define(name, dims);
+    return name;
+  }
+
+  /** Declares `value` as the graph output `name` (through an Identity when the names differ). */
+  output(value: string, name: string, dims: readonly OnnxDim[], type: OnnxElemType = 'float32'): void {
+    const out = value === name ? value : this.node('Identity', [value], {}, [name])[0] as string;
+    this.outputs.push(valueInfo(out, type, dims));
+    this.shapes.set(out, dims);
+  }
+
+  /**
+   * A float weight from a tf tensor (or data + dims), stored as `weightType`: fp16 adds the
+   * fp16 initializer and a Cast to float32, so the rest of the graph computes in float32 on any
+   * execution provider. Returns the float32 value's name.
+   */
+  weight(name: string, tensor: tf.Tensor | Float32Array, dims?: readonly number[]): string {
+    // A copy: the cpu backend's dataSync returns the tensor's own storage.
+    const data = tensor instanceof Float32Array ? tensor : (tf.tidy(() => tf.cast(tensor, 'float32').dataSync()) as Float32Array).slice();
+    const shape = dims ?? (tensor instanceof Float32Array ? [data.length] : tensor.shape);
+    if (shape.reduce((a, b) => a * b, 1) !== data.length) {
+      throw new MigeInputError(`weight '${name}' has ${data.length} values for shape [${shape.join(', ')}]`, `OnnxGraph ${this.name}`);
+    }
+    if (this.weightType === 'fp32') return this.initializer(this.uniqueName(name), 'float32', shape, bytesOf(data));
+    const stored = this.initializer(this.uniqueName(`${name}_fp16`), 'float16', shape, bytesOf(float32ToFloat16Bits(data)));
+    return this.node('Cast', [stored], { to: DT.FLOAT }, [this.uniqueName(name)])[0] as string;
+  }
+
+  /** A float32 constant that stays float32 whatever `weightType` (tables, masks, scalars). */
+  constantF32(name: string, data: Float32Array | readonly number[], dims: readonly number[]): string {
+    return this.initializer(this.uniqueName(name), 'float32', dims, bytesOf(Float32Array.from(data)));
+  }
+
+  /** An int64 constant (shapes, axes, indices); identical 1-D ones are shared. */
+  constantI64(values: readonly number[], dims: readonly number[] = [values.length], name = 'const_i64'): string {
+    const key = `i64:${dims.join('x')}:${values.join(',')}`;
+    const known = this.constants.get(key);
+    if (known) return known;
+    const out = this.initializer(this.uniqueName(name), 'int64', dims, bytesOf(BigInt64Array.from(values, (v) => BigInt(v))));
+    this.constants.set(key, out);
+    return out;
+  }
+
+  /** A float32 scalar constant, shared by value. */
+  scalar(value: number): string {
+    const key = `f32:${value}`;
+    const known = this.constants.get(key);
+    if (known) return known;
+    const out = this.constantF32('scalar', [value], []);
+    this.constants.set(key, out);
+    return out;
+  }
+
+  /**
+   * Adds a node; its inputs must already exist ('' marks an omitted optional input). Returns
+   * the output names (fresh ones from `opType`, or `outputs` as given: a count or names).
+   */
+  node(opType: string, inputs: readonly string[], attrs: Record<string, OnnxAttr> = {}, outputs: number | readonly string[] = 1): string[] {
+    for (const i of inputs) {
+      if (i !== '' && !this.defined.has(i)) throw new MigeInputError(`${opType} input '${i}' is not defined yet`, `OnnxGraph ${this.name}`);
+    }
+    const names = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.uniqueName(opType.toLowerCase())) : [...outputs];
+    for (const n of names) {
+      if (this.defined.has(n)) throw new MigeInputError(`value '${n}' already exists`, `OnnxGraph ${this.name}`);
+      this.define(n);
+    }
+    const attribute = Object.entries(attrs).map(([k, v]) => attributeProto(k, v));
+    this.nodes.push({ opType, input: [...inputs], output: names, name: this.uniqueName(`${opType}_node`), attribute });
+    return names;
+  }
+
+  /** Bytes of all initializers. */
+  get initializerBytes(): number {
+    return this.initializers.reduce((n, i) => n + i.bytes.byteLength, 0);
+  }
+
+  /** The ModelProto (IR 8, opset 17, default domain only), every initializer inline. */
+  toModelProto(): onnx.ModelProto {
+    return this.modelProto(this.initializers.map((i) => ({ ...i.proto, rawData: i.bytes })));
+  }
+
+  private modelProto(initializer: onnx.ITensorProto[]): onnx.ModelProto {
+    return onnx.ModelProto.create({
+      irVersion: ONNX_IR_VERSION,
+      opsetImport: [{ domain: '', version: ONNX_OPSET }],
+      producerName: 'mige.js',
+      producerVersion: '0',
+      metadataProps: Object.entries(this.metadata).map(([key, value]) => ({ key, value })),
+      graph: { name: this.name, node: this.nodes, initializer, input: this.inputs, output: this.outputs },
+    });
+  }
+
+  /** The model as .onnx bytes (protobuf caps a message at 2 GiB: larger models need `serializeExternal`). */
+  serialize(): Uint8Array {
+    this.checkOutputs();
+    return onnx.ModelProto.encode(this.toModelProto()).finish();
+  }
+
+  /**
+   * The model with every initializer of at least `threshold` bytes stored in the external file
+   * `location` (ONNX external data, resolved beside the model file), for models over protobuf's
+   * 2 GiB limit. Tensors start on 64-byte boundaries.
+   */
+  serializeExternal(location: string, threshold = 1024): OnnxExternalModel {
+    this.checkOutputs();
+    const data: Uint8Array[] = [];
+    let offset = 0;
+    const initializer = this.initializers.map(({ proto, bytes }) => {
+      if (bytes.byteLength < threshold) return { ...proto, rawData: bytes };
+      const pad = (EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
+      if (pad) data.push(new Uint8Array(pad));
+      offset += pad;
+      data.push(bytes);
+      const entry = {
+        ...proto,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: location },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(bytes.byteLength) },
+        ],
+      };
+      offset += bytes.byteLength;
+      return entry;
+    });
+    return { model: onnx.ModelProto.encode(this.modelProto(initializer)).finish(), location, data, dataBytes: offset };
+  }
+
+  private checkOutputs(): void {
+    if (this.outputs.length === 0) throw new MigeInputError('the graph has no outputs', `OnnxGraph ${this.name}`);
+  }
+
+  private initializer(name: string, type: OnnxElemType, dims: readonly number[], rawData: Uint8Array): string {
+    this.initializers.push({ proto: { name, dataType: ELEM[type], dims: [...dims] }, bytes: rawData });
+    this.define(name, dims);
+    return name;
+  }
+
+  private define(name: string, dims?: readonly OnnxDim[]): void {
+    this.defined.add(name);
+    if (dims) this.shapes.set(name, dims);
+  }
+}
+
+/** Little-endian bytes of a typed array (every supported host is little-endian, as ONNX raw_data). */
+function bytesOf(a: Float32Array | Uint16Array | BigInt64Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function valueInfo(name: string, type: OnnxElemType, dims: readonly OnnxDim[]): onnx.IValueInfoProto {
+  const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
+  return { name, type: { tensorType: { elemType: ELEM[type], shape: { dim } } } };
+}
+
+function attributeProto(name: string, v: OnnxAttr): onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'number') return { name, type: T.INT, i: v };
+  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (isIntList(v)) return { name, type: T.INTS, ints: [...v] };
+  if ('f' in v) return { name, type: T.FLOAT, f: v.f };
+  return { name, type: T.FLOATS, floats: [...v.floats] };
+}
+
+function isIntList(v: OnnxAttr): v is readonly number[] {
+  return Array.isArray(v);
+}

@@ -1,0 +1,9 @@
+/** ONNX export: a graph builder over onnx-proto, a structural checker, and core's nn emitters. */
+export { OnnxGraph, ONNX_OPSET, ONNX_IR_VERSION, type OnnxExternalModel, type OnnxAttr, type OnnxDim, type OnnxElemType, type OnnxGraphOptions, type OnnxWeightType } from './graph.js';
+export { OnnxBuilder, type OnnxConvOptions } from './builder.js';
+export { checkOnnxModel, type OnnxModelSummary } from './check.js';
+export { float32ToFloat16Bits, float16BitsToFloat32 } from './fp16.js';
+export * from '../nn/ops.onnx.js';
+export * from '../nn/layers.onnx.js';
+export * from '../nn/conv.onnx.js';
+export * from '../nn/attention.onnx.js';

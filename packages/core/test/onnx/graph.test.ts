@@ -1,0 +1,93 @@
+// The ONNX graph builder: fp16 rounding against hand-computed bit patterns, the builder's
+// construction-time checks, and checkOnnxModel catching malformed graphs.
+import { onnx } from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { checkOnnxModel, float16BitsToFloat32, float32ToFloat16Bits, MigeInputError, OnnxBuilder } from '../../src/index.js';
+
+describe('float32ToFloat16Bits', () => {
+  it('rounds to nearest even, with subnormals and overflow', () => {
+    const cases: [number, number][] = [
+      [1, 0x3c00], [-2, 0xc000], [0.1, 0x2e66], [65504, 0x7bff], [65520, 0x7c00], [-Infinity, 0xfc00],
+      [1 + 2 ** -11, 0x3c00], // tie → even mantissa
+      [1 + 3 * 2 ** -11, 0x3c02], // tie → even (rounds up)
+      [2 ** -24, 0x0001], [2 ** -25, 0x0000], [3 * 2 ** -25, 0x0002], [1e-9, 0x0000], [6.1e-5, 0x03ff],
+    ];
+    const bits = float32ToFloat16Bits(Float32Array.from(cases.map(([v]) => v)));
+    cases.forEach(([v, want], i) => expect(bits[i], `${v}`).toBe(want));
+    expect(float16BitsToFloat32(0x2e66)).toBeCloseTo(0.0999755859375, 12);
+    expect(Number.isNaN(float16BitsToFloat32(float32ToFloat16Bits(Float32Array.of(NaN))[0] as number))).toBe(true);
+  });
+});
+
+describe('OnnxBuilder', () => {
+  it('builds a graph that passes the check, with fp16 weights behind a Cast', () => {
+    const g = new OnnxBuilder({ name: 'tiny', weightType: 'fp16' });
+    const x = g.input('x', ['batch', 2]);
+    const w = g.weight('w', Float32Array.of(1, 2, 3, 4), [2, 2]);
+    g.output(g.add(g.matMul(x, w), g.scalar(1)), 'y', ['batch', 2]);
+    const summary = checkOnnxModel(g.serialize());
+    expect(summary).toMatchObject({ opset: 17, inputs: ['x'], outputs: ['y'], initializerBytes: 4 * 2 + 4 });
+    expect(summary.opTypes).toEqual(['Add', 'Cast', 'Identity', 'MatMul']);
+  });
+
+  it('moves large initializers to an external file the check accepts', () => {
+    const g = new OnnxBuilder({ name: 'ext' });
+    const x = g.input('x', [1, 300]);
+    const w = g.weight('w', new Float32Array(300 * 2).fill(0.5), [300, 2]);
+    g.output(g.add(g.matMul(x, w), g.scalar(1)), 'y', [1, 2]);
+    const ext = g.serializeExternal('m.onnx.data');
+    expect(ext.dataBytes).toBe(300 * 2 * 4);
+    expect(ext.data.reduce((n, c) => n + c.byteLength, 0)).toBe(ext.dataBytes);
+    // The 4-byte scalar stays inline; the 2400-byte weight is only declared in the model.
+    expect(checkOnnxModel(ext.model).initializerBytes).toBe(4 + 2400);
+    expect(ext.model.byteLength).toBeLessThan(2400);
+  });
+
+  it('refuses a node whose input does not exist yet, and duplicate inputs', () => {
+    const g = new OnnxBuilder({ name: 'bad' });
+    g.input('x', [1]);
+    expect(() => g.add('x', 'nope')).toThrow("Add input 'nope' is not defined yet");
+    expect(() => g.input('x', [1])).toThrow(MigeInputError);
+    expect(() => g.serialize()).toThrow('the graph has no outputs');
+  });
+});
+
+describe('checkOnnxModel', () => {
+  const F = onnx.TensorProto.DataType.FLOAT;
+  const io = (name: string) => ({ name, type: { tensorType: { elemType: F, shape: { dim: [{ dimValue: 1 }] } } } });
+  const encode = (graph: onnx.IGraphProto, opset = 17) =>
+    onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: opset }], graph })).finish();
+
+  it('lists out-of-order nodes, short initializers, unproduced outputs and an old opset', () => {
+    const bytes = encode(
+      {
+        node: [
+          { opType: 'Relu', input: ['h'], output: ['y'], name: 'late' },
+          { opType: 'Neg', input: ['x'], output: ['h'], name: 'early' },
+        ],
+        initializer: [{ name: 'w', dataType: F, dims: [3], rawData: new Uint8Array(8) }],
+        input: [io('x')],
+        output: [io('y'), io('z')],
+      },
+      13,
+    );
+    const err = (() => {
+      try {
+        checkOnnxModel(bytes, 'm.onnx');
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('expected a failure');
+    })();
+    expect(err).toBeInstanceOf(MigeInputError);
+    expect(err.message).toContain("Relu 'late' reads 'h' before it is defined");
+    expect(err.message).toContain("initializer 'w' holds 8 bytes for dims [3] (12 expected)");
+    expect(err.message).toContain("graph output 'z' is never produced");
+    expect(err.message).toContain('opset is 13');
+    expect(err.message).toContain('m.onnx');
+  });
+
+  it('rejects bytes that are not a model', () => {
+    expect(() => checkOnnxModel(new TextEncoder().encode('definitely not protobuf'), 'junk.onnx')).toThrow('junk.onnx');
+  });
+});

@@ -1,0 +1,22 @@
+/** ONNX export of a MigeModel (one graph per component) and ORT sessions over the exported folder. */
+export { exportModel, type ExportOnnxOptions } from './export-model.js';
+export { OnnxSessions, type OnnxSessionsOptions } from './sessions.js';
+export { buildComponentGraph, hasComponent, type ComponentGraph, type ComponentGraphOptions } from './graphs.js';
+export {
+  ONNX_COMPONENTS,
+  COMPONENT_IO,
+  onnxValueName,
+  valueKey,
+  type OnnxComponent,
+  type OnnxComponentInputs,
+  type OnnxComponentOutputs,
+} from './components.js';
+export {
+  readOnnxManifest,
+  ONNX_MANIFEST_FILE,
+  ONNX_MANIFEST_FORMAT,
+  ONNX_MANIFEST_VERSION,
+  type OnnxManifest,
+  type OnnxComponentEntry,
+  type OnnxValueSpec,
+} from './manifest.js';

@@ -1,4 +1,4 @@
-import { onnx } from 'onnx-proto';
+import { onnx } from './proto.js';
 import { OnnxGraph, type OnnxElemType } from './graph.js';
 
 const DT = onnx.TensorProto.DataType;

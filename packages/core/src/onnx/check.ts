@@ -1,4 +1,4 @@
-import { onnx } from 'onnx-proto';
+import { onnx, type OnnxNs } from './proto.js';
 import { MigeInputError } from '../errors.js';
 import { ONNX_OPSET } from './graph.js';
 
@@ -26,7 +26,7 @@ export interface OnnxModelSummary {
  * Throws a MigeInputError listing every problem; returns a summary otherwise.
  */
 export function checkOnnxModel(bytes: Uint8Array, where = 'ONNX model'): OnnxModelSummary {
-  let model: onnx.ModelProto;
+  let model: OnnxNs.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (error) {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { onnx } from 'onnx-proto';
+import { onnx, type OnnxNs } from './proto.js';
 import { MigeInputError } from '../errors.js';
 import { float32ToFloat16Bits } from './fp16.js';
 
@@ -53,11 +53,11 @@ export interface OnnxGraphOptions {
 export class OnnxGraph {
   readonly name: string;
   readonly weightType: OnnxWeightType;
-  private readonly nodes: onnx.INodeProto[] = [];
+  private readonly nodes: OnnxNs.INodeProto[] = [];
   /** Initializer headers and their bytes, kept apart so they can go inline or to an external file. */
-  private readonly initializers: { proto: onnx.ITensorProto; bytes: Uint8Array }[] = [];
-  private readonly inputs: onnx.IValueInfoProto[] = [];
-  private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly initializers: { proto: OnnxNs.ITensorProto; bytes: Uint8Array }[] = [];
+  private readonly inputs: OnnxNs.IValueInfoProto[] = [];
+  private readonly outputs: OnnxNs.IValueInfoProto[] = [];
   private readonly defined = new Set<string>();
   private readonly shapes = new Map<string, readonly OnnxDim[]>();
   private readonly counters = new Map<string, number>();
@@ -169,11 +169,11 @@ export class OnnxGraph {
   }
 
   /** The ModelProto (IR 8, opset 17, default domain only), every initializer inline. */
-  toModelProto(): onnx.ModelProto {
+  toModelProto(): OnnxNs.ModelProto {
     return this.modelProto(this.initializers.map((i) => ({ ...i.proto, rawData: i.bytes })));
   }
 
-  private modelProto(initializer: onnx.ITensorProto[]): onnx.ModelProto {
+  private modelProto(initializer: OnnxNs.ITensorProto[]): OnnxNs.ModelProto {
     return onnx.ModelProto.create({
       irVersion: ONNX_IR_VERSION,
       opsetImport: [{ domain: '', version: ONNX_OPSET }],
@@ -241,12 +241,12 @@ function bytesOf(a: Float32Array | Uint16Array | BigInt64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-function valueInfo(name: string, type: OnnxElemType, dims: readonly OnnxDim[]): onnx.IValueInfoProto {
+function valueInfo(name: string, type: OnnxElemType, dims: readonly OnnxDim[]): OnnxNs.IValueInfoProto {
   const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
   return { name, type: { tensorType: { elemType: ELEM[type], shape: { dim } } } };
 }
 
-function attributeProto(name: string, v: OnnxAttr): onnx.IAttributeProto {
+function attributeProto(name: string, v: OnnxAttr): OnnxNs.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === 'number') return { name, type: T.INT, i: v };
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };

@@ -3,7 +3,8 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { decodeImage, initBackend, MigeInputError, writeImage, writeTextFileAtomic, type BackendName, type RgbImage } from '@mige/core';
 import type { SamplerConfig } from '../diffusion/index.js';
 import type { FlowOptions, FlowResult } from '../flows/index.js';
-import { loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel } from '../model/index.js';
+import { defaultModelDir, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel } from '../model/index.js';
+import { attachOnnx, detachOnnx, MODEL_ONNX_SUBFOLDER, modelOnnxDir } from '../onnx/index.js';
 import { choice, num, str, type OptionSpec, type ParsedValues } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -30,6 +31,38 @@ export async function modelFromArgs(v: ParsedValues, value: string | undefined):
   return loadModel(value);
 }
 
+/**
+ * The model of a flow command, with its folder's ONNX export attached unless `--engine tfjs`:
+ * a model folder (or the default model) with an `onnx/` subfolder runs on ONNX Runtime.
+ * Release it with releaseFlowModel.
+ */
+export async function flowModelFromArgs(v: ParsedValues, value: string | undefined): Promise<MigeModel> {
+  const engine = choice(v, 'engine', ['tfjs', 'onnx'] as const);
+  const dir = value === undefined ? defaultModelDir() : value in MIGE_PRESETS ? undefined : value;
+  const onnx = dir === undefined ? undefined : modelOnnxDir(dir);
+  if (engine === 'onnx' && onnx === undefined) {
+    const where = dir === undefined ? `preset ${value}` : join(dir, MODEL_ONNX_SUBFOLDER);
+    throw new MigeInputError(`--engine onnx needs the model's ONNX export in ${MODEL_ONNX_SUBFOLDER}/; make it with "mige export --model <dir> --out <dir>/${MODEL_ONNX_SUBFOLDER}"`, where);
+  }
+  const model = await modelFromArgs(v, value);
+  try {
+    if (onnx !== undefined && engine !== 'tfjs') await attachOnnx(model, onnx);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return model;
+}
+
+/** Releases the ONNX sessions (if any) and the weights of a flowModelFromArgs model. */
+export async function releaseFlowModel(model: MigeModel): Promise<void> {
+  try {
+    await detachOnnx(model);
+  } finally {
+    model.dispose();
+  }
+}
+
 export const FLOW_OPTIONS: OptionSpec = {
   model: { type: 'string' },
   'init-seed': { type: 'string' },
@@ -45,6 +78,7 @@ export const FLOW_OPTIONS: OptionSpec = {
   'skip-type': { type: 'string' },
   eta: { type: 'string' },
   latents: { type: 'string' },
+  engine: { type: 'string' },
   ...BACKEND_OPTION,
 };
 
@@ -59,6 +93,8 @@ export const FLOW_HELP = `  --out, -o <file.png>  output image (default out.png)
   --skip-type <t>       DPM-Solver time steps: time_uniform (default) | logSNR | time_quadratic
   --eta <x>             DDIM noise (default 0)
   --latents <m>         reference-image latents: sample (default, as the reference) | mean
+  --engine <e>          where the networks run: tfjs | onnx (ONNX Runtime over the model folder's
+                        ${MODEL_ONNX_SUBFOLDER}/ export, made by "mige export"); default: onnx when the folder has one
 ${MODEL_HELP}
 ${BACKEND_HELP}`;
 
@@ -86,6 +122,7 @@ export function flowOptionsFromArgs(v: ParsedValues, io: CliIo): FlowOptions {
   const numImages = num(v, 'num-images', { integer: true, min: 1 });
   const latents = choice(v, 'latents', ['sample', 'mean'] as const);
   const sampler = samplerFromArgs(v);
+  const engine = choice(v, 'engine', ['tfjs', 'onnx'] as const);
   const bar = io.stderr.isTTY === true;
   return {
     ...(steps !== undefined ? { steps } : {}),
@@ -94,6 +131,7 @@ export function flowOptionsFromArgs(v: ParsedValues, io: CliIo): FlowOptions {
     ...(numImages !== undefined ? { numImages } : {}),
     ...(latents ? { latents } : {}),
     ...(sampler ? { sampler } : {}),
+    ...(engine ? { engine } : {}),
     onStep: (step, total) => {
       if (bar) io.stderr.write(`\rsampling step ${step}/${total}${step === total ? '\n' : ''}`);
     },

@@ -5,12 +5,13 @@ import { composeCommand } from './commands/compose.js';
 import { convertCommand } from './commands/convert.js';
 import { editCommand } from './commands/edit.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { trainCommand } from './commands/train.js';
 import type { CliIo, Command } from './io.js';
 
-export const COMMANDS: readonly Command[] = [generateCommand, editCommand, composeCommand, trainCommand, evalCommand, convertCommand, infoCommand];
+export const COMMANDS: readonly Command[] = [generateCommand, editCommand, composeCommand, trainCommand, evalCommand, convertCommand, exportCommand, infoCommand];
 
 /** The package version: package.json is one level above dist/cli.js, two above src/cli/run.ts. */
 function version(): string {

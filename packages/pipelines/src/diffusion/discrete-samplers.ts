@@ -1,6 +1,6 @@
 import { checkAbort, tf, type Latents } from '@mige/core';
 import { ddpmSchedule, type DdpmSchedule } from './schedule.js';
-import type { DdimConfig, DdpmConfig, NoiseModel, SampleOptions, Sampler } from './sampler.js';
+import type { DdimConfig, DdpmConfig, AsyncNoiseModel, SampleOptions, Sampler } from './sampler.js';
 import { checkRng, checkSampleInput, checkSteps, drawNoise, withEps, yieldToEventLoop } from './sampler-loop.js';
 
 /**
@@ -35,7 +35,7 @@ function respaced(schedule: DdpmSchedule, ts: number[]): { ab: number[]; abPrev:
  * call per step; `update` maps (x, ε, k) to [x_prev, x0].
  */
 async function discreteLoop(
-  model: NoiseModel,
+  model: AsyncNoiseModel,
   xT: Latents,
   options: SampleOptions,
   ts: number[],
@@ -49,7 +49,7 @@ async function discreteLoop(
       checkAbort(signal, 'sample', i);
       const k = ts.length - 1 - i;
       const modelTime = ts[k] as number;
-      const [next, x0] = withEps(model, x, modelTime, (eps) => update(x, eps, k));
+      const [next, x0] = await withEps(model, x, modelTime, (eps) => update(x, eps, k));
       x.dispose();
       x = next;
       try {
@@ -86,7 +86,7 @@ export class DdimSampler implements Sampler {
     return spacedTimesteps(steps, this.schedule.numSteps).reverse();
   }
 
-  async sample(model: NoiseModel, xT: Latents, options: SampleOptions): Promise<Latents> {
+  async sample(model: AsyncNoiseModel, xT: Latents, options: SampleOptions): Promise<Latents> {
     checkSampleInput(xT, options, 'ddim.sample');
     const { eta } = this.config;
     if (eta > 0) checkRng(options.rng, xT.shape[0], 'ddim.sample');
@@ -120,7 +120,7 @@ export class DdpmSampler implements Sampler {
     return spacedTimesteps(steps, this.schedule.numSteps).reverse();
   }
 
-  async sample(model: NoiseModel, xT: Latents, options: SampleOptions): Promise<Latents> {
+  async sample(model: AsyncNoiseModel, xT: Latents, options: SampleOptions): Promise<Latents> {
     checkSampleInput(xT, options, 'ddpm.sample');
     checkRng(options.rng, xT.shape[0], 'ddpm.sample');
     const ts = spacedTimesteps(options.steps, this.schedule.numSteps);

@@ -1,7 +1,7 @@
 import { checkAbort, tf, type Latents } from '@mige/core';
 import { f32, torchLinspaceF32 } from './float32.js';
 import { NoiseScheduleVP } from './noise-schedule-vp.js';
-import type { DpmSolverConfig, NoiseModel, SampleOptions, Sampler } from './sampler.js';
+import type { DpmSolverConfig, AsyncNoiseModel, SampleOptions, Sampler } from './sampler.js';
 import { checkSampleInput, checkSteps, withEps, yieldToEventLoop } from './sampler-loop.js';
 
 type Resolved = Required<DpmSolverConfig>;
@@ -57,7 +57,7 @@ export class DpmSolverSampler implements Sampler {
     return o;
   }
 
-  async sample(model: NoiseModel, xT: Latents, options: SampleOptions): Promise<Latents> {
+  async sample(model: AsyncNoiseModel, xT: Latents, options: SampleOptions): Promise<Latents> {
     checkSampleInput(xT, options, 'dpm-solver.sample');
     const { steps, onStep, signal } = options;
     const ns = this.schedule;
@@ -72,7 +72,7 @@ export class DpmSolverSampler implements Sampler {
         const modelTime = ns.modelTime(t);
         const alpha = ns.marginalAlpha(t);
         const sigma = ns.marginalStd(t);
-        const x0 = withEps(model, x, modelTime, (eps) => tf.div(tf.sub(x, tf.mul(eps, sigma)), alpha) as Latents);
+        const x0 = await withEps(model, x, modelTime, (eps) => tf.div(tf.sub(x, tf.mul(eps, sigma)), alpha) as Latents);
         history.push({ t, x0 });
         if (history.length > this.config.order) history.shift()?.x0.dispose();
         const order = this.stepOrder(i, steps);

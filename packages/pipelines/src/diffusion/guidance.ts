@@ -1,5 +1,5 @@
 import { MigeInputError, nn, tf, type Latents } from '@mige/core';
-import type { NoiseModel } from './sampler.js';
+import type { AsyncNoiseModel, NoiseModel } from './sampler.js';
 
 /**
  * MIGE's classifier-free guidance (`model_wrapper(guidance_type='classifier-free',
@@ -74,19 +74,21 @@ export function combineGuidance(type: GuidanceType, eps: Latents, scales: Guidan
 /**
  * Wraps a batched network into a NoiseModel. The network is called ONCE per step on all k
  * branches as one batch (x tiled k times, branch-major, so rows [j·B, (j+1)·B) are branch j of
- * GUIDANCE_BRANCHES[type]); it must return ε [k·B, C, h, w]. For 'uncond' it sees x itself.
+ * GUIDANCE_BRANCHES[type]); it must return ε [k·B, C, h, w], or a promise of it (then the
+ * NoiseModel is async too; the tiled x stays alive until the promise settles, and the network
+ * owns everything else it creates after its first await). For 'uncond' it sees x itself.
  */
+export function guidedNoiseModel(type: GuidanceType, scales: GuidanceScales, batched: (x: Latents, modelTime: number) => Latents): NoiseModel;
+export function guidedNoiseModel(type: GuidanceType, scales: GuidanceScales, batched: (x: Latents, modelTime: number) => Latents | Promise<Latents>): AsyncNoiseModel;
 export function guidedNoiseModel(
   type: GuidanceType,
   scales: GuidanceScales,
-  batched: (x: Latents /* [k·B, C, h, w] */, modelTime: number) => Latents /* [k·B, C, h, w] */,
-): NoiseModel {
+  batched: (x: Latents /* [k·B, C, h, w] */, modelTime: number) => Latents | Promise<Latents> /* [k·B, C, h, w] */,
+): AsyncNoiseModel {
   const where = 'guidedNoiseModel';
   const k = checkType(type, where).length;
   checkScales(type, scales, where);
-  return (x, modelTime) => tf.tidy(() => {
-    const xIn = k === 1 ? x : (tf.concat(new Array<Latents>(k).fill(x), 0) as Latents);
-    const out = batched(xIn, modelTime);
+  const guide = (out: Latents, x: Latents): Latents => {
     const expected = [k * x.shape[0], ...x.shape.slice(1)];
     if (!(out instanceof tf.Tensor) || out.shape.join() !== expected.join()) {
       const got = out instanceof tf.Tensor ? `[${out.shape.join(', ')}]` : typeof out;
@@ -94,5 +96,31 @@ export function guidedNoiseModel(
     }
     // For 'uncond' the network output is ε itself; returning it from tidy keeps it alive.
     return k === 1 ? out : combineGuidance(type, out, scales);
-  });
+  };
+  return (x, modelTime) => {
+    let pending: Promise<Latents> | undefined;
+    let xIn: Latents | undefined;
+    const eps = tf.tidy(() => {
+      xIn = k === 1 ? x : (tf.concat(new Array<Latents>(k).fill(x), 0) as Latents);
+      const out = batched(xIn, modelTime);
+      if (!(out instanceof Promise)) return guide(out, x);
+      // The network reads xIn after this scope ends.
+      if (k > 1) tf.keep(xIn);
+      pending = out;
+      return undefined;
+    });
+    if (eps) return eps;
+    return (async () => {
+      let out: Latents | undefined;
+      try {
+        out = await (pending as Promise<Latents>);
+        const net = out;
+        return tf.tidy(() => guide(net, x));
+      } finally {
+        if (k > 1) xIn?.dispose();
+        // 'uncond' returns the network's own tensor; otherwise the combined ε is new.
+        if (k > 1 && out instanceof tf.Tensor) out.dispose();
+      }
+    })();
+  };
 }

@@ -8,6 +8,7 @@ export {
   type DdpmConfig,
   type DpmSolverConfig,
   type NoiseModel,
+  type AsyncNoiseModel,
   type SampleOptions,
   type Sampler,
   type SamplerConfig,

@@ -1,5 +1,5 @@
 import { MigeInputError, tf, type Latents, type Rng } from '@mige/core';
-import type { NoiseModel, SampleOptions } from './sampler.js';
+import type { AsyncNoiseModel, SampleOptions } from './sampler.js';
 
 /** Most sampling steps any sampler takes: the discrete schedule has 1000. */
 export const MAX_STEPS = 1000;
@@ -27,18 +27,35 @@ export function yieldToEventLoop(): Promise<void> {
 }
 
 /**
- * Calls the model once inside `tf.tidy`, checks that ε has x's shape and passes it to `then`
- * (whose result is the only tensor kept).
+ * Calls the model once, checks that ε has x's shape and passes it to `then` (whose result is
+ * the only tensor kept). A synchronous model runs with `then` inside one `tf.tidy`, as before
+ * async models existed; a promise is awaited, then ε is disposed once `then` has used it.
  */
-export function withEps<T extends tf.TensorContainer>(model: NoiseModel, x: Latents, modelTime: number, then: (eps: Latents) => T): T {
-  return tf.tidy(() => {
-    const eps = model(x, modelTime);
-    if (!(eps instanceof tf.Tensor) || eps.shape.join() !== x.shape.join()) {
-      const got = eps instanceof tf.Tensor ? `[${eps.shape.join(', ')}]` : typeof eps;
-      throw new MigeInputError(`the model returned ${got} for an input of shape [${x.shape.join(', ')}] at time ${modelTime}`, 'NoiseModel');
+export async function withEps<T extends tf.TensorContainer>(model: AsyncNoiseModel, x: Latents, modelTime: number, then: (eps: Latents) => T): Promise<T> {
+  let pending: Promise<Latents> | undefined;
+  const done = tf.tidy(() => {
+    const out = model(x, modelTime);
+    if (out instanceof Promise) {
+      pending = out;
+      return undefined;
     }
-    return then(eps);
+    return { result: then(checkEps(out, x, modelTime)) };
   });
+  if (done) return done.result;
+  const eps = await (pending as Promise<Latents>);
+  try {
+    return tf.tidy(() => then(checkEps(eps, x, modelTime)));
+  } finally {
+    if (eps instanceof tf.Tensor) eps.dispose();
+  }
+}
+
+function checkEps(eps: unknown, x: Latents, modelTime: number): Latents {
+  if (!(eps instanceof tf.Tensor) || eps.shape.join() !== x.shape.join()) {
+    const got = eps instanceof tf.Tensor ? `[${eps.shape.join(', ')}]` : typeof eps;
+    throw new MigeInputError(`the model returned ${got} for an input of shape [${x.shape.join(', ')}] at time ${modelTime}`, 'NoiseModel');
+  }
+  return eps as Latents;
 }
 
 /** Standard normal noise shaped like x [B, …], from one generator or one per row. */

@@ -10,6 +10,15 @@ import { DpmSolverSampler } from './dpm-solver.js';
  */
 export type NoiseModel = (x: Latents, modelTime: number) => Latents;
 
+/**
+ * A NoiseModel that may return a promise of ε (an engine computing off the main thread, such
+ * as ONNX Runtime); every sampler takes either kind and awaits. Each call starts inside
+ * `tf.tidy`, so code before the model's first `await` is scoped as a NoiseModel's is: it must
+ * `tf.keep` any tensor it made there and still reads later. Code after it runs outside any
+ * scope (no scope spans an await) and disposes its own intermediates. The sampler disposes ε.
+ */
+export type AsyncNoiseModel = (x: Latents, modelTime: number) => Latents | Promise<Latents>;
+
 export interface SamplerStep {
   /** 0-based step index. */
   index: number;
@@ -68,7 +77,7 @@ export interface Sampler {
    * before the next model call. Disposes every intermediate; the caller owns the result and
    * keeps ownership of xT.
    */
-  sample(model: NoiseModel, xT: Latents, options: SampleOptions): Promise<Latents>;
+  sample(model: NoiseModel | AsyncNoiseModel, xT: Latents, options: SampleOptions): Promise<Latents>;
 }
 
 const OPTIONS: Record<SamplerConfig['type'], readonly string[]> = {

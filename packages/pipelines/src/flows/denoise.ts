@@ -1,4 +1,5 @@
 import { tf, type DiffusionBackbone, type Latents, type TokenMask, type TokenSequence } from '@mige/core';
+import type { FlowEngine } from './engine.js';
 import { createSampler, GUIDANCE_BRANCHES, guidedNoiseModel, type GuidanceScales, type GuidanceType, type SamplerConfig, type SamplerStep } from '../diffusion/index.js';
 
 export interface DenoiseInput {
@@ -15,6 +16,8 @@ export interface DenoiseInput {
   steps: number;
   onStep?: (s: SamplerStep) => void;
   signal?: AbortSignal;
+  /** Runs the network calls (default: `backbone.forward` in TF.js); the backbone still gives the null condition. */
+  engine?: Pick<FlowEngine, 'denoiseStep'>;
 }
 
 /**
@@ -38,8 +41,12 @@ export async function denoise(input: DenoiseInput): Promise<Latents> {
     };
   });
   const rows = b * branches.length;
-  const batched = (x: Latents, modelTime: number): Latents =>
-    tf.tidy(() => backbone.forward({ x, cond: condAll, t: tf.fill([rows], modelTime) as tf.Tensor1D, y: yAll, mask: maskAll }).eps);
+  const { engine } = input;
+  // Runs inside guidedNoiseModel's tidy: t is freed after the call (an async engine keeps what it reads later).
+  const batched = (x: Latents, modelTime: number): Latents | Promise<Latents> => {
+    const step = { x, cond: condAll, t: tf.fill([rows], modelTime) as tf.Tensor1D, y: yAll, mask: maskAll };
+    return engine ? engine.denoiseStep(step) : backbone.forward(step).eps;
+  };
   try {
     const model = guidedNoiseModel(input.guidance, input.scales, batched);
     return await createSampler(input.sampler).sample(model, input.xT, {

@@ -7,3 +7,5 @@ export { denoise, type DenoiseInput } from './denoise.js';
 export { prepareItems, initialNoise, type FlowItem, type InstructionImage, type PreparedItems } from './prepare.js';
 export type * from './types.js';
 export { flowEvalModel } from './eval-model.js';
+export { tfjsEngine, type FlowEngine, type OwnedLatentDistribution } from './engine.js';
+export { prepareItemsWith } from './prepare.js';

@@ -1,7 +1,7 @@
 import { blipEvalTransform, chwToTensor, MigeInputError, Rng, tf, vaeTransform, type EncoderInput, type InstructionTask, type Latents, type RgbImage } from '@mige/core';
 import { encodeLatents, type LatentMode, type MigeModel } from '../model/index.js';
+import type { FlowEngine } from './engine.js';
 import { resizeWithPadding } from './image-fit.js';
-
 
 /** One image of an instruction, in placeholder order. */
 export interface InstructionImage {
@@ -67,6 +67,65 @@ export function prepareItems(model: MigeModel, items: readonly FlowItem[], mode:
   const cond = tf.concat(conds, 0) as Latents;
   tf.dispose(conds);
   return { inputs, cond };
+}
+
+/**
+ * prepareItems with the VAE encoder run by `engine` (one image per call, as prepareItems does,
+ * so an item's latents do not depend on the batch). Same seeds, same streams, same results up to
+ * the engine's arithmetic.
+ */
+export async function prepareItemsWith(engine: FlowEngine, model: MigeModel, items: readonly FlowItem[], mode: LatentMode): Promise<PreparedItems> {
+  if (mode !== 'sample' && mode !== 'mean') throw new MigeInputError(`mode must be 'sample' or 'mean', got ${JSON.stringify(mode)}`, 'prepareItems');
+  const size = model.config.imageSize;
+  const vitSize = model.config.encoder.vision.imgSize;
+  const latentSize = model.latentSize();
+  const channels = model.vae.latentChannels;
+  const encodeOne = async (img: RgbImage, fit: 'crop' | 'pad', rng: Rng): Promise<Latents> => {
+    const pixels = tf.tidy(() => chwToTensor([vaeTransform(fit === 'crop' ? img : resizeWithPadding(img, size), size)]));
+    let dist;
+    try {
+      dist = await engine.vaeEncode(pixels);
+    } finally {
+      pixels.dispose();
+    }
+    try {
+      return mode === 'mean' ? dist.mode() : dist.sample([rng]);
+    } finally {
+      dist.dispose();
+    }
+  };
+  const inputs: EncoderInput[] = [];
+  const conds: Latents[] = [];
+  try {
+    for (const item of items) {
+      const root = new Rng(item.seed);
+      const source = item.source ? await encodeOne(item.source, 'crop', root.fork('source')) : null;
+      const latents: Latents[] = [];
+      try {
+        for (const [j, ref] of item.images.entries()) {
+          if (ref.isSource) {
+            if (!source) throw new MigeInputError('an instruction image is marked as the source, but the item has no source', 'prepareItems');
+            latents.push(source.clone());
+          } else {
+            latents.push(await encodeOne(ref.image, ref.fit, root.fork(`latents/${j}`)));
+          }
+        }
+        const vit = item.images.length > 0 ? chwToTensor(item.images.map((r) => blipEvalTransform(r.image, vitSize))) : tf.zeros([0, 3, vitSize, vitSize]);
+        const stacked = latents.length > 0 ? (tf.concat(latents, 0) as Latents) : (tf.zeros([0, channels, latentSize, latentSize]) as Latents);
+        inputs.push({ text: item.text, task: item.task, images: vit as tf.Tensor4D, latents: stacked });
+        conds.push(source ? tf.tidy(() => tf.mul(source, model.vae.scalingFactor) as Latents) : (tf.zeros([1, channels, latentSize, latentSize]) as Latents));
+      } finally {
+        tf.dispose(latents);
+        source?.dispose();
+      }
+    }
+    return { inputs, cond: tf.concat(conds, 0) as Latents };
+  } catch (error) {
+    for (const input of inputs) tf.dispose([input.images, input.latents]);
+    throw error;
+  } finally {
+    tf.dispose(conds);
+  }
 }
 
 /** The item's initial noise x_T [1, 4, h, w] from its `noise` stream. */

@@ -3,7 +3,8 @@ import { buildPrompt } from '@mige/encoder';
 import type { MigeModel } from '../model/index.js';
 import { FLOW_DEFAULTS } from './defaults.js';
 import { denoise } from './denoise.js';
-import { disposeInputs, initialNoise, prepareItems, type FlowItem } from './prepare.js';
+import { resolveEngine } from './engine-select.js';
+import { disposeInputs, initialNoise, prepareItemsWith, type FlowItem, type PreparedItems } from './prepare.js';
 import type { FlowImage, FlowName, FlowOptions, FlowResult, GenerationParams } from './types.js';
 
 /** Options with the flow's defaults filled in and checked. */
@@ -26,7 +27,11 @@ function resolveOptions(model: MigeModel, flow: FlowName, options: FlowOptions) 
   if (!Number.isSafeInteger(seed) || seed < 0) throw new MigeInputError(`seed must be a non-negative integer, got ${seed}`, where);
   const previewEvery = options.previewEvery ?? 0;
   if (!Number.isInteger(previewEvery) || previewEvery < 0) throw new MigeInputError(`previewEvery must be an integer >= 0, got ${previewEvery}`, where);
-  return { steps, scales, numImages, size, seed, previewEvery, sampler: options.sampler ?? d.sampler, latents: options.latents ?? 'sample', guidance: d.guidance };
+  const engine = options.engine;
+  if (engine !== undefined && engine !== 'tfjs' && engine !== 'onnx' && (typeof engine !== 'object' || engine === null || typeof engine.denoiseStep !== 'function')) {
+    throw new MigeInputError(`engine must be 'tfjs', 'onnx' or a FlowEngine, got ${JSON.stringify(engine)}`, where);
+  }
+  return { steps, scales, numImages, size, seed, previewEvery, sampler: options.sampler ?? d.sampler, latents: options.latents ?? 'sample', guidance: d.guidance, engine };
 }
 
 /** Items in request order, `numImages` per request with seeds seed, seed + 1, … */
@@ -34,17 +39,20 @@ export function expandItems<R extends { seed?: number }>(requests: readonly R[],
   return requests.flatMap((r) => Array.from({ length: numImages }, (_, k) => ({ ...toItem(r, (r.seed ?? seed) + k), seed: (r.seed ?? seed) + k })));
 }
 
+/** Previews decode in TF.js whatever the engine: the step callback is synchronous. */
 function decode(model: MigeModel, x: Latents): ImageBatch {
   return tf.tidy(() => model.vae.decode(tf.div(x, model.vae.scalingFactor) as Latents));
 }
 
 /** Encode once, sample the guided loop, decode: the body shared by generate, edit and compose. */
 export async function runFlow(model: MigeModel, flow: FlowName, items: FlowItem[], options: FlowOptions, opts: ReturnType<typeof resolveOptions>): Promise<FlowResult> {
-  const prepared = prepareItems(model, items, opts.latents);
+  const engine = await resolveEngine(model, opts.engine);
+  let prepared: PreparedItems | undefined;
   let encoding: { y: tf.Tensor3D; mask: tf.Tensor2D; warnings: string[] } | undefined;
   let xT: Latents | undefined;
   try {
-    encoding = model.encoder.encode(prepared.inputs, { fusion: model.fusion, patchEmbedder: model.backbone.patchEmbedder });
+    prepared = await prepareItemsWith(engine, model, items, opts.latents);
+    encoding = await engine.encode(prepared.inputs);
     const noises = items.map((it) => initialNoise(model, it.seed));
     xT = tf.concat(noises, 0) as Latents;
     tf.dispose(noises);
@@ -59,6 +67,7 @@ export async function runFlow(model: MigeModel, flow: FlowName, items: FlowItem[
       scales: opts.scales,
       sampler: opts.sampler,
       steps: opts.steps,
+      engine,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(onStep
         ? {
@@ -70,8 +79,14 @@ export async function runFlow(model: MigeModel, flow: FlowName, items: FlowItem[
           }
         : {}),
     });
-    const tensor = decode(model, x0);
+    const unscaled = tf.tidy(() => tf.div(x0, model.vae.scalingFactor) as Latents);
     x0.dispose();
+    let tensor: ImageBatch;
+    try {
+      tensor = await engine.vaeDecode(unscaled);
+    } finally {
+      unscaled.dispose();
+    }
     const images = tensorToImages(tensor);
     const backend = getBackendInfo()?.name ?? tf.getBackend();
     const out: FlowImage[] = [];
@@ -90,13 +105,14 @@ export async function runFlow(model: MigeModel, flow: FlowName, items: FlowItem[
         size: opts.size,
         latents: opts.latents,
         backend,
+        engine: engine.name,
       };
       const image = images[i] as RgbImage;
       out.push({ image, png: await encodeImage(image, 'png'), params });
     }
     return { images: out, tensor, warnings: encoding.warnings };
   } finally {
-    disposeInputs(prepared);
+    if (prepared) disposeInputs(prepared);
     if (encoding) tf.dispose([encoding.y, encoding.mask]);
     xT?.dispose();
   }

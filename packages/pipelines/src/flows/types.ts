@@ -1,5 +1,6 @@
 import type { ImageBatch, RgbImage } from '@mige/core';
 import type { GuidanceScales, GuidanceType, SamplerConfig } from '../diffusion/index.js';
+import type { FlowEngine } from './engine.js';
 
 /** The three inference flows. */
 export type FlowName = 'generate' | 'edit' | 'compose';
@@ -26,6 +27,13 @@ export interface FlowOptions {
   /** Decode a preview every this many steps (0 = never; a preview costs one VAE decode). */
   previewEvery?: number;
   signal?: AbortSignal;
+  /**
+   * Where the networks run: 'tfjs' (the model's modules on the TF.js backend), 'onnx' (ONNX
+   * Runtime over the export attached to the model: attachOnnx, or a model folder's onnx/
+   * subfolder as the CLI loads it) or any FlowEngine. Default: 'onnx' when the model has an
+   * export attached, else 'tfjs'.
+   */
+  engine?: 'tfjs' | 'onnx' | FlowEngine;
 }
 
 /** Subject-driven generation: one `<imagehere>` per subject image, on a blank canvas. */
@@ -73,6 +81,8 @@ export interface GenerationParams {
   size: number;
   latents: LatentMode;
   backend: string;
+  /** The engine that ran the networks ('tfjs', 'onnx'). */
+  engine?: string;
 }
 
 export interface FlowImage {

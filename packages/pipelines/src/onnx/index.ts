@@ -20,3 +20,6 @@ export {
   type OnnxComponentEntry,
   type OnnxValueSpec,
 } from './manifest.js';
+export { onnxEngine, openOnnxEngine, flowComponents, type OnnxFlowEngine } from './onnx-engine.js';
+export { encodeInstructionsOnnx } from './onnx-encode.js';
+export { MODEL_ONNX_SUBFOLDER, modelOnnxDir, attachOnnx, attachedOnnxDir, attachedOnnxEngine, detachOnnx } from './model-onnx.js';

@@ -83,8 +83,7 @@ export class OnnxSessions {
     const feeds: Record<string, Ort.Tensor> = {};
     for (const key of io.inputs) {
       const t = given[key] as tf.Tensor;
-      const data = t.dtype === 'float32' ? await t.data() : await tf.tidy(() => tf.cast(t, 'float32')).data();
-      feeds[onnxValueName(key)] = new this.ort.Tensor('float32', data as Float32Array, t.shape);
+      feeds[onnxValueName(key)] = new this.ort.Tensor('float32', await float32Data(t), t.shape);
     }
     let results: Ort.InferenceSession.OnnxValueMapType;
     try {
@@ -132,6 +131,24 @@ function checkInputs(entry: OnnxComponentEntry, given: (tf.Tensor | undefined)[]
   const length = symbols.get('sequence_length')?.size;
   if (component === 't5-encoder' && length !== undefined && length > t5MaxLength) {
     throw new MigeInputError(`the sequence has ${length} tokens; this export takes at most ${t5MaxLength} (t5MaxLength)`, where);
+  }
+}
+
+/**
+ * The values as a Float32Array. Other dtypes are cast; the cpu backend's int32 → float32 cast
+ * keeps the Int32Array storage, which ORT refuses, so the values are copied then.
+ */
+async function float32Data(t: tf.Tensor): Promise<Float32Array> {
+  if (t.dtype === 'float32') {
+    const data = await t.data();
+    return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  }
+  const cast = tf.cast(t, 'float32');
+  try {
+    const data = await cast.data();
+    return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  } finally {
+    cast.dispose();
   }
 }
 

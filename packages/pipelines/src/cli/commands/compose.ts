@@ -1,6 +1,6 @@
 import { compose } from '../../flows/index.js';
 import { list, num, parse, required, str, UsageError } from '../args.js';
-import { FLOW_HELP, FLOW_OPTIONS, flowOptionsFromArgs, modelFromArgs, outArg, readImageArg, startBackend, writeResults } from '../common.js';
+import { FLOW_HELP, FLOW_OPTIONS, flowModelFromArgs, flowOptionsFromArgs, outArg, readImageArg, releaseFlowModel, startBackend, writeResults } from '../common.js';
 import type { Command } from '../io.js';
 
 export const composeCommand: Command = {
@@ -29,11 +29,11 @@ ${FLOW_HELP}`,
     const source = await readImageArg(sourcePath, '--source');
     const subjects = await Promise.all(subjectPaths.map((p) => readImageArg(p, '--subject')));
     await startBackend(v);
-    const model = await modelFromArgs(v, modelArg);
+    const model = await flowModelFromArgs(v, modelArg);
     try {
       await writeResults(await compose(model, { instruction, source, subjects, ...(sourceSlot !== undefined ? { sourceSlot } : {}) }, options), outArg(v), io);
     } finally {
-      model.dispose();
+      await releaseFlowModel(model);
     }
   },
 };

@@ -1,6 +1,6 @@
 import { edit } from '../../flows/index.js';
 import { parse, required, str } from '../args.js';
-import { FLOW_HELP, FLOW_OPTIONS, flowOptionsFromArgs, modelFromArgs, outArg, readImageArg, startBackend, writeResults } from '../common.js';
+import { FLOW_HELP, FLOW_OPTIONS, flowModelFromArgs, flowOptionsFromArgs, outArg, readImageArg, releaseFlowModel, startBackend, writeResults } from '../common.js';
 import type { Command } from '../io.js';
 
 export const editCommand: Command = {
@@ -23,11 +23,11 @@ ${FLOW_HELP}`,
     const options = flowOptionsFromArgs(v, io);
     const source = await readImageArg(sourcePath, '--source');
     await startBackend(v);
-    const model = await modelFromArgs(v, modelArg);
+    const model = await flowModelFromArgs(v, modelArg);
     try {
       await writeResults(await edit(model, { instruction, source }, options), outArg(v), io);
     } finally {
-      model.dispose();
+      await releaseFlowModel(model);
     }
   },
 };

@@ -1,6 +1,6 @@
 import { generate } from '../../flows/index.js';
 import { list, parse, required, str } from '../args.js';
-import { FLOW_HELP, FLOW_OPTIONS, flowOptionsFromArgs, modelFromArgs, outArg, readImageArg, startBackend, writeResults } from '../common.js';
+import { FLOW_HELP, FLOW_OPTIONS, flowModelFromArgs, flowOptionsFromArgs, outArg, readImageArg, releaseFlowModel, startBackend, writeResults } from '../common.js';
 import type { Command } from '../io.js';
 
 export const generateCommand: Command = {
@@ -19,11 +19,11 @@ ${FLOW_HELP}`,
     const options = flowOptionsFromArgs(v, io);
     const images = await Promise.all(list(v, 'image').map((p) => readImageArg(p, '--image')));
     await startBackend(v);
-    const model = await modelFromArgs(v, modelArg);
+    const model = await flowModelFromArgs(v, modelArg);
     try {
       await writeResults(await generate(model, { instruction, images }, options), outArg(v), io);
     } finally {
-      model.dispose();
+      await releaseFlowModel(model);
     }
   },
 };

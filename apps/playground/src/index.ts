@@ -1,2 +1,5 @@
-/** @mige/playground: see README.md. The web app arrives with its own issue. */
+/** @mige/playground: a local web playground for MIGE.js (see README.md). */
 export const packageName = '@mige/playground';
+export * from './server/index.js';
+export type * from './shared/api-types.js';
+export { cliCommand, type CliCommandInput } from './shared/cli-command.js';

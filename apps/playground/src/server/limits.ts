@@ -1,0 +1,28 @@
+import { MAX_STEPS } from '@mige/pipelines';
+import type { PlaygroundLimits } from '../shared/api-types.js';
+
+const MIB = 1024 * 1024;
+
+/** Generous for a local tool, small enough that one request cannot exhaust memory. */
+export const DEFAULT_LIMITS: Readonly<PlaygroundLimits> = Object.freeze({
+  maxBodyBytes: 32 * MIB,
+  maxImageBytes: 6 * MIB,
+  maxImageSide: 4096,
+  maxImagePixels: 16_000_000,
+  maxImages: 4,
+  maxInstructionChars: 1000,
+  maxSteps: 200,
+  maxNumImages: 4,
+  maxScale: 50,
+  maxQueue: 16,
+});
+
+/** Defaults overridden by `overrides`; every limit must be a positive integer. */
+export function resolveLimits(overrides: Partial<PlaygroundLimits> = {}): PlaygroundLimits {
+  const limits = { ...DEFAULT_LIMITS, ...overrides };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`limit ${key} must be a positive integer, got ${String(value)}`);
+  }
+  if (limits.maxSteps > MAX_STEPS) throw new Error(`limit maxSteps must be at most ${MAX_STEPS} (the samplers' limit), got ${limits.maxSteps}`);
+  return limits;
+}

@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+
+/** A bad flag: exit code 2, as the mige CLI's usage errors. */
+export class UsageError extends Error {}
+
+export interface MainArgs {
+  model: string | undefined;
+  host: string;
+  /** undefined: the first free port from 5173. */
+  port: number | undefined;
+  backend: string | undefined;
+  ui: string | undefined;
+  help: boolean;
+}
+
+export const USAGE = `Usage: mige-playground [--model <dir|preset>] [--port <n>] [--host <addr>] [--backend <name>]
+
+Starts the MIGE.js playground: a local web UI for generate / edit / compose.
+  --model <dir|preset>  a MIGE.js model folder, or a preset (mige-tiny, mige-xl) with random weights;
+                        default: env MIGE_MODEL, else the shipped default model
+  --port <n>            port (default: the first free one from 5173; 0: any free port)
+  --host <addr>         address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to your network)
+  --backend <name>      tensorflow-gpu | tensorflow | wasm | cpu (default: the fastest installed; env MIGE_BACKEND)
+  --ui <dir>            the built UI to serve (default: dist/ui next to the server)
+  --help, -h            this help`;
+
+/** Command-line flags of the server; throws UsageError with a one-line message on a bad flag. */
+export function parseMainArgs(argv: string[], env: NodeJS.ProcessEnv): MainArgs {
+  let parsed;
+  try {
+    parsed = parseFlags(argv);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  const { values } = parsed;
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got ${values.port}`);
+  }
+  const backends = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+  if (values.backend !== undefined && !backends.includes(values.backend)) throw new UsageError(`--backend must be one of ${backends.join(', ')}, got ${values.backend}`);
+  return {
+    model: values.model ?? (env.MIGE_MODEL || undefined),
+    host: values.host ?? '127.0.0.1',
+    port,
+    backend: values.backend,
+    ui: values.ui,
+    help: values.help ?? false,
+  };
+}
+
+function parseFlags(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      model: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      backend: { type: 'string' },
+      ui: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

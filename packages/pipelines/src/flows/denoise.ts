@@ -1,4 +1,4 @@
-import { tf, type DiffusionBackbone, type Latents, type TokenMask, type TokenSequence } from '@mige/core';
+import { tf, type DiffusionBackbone, type Rng, type Latents, type TokenMask, type TokenSequence } from '@mige/core';
 import type { FlowEngine } from './engine.js';
 import { createSampler, GUIDANCE_BRANCHES, guidedNoiseModel, type GuidanceScales, type GuidanceType, type SamplerConfig, type SamplerStep } from '../diffusion/index.js';
 
@@ -16,6 +16,8 @@ export interface DenoiseInput {
   steps: number;
   onStep?: (s: SamplerStep) => void;
   signal?: AbortSignal;
+  /** One generator per item for stochastic samplers (DDPM, DDIM with eta > 0). */
+  rngs?: Rng[];
   /** Runs the network calls (default: `backbone.forward` in TF.js); the backbone still gives the null condition. */
   engine?: Pick<FlowEngine, 'denoiseStep'>;
 }
@@ -53,6 +55,7 @@ export async function denoise(input: DenoiseInput): Promise<Latents> {
       steps: input.steps,
       ...(input.onStep ? { onStep: input.onStep } : {}),
       ...(input.signal ? { signal: input.signal } : {}),
+      ...(input.rngs ? { rng: input.rngs } : {}),
     });
   } finally {
     tf.dispose([yAll, condAll, maskAll]);

@@ -1,4 +1,4 @@
-import { encodeImage, getBackendInfo, MigeInputError, tensorToImages, tf, type ImageBatch, type Latents, type RgbImage } from '@mige/core';
+import { encodeImage, getBackendInfo, MigeInputError, Rng, tensorToImages, tf, type ImageBatch, type Latents, type RgbImage } from '@mige/core';
 import { buildPrompt } from '@mige/encoder';
 import type { MigeModel } from '../model/index.js';
 import { FLOW_DEFAULTS } from './defaults.js';
@@ -68,6 +68,8 @@ export async function runFlow(model: MigeModel, flow: FlowName, items: FlowItem[
       sampler: opts.sampler,
       steps: opts.steps,
       engine,
+      // Stochastic samplers draw from each item's own `sampler` stream, like x_T from `noise`.
+      rngs: items.map((it) => new Rng(it.seed).fork('sampler')),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(onStep
         ? {

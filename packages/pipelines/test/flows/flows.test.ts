@@ -114,6 +114,17 @@ describe('inference flows on mige-tiny (random weights)', () => {
     b.tensor.dispose();
   });
 
+  it('runs the stochastic samplers from per-item seeds (DDPM, DDIM with eta)', async () => {
+    for (const sampler of [{ type: 'ddpm' as const }, { type: 'ddim' as const, eta: 1 }]) {
+      const req = { instruction: 'recolor <imagehere>', source: picture(14), seed: 21 };
+      const a = await edit(model, [req, { ...req, seed: 22 }], { steps: 3, sampler });
+      const b = await edit(model, req, { steps: 3, sampler });
+      expect(sameImage(a.images[0]?.image as RgbImage, b.images[0]?.image as RgbImage)).toBe(true);
+      expect(sameImage(a.images[0]?.image as RgbImage, a.images[1]?.image as RgbImage)).toBe(false);
+      tf.dispose([a.tensor, b.tensor]);
+    }
+  });
+
   it('skips the ViT for instructions without images', async () => {
     const vit = vi.spyOn(model.encoder.module.vision, 'forward');
     const res = await generate(model, { instruction: 'a red circle on a blue background', images: [] }, { steps: 1 });

@@ -10,6 +10,13 @@ export interface AdamWConfig {
   maxGradNorm?: number;
   /** Linear warm-up of the learning rate from 0 over this many steps (as MIGE's schedule). */
   warmupSteps?: number;
+  /**
+   * After the warm-up, a cosine decay of the learning rate that reaches `minLrRatio · lr` at this
+   * step and stays there (off when undefined: a constant rate, as MIGE trains).
+   */
+  cosineDecaySteps?: number;
+  /** Where the cosine decay ends, as a fraction of lr. Default 0. */
+  minLrRatio?: number;
 }
 
 export interface StepResult {
@@ -37,6 +44,9 @@ export class AdamW {
     this.eps = config.eps ?? 1e-8;
     this.weightDecay = config.weightDecay ?? 1e-2;
     if (!(config.lr > 0)) throw new MigeInputError(`learning rate must be positive, got ${config.lr}`, 'AdamW');
+    if (config.minLrRatio !== undefined && !(config.minLrRatio >= 0 && config.minLrRatio <= 1)) {
+      throw new MigeInputError(`minLrRatio must be in [0, 1], got ${config.minLrRatio}`, 'AdamW');
+    }
     for (const [n, p] of params) {
       this.m.set(n, tf.variable(tf.zerosLike(p), false));
       this.v.set(n, tf.variable(tf.zerosLike(p), false));
@@ -45,8 +55,12 @@ export class AdamW {
 
   /** The learning rate at 1-based step `t` under the warm-up schedule. */
   lrAt(t: number): number {
+    const { lr, cosineDecaySteps: end, minLrRatio = 0 } = this.config;
     const w = this.config.warmupSteps ?? 0;
-    return w > 0 ? this.config.lr * Math.min(1, t / w) : this.config.lr;
+    if (w > 0 && t < w) return lr * (t / w);
+    if (end === undefined || end <= w) return lr;
+    const progress = Math.min(1, (t - w) / (end - w));
+    return lr * (minLrRatio + (1 - minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * progress)));
   }
 
   /**

@@ -20,6 +20,15 @@ describe('AdamW', () => {
     }
   });
 
+  it('decays the learning rate along a cosine after the warm-up, to minLrRatio · lr', () => {
+    const p = tf.variable(tf.ones([1]));
+    const opt = new AdamW([['p', p]], { lr: 1, warmupSteps: 2, cosineDecaySteps: 6, minLrRatio: 0.1 });
+    const lrs = [1, 2, 3, 4, 6, 10].map((t) => opt.lrAt(t));
+    const expected = [0.5, 1, 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI / 4)), 0.55, 0.1, 0.1];
+    lrs.forEach((v, i) => expect(v).toBeCloseTo(expected[i] as number, 12));
+    expect(() => new AdamW([['p', p]], { lr: 1, minLrRatio: 2 })).toThrow(/minLrRatio must be in \[0, 1\], got 2/);
+  });
+
   it('warms the learning rate up linearly and saves/restores its moments', () => {
     const p = tf.variable(tf.ones([3]));
     const opt = new AdamW([['p', p]], { lr: 0.1, warmupSteps: 4 });

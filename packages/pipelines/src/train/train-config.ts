@@ -18,6 +18,9 @@ export interface TrainConfig {
   eps: number;
   /** Linear warm-up of the learning rate from 0 over this many steps. */
   warmupSteps: number;
+  /** After the warm-up: constant (the reference) or a cosine decay to minLrRatio · lr at the last step. */
+  lrSchedule: 'constant' | 'cosine';
+  minLrRatio: number;
   /** Clip the global gradient norm to this (null: no clipping). */
   maxGradNorm: number | null;
   /** Keep an exponential moving average of the weights with this decay (null: none). */
@@ -49,6 +52,8 @@ export const REFERENCE_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   betas: [0.9, 0.999] as [number, number],
   eps: 1e-10,
   warmupSteps: 1000,
+  lrSchedule: 'constant',
+  minLrRatio: 0,
   maxGradNorm: null,
   emaDecay: null,
   dropout: { ...MIGE_CFG_DROPOUT, caption: 0.1 },
@@ -79,6 +84,8 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): TrainC
   int('keepLast', 1);
   int('logEvery', 1);
   if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0) throw new MigeInputError(`warmupSteps must be an integer >= 0, got ${c.warmupSteps}`, where);
+  if (c.lrSchedule !== 'constant' && c.lrSchedule !== 'cosine') throw new MigeInputError(`lrSchedule must be "constant" or "cosine", got ${JSON.stringify(c.lrSchedule)}`, where);
+  if (!(c.minLrRatio >= 0 && c.minLrRatio <= 1)) throw new MigeInputError(`minLrRatio must be in [0, 1], got ${c.minLrRatio}`, where);
   if (!(c.lr > 0)) throw new MigeInputError(`lr must be positive, got ${c.lr}`, where);
   if (!(c.weightDecay >= 0)) throw new MigeInputError(`weightDecay must be >= 0, got ${c.weightDecay}`, where);
   if (!(c.eps > 0)) throw new MigeInputError(`eps must be positive, got ${c.eps}`, where);

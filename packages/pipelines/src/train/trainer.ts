@@ -65,6 +65,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const nameOf = new Map(params.map(([n, p]) => [p.name, n]));
   const optimizer = new nn.AdamW(params, {
     lr: cfg.lr, betas: cfg.betas, eps: cfg.eps, weightDecay: cfg.weightDecay, warmupSteps: cfg.warmupSteps,
+    ...(cfg.lrSchedule === 'cosine' ? { cosineDecaySteps: cfg.steps, minLrRatio: cfg.minLrRatio } : {}),
     ...(cfg.maxGradNorm !== null ? { maxGradNorm: cfg.maxGradNorm } : {}),
   });
   const ema = cfg.emaDecay !== null ? new Ema(params, cfg.emaDecay) : null;

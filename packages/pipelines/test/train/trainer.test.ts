@@ -135,6 +135,14 @@ describe('training', () => {
     model.dispose();
   });
 
+  it('follows a cosine learning-rate schedule down to minLrRatio · lr at the last step', async () => {
+    const model = MigeModel.create(MIGE_TINY, { seed: 7 });
+    const lrs: number[] = [];
+    await train({ model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: tmp(), log: quiet, config: { ...FAST, steps: 3, lr: 0.01, lrSchedule: 'cosine', minLrRatio: 0.25 }, onProgress: (e) => lrs.push(e.info?.lr ?? NaN) });
+    expect(lrs.map((v) => Number(v.toFixed(6)))).toEqual([0.008125, 0.004375, 0.0025]);
+    model.dispose();
+  });
+
   it('rejects configs and datasets it cannot train on', async () => {
     const model = MigeModel.create(MIGE_TINY, { seed: 6 });
     const dataset = datasetFromWorld([...streamExamples({ seed: 1, count: 2, size: 32, task: 'recolor' })], SIZES);

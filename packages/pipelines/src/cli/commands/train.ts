@@ -30,6 +30,8 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
   --lr <x>              learning rate (default ${R.lr})
   --weight-decay <x>    AdamW weight decay (default ${R.weightDecay})
   --warmup <n>          linear warm-up steps (default ${R.warmupSteps})
+  --lr-schedule <s>     constant (default, as the reference) | cosine (decays to --min-lr-ratio · lr at the last step)
+  --min-lr-ratio <x>    where the cosine ends (default 0)
   --max-grad-norm <x>   clip the gradient norm (default: off)
   --ema <decay>         keep an EMA of the weights (e.g. 0.999; default off)
   --ratios <list>       task weights, e.g. subject=1,edit=1,add=0.5,replace=0.5 (the default)
@@ -45,7 +47,7 @@ ${BACKEND_HELP}`,
       model: { type: 'string' }, 'init-seed': { type: 'string' }, data: { type: 'string' }, world: { type: 'string' },
       'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
       steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' }, lr: { type: 'string' },
-      'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' },
+      'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' },
       ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       'keep-last': { type: 'string' }, 'log-every': { type: 'string' }, log: { type: 'string' }, ...BACKEND_OPTION,
     });
@@ -92,6 +94,8 @@ function trainConfigFromArgs(v: ParsedValues): Partial<TrainConfig> {
   set('lr', num(v, 'lr', { min: Number.MIN_VALUE }));
   set('weightDecay', num(v, 'weight-decay', { min: 0 }));
   set('warmupSteps', num(v, 'warmup', { integer: true, min: 0 }));
+  set('lrSchedule', choice(v, 'lr-schedule', ['constant', 'cosine'] as const));
+  set('minLrRatio', num(v, 'min-lr-ratio', { min: 0, max: 1 }));
   set('maxGradNorm', num(v, 'max-grad-norm', { min: Number.MIN_VALUE }));
   set('emaDecay', num(v, 'ema', { min: Number.MIN_VALUE, max: 0.999999 }));
   set('seed', num(v, 'seed', { integer: true, min: 0 }));

@@ -3,20 +3,8 @@ import { useBackend } from '@mige/core/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compose, edit, generate } from '../../src/flows/index.js';
 import { MIGE_TINY, MigeModel } from '../../src/model/index.js';
+import { picture } from './pictures.js';
 
-/** A small picture with structure: a coloured square on a gradient. */
-function picture(seed: number, width = 40, height = 30): RgbImage {
-  const rng = new Rng(seed);
-  const data = new Uint8Array(width * height * 3);
-  const [r, g, b] = [rng.int(0, 256), rng.int(0, 256), rng.int(0, 256)];
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const inside = x > width / 4 && x < (3 * width) / 4 && y > height / 4 && y < (3 * height) / 4;
-      data.set(inside ? [r, g, b] : [(x * 255) / width, (y * 255) / height, 128], (y * width + x) * 3);
-    }
-  }
-  return { width, height, data };
-}
 
 function sameImage(a: RgbImage, b: RgbImage): boolean {
   return a.width === b.width && a.height === b.height && Buffer.from(a.data).equals(Buffer.from(b.data));

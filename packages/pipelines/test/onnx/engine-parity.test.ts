@@ -5,32 +5,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MigeAbortError, MigeInputError, Rng, tf, type RgbImage } from '@mige/core';
+import { MigeAbortError, MigeInputError, tf, type RgbImage } from '@mige/core';
 import { maxAbsDiff, TEST_BACKENDS, useBackend } from '@mige/core/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compose, edit, generate, type FlowOptions, type FlowResult } from '../../src/flows/index.js';
 import { MIGE_TINY, MigeModel, type MigeConfig } from '../../src/model/index.js';
 import { attachOnnx, detachOnnx, exportModel, onnxEngine, openOnnxEngine, type OnnxFlowEngine } from '../../src/onnx/index.js';
 import { tinyModelForExport } from './tiny-model.js';
+import { picture } from '../flows/pictures.js';
 
 const ENGINE_TOL = 1e-4;
 const PIXEL_TOL = 1;
 const dir = mkdtempSync(join(tmpdir(), 'mige-onnx-engine-'));
 const report: string[] = [];
 
-/** A coloured square on a gradient. */
-function picture(seed: number, width = 40, height = 30): RgbImage {
-  const rng = new Rng(seed);
-  const data = new Uint8Array(width * height * 3);
-  const [r, g, b] = [rng.int(0, 256), rng.int(0, 256), rng.int(0, 256)];
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const inside = x > width / 4 && x < (3 * width) / 4 && y > height / 4 && y < (3 * height) / 4;
-      data.set(inside ? [r, g, b] : [(x * 255) / width, (y * 255) / height, 128], (y * width + x) * 3);
-    }
-  }
-  return { width, height, data };
-}
 
 function maxPixelDiff(a: FlowResult, b: FlowResult): number {
   let m = 0;

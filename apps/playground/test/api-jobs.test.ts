@@ -3,7 +3,7 @@ import type { MigeModel } from '@mige/pipelines';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, parseEventStream } from '../src/server/index.js';
-import type { InfoResponse, JobAccepted, JobEvent, JobStatus } from '../src/shared/api-types.js';
+import type { InfoResponse, JobAccepted, JobEvent, JobStatus } from '../src/api/api-types.js';
 import { eventually, openEvents, tinyModel } from './helpers.js';
 
 /** Long enough that a job is still running when the test acts on it; it is always cancelled. */

@@ -6,7 +6,7 @@ import type { MigeModel } from '@mige/pipelines';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/server/index.js';
-import { countPlaceholders, type InfoResponse, type PlaygroundLimits } from '../src/shared/api-types.js';
+import { countPlaceholders, type InfoResponse, type PlaygroundLimits } from '../src/api/api-types.js';
 import { dataUrl, noiseImage, tinyModel } from './helpers.js';
 
 const LIMITS: Partial<PlaygroundLimits> = {

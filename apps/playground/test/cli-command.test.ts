@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cliCommand, shellQuote } from '../src/shared/cli-command.js';
+import { cliCommand, shellQuote } from '../src/api/cli-command.js';
 
 const base = { steps: 60, scales: { y: 5, s: 1 }, seed: 0, numImages: 1, sampler: 'dpm-solver' as const, model: 'mige-tiny' };
 

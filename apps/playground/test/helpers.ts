@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createRgbImage, encodeImage, initBackend, Rng, type RgbImage } from '@mige/core';
 import { MIGE_TINY, MigeModel } from '@mige/pipelines';
-import type { JobEvent } from '../src/shared/api-types.js';
+import type { JobEvent } from '../src/api/api-types.js';
 
 /** mige-tiny with random weights on wasm: 32 px, fast enough for real jobs in tests. */
 export async function tinyModel(): Promise<MigeModel> {

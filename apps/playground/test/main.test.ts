@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { InfoResponse } from '../src/shared/api-types.js';
+import type { InfoResponse } from '../src/api/api-types.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { FLOW_DEFAULTS, type MigeModel } from '@mige/pipelines';
-import { FLOW_NAMES, SAMPLER_NAMES, TERMINAL_EVENTS, type FlowDefaultsInfo, type FlowName, type InfoResponse, type PlaygroundLimits } from '../shared/api-types.js';
+import { FLOW_NAMES, SAMPLER_NAMES, TERMINAL_EVENTS, type FlowDefaultsInfo, type FlowName, type InfoResponse, type PlaygroundLimits } from '../api/api-types.js';
 import { flowRunner } from './flow-runner.js';
 import { HttpError } from './http-error.js';
 import { JobQueue } from './job-queue.js';

@@ -1,5 +1,5 @@
 import { decodeImage, MigeInputError, sniffImageFormat, type RgbImage } from '@mige/core';
-import type { PlaygroundLimits } from '../shared/api-types.js';
+import type { PlaygroundLimits } from '../api/api-types.js';
 import { badRequest, HttpError } from './http-error.js';
 
 const DATA_URL = /^data:image\/(png|jpeg|jpg);base64,([A-Za-z0-9+/]*={0,2})$/;

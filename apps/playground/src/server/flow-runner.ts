@@ -1,6 +1,6 @@
 import { encodeImage, MigeAbortError, MigeInputError, type RgbImage } from '@mige/core';
 import type { MigeModel } from '@mige/pipelines';
-import type { JobEvent } from '../shared/api-types.js';
+import type { JobEvent } from '../api/api-types.js';
 import { pngDataUrl } from './data-url.js';
 import type { JobRunner } from './job-queue.js';
 import type { JobSpec } from './job-spec.js';

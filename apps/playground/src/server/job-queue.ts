@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { TERMINAL_EVENTS, type JobEvent, type JobState, type JobStatus } from '../shared/api-types.js';
+import { TERMINAL_EVENTS, type JobEvent, type JobState, type JobStatus } from '../api/api-types.js';
 import { HttpError } from './http-error.js';
 
 export type JobListener = (event: JobEvent) => void;

@@ -1,6 +1,6 @@
 import type { RgbImage } from '@mige/core';
 import type { FlowOptions } from '@mige/pipelines';
-import type { FlowName } from '../shared/api-types.js';
+import type { FlowName } from '../api/api-types.js';
 
 /** A checked job request with its images decoded: everything a flow call needs. */
 export interface JobSpec {

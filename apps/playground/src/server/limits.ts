@@ -1,5 +1,5 @@
 import { MAX_STEPS } from '@mige/pipelines';
-import type { PlaygroundLimits } from '../shared/api-types.js';
+import type { PlaygroundLimits } from '../api/api-types.js';
 
 const MIB = 1024 * 1024;
 

@@ -1,6 +1,6 @@
 import { encodeImage, type RgbImage } from '@mige/core';
 import { generateExample, type WorldTask } from '@mige/data';
-import type { Preset, PresetExample, PresetId, FlowName } from '../shared/api-types.js';
+import type { Preset, PresetExample, PresetId, FlowName } from '../api/api-types.js';
 import { pngDataUrl } from './data-url.js';
 
 interface PresetSpec {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { JobEvent } from '../shared/api-types.js';
+import type { JobEvent } from '../api/api-types.js';
 
 /** Opens a Server-Sent Events response on a raw Node response. */
 export function openEventStream(res: ServerResponse): void {

@@ -1,5 +1,5 @@
 import { FLOW_DEFAULTS, REFERENCE_SAMPLER, type SamplerConfig } from '@mige/pipelines';
-import { countPlaceholders, FLOW_NAMES, PLACEHOLDER, SAMPLER_NAMES, type FlowName, type PlaygroundLimits, type SamplerName } from '../shared/api-types.js';
+import { countPlaceholders, FLOW_NAMES, PLACEHOLDER, SAMPLER_NAMES, type FlowName, type PlaygroundLimits, type SamplerName } from '../api/api-types.js';
 import { decodeDataUrl } from './data-url.js';
 import { badRequest } from './http-error.js';
 import type { JobSpec } from './job-spec.js';

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { FlowName, InfoResponse, JobEvent, JobRequest, Preset, PresetExample, PresetId } from '../shared/api-types.js';
-import { cliCommand } from '../shared/cli-command.js';
+import type { FlowName, InfoResponse, JobEvent, JobRequest, Preset, PresetExample, PresetId } from '../api/api-types.js';
+import { cliCommand } from '../api/cli-command.js';
 import { cancelJob, fetchInfo, submitJob, watchJob } from './api.js';
 import { copyText } from './clipboard.js';
 import { Controls, type ControlValues } from './Controls.js';

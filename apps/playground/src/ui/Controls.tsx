@@ -1,4 +1,4 @@
-import type { InfoResponse, SamplerName } from '../shared/api-types.js';
+import type { InfoResponse, SamplerName } from '../api/api-types.js';
 
 export interface ControlValues {
   steps: number;

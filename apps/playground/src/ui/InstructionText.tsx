@@ -1,5 +1,5 @@
 import { Fragment } from 'react';
-import { PLACEHOLDER } from '../shared/api-types.js';
+import { PLACEHOLDER } from '../api/api-types.js';
 
 /** An instruction for display: each `<imagehere>` shown as its image. */
 export function InstructionText({ text, images }: { text: string; images: readonly string[] }) {

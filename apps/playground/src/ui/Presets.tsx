@@ -1,4 +1,4 @@
-import type { Preset, PresetExample, PresetId } from '../shared/api-types.js';
+import type { Preset, PresetExample, PresetId } from '../api/api-types.js';
 import { InstructionText } from './InstructionText.js';
 
 interface Props {

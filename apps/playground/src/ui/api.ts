@@ -1,4 +1,4 @@
-import type { InfoResponse, JobAccepted, JobEvent, JobRequest } from '../shared/api-types.js';
+import type { InfoResponse, JobAccepted, JobEvent, JobRequest } from '../api/api-types.js';
 
 async function json<T>(response: Response): Promise<T> {
   const body = (await response.json().catch(() => ({ error: `HTTP ${response.status}` }))) as T | { error: string };

@@ -1,5 +1,5 @@
 import type { GenerationParams } from '@mige/pipelines';
-import type { FlowName, PresetId, SamplerName } from '../shared/api-types.js';
+import type { FlowName, PresetId, SamplerName } from '../api/api-types.js';
 import type { UiImage } from './images.js';
 
 /** What a run was asked to do: enough to run it again. */

@@ -1,4 +1,4 @@
-import { PLACEHOLDER } from '../shared/api-types.js';
+import { PLACEHOLDER } from '../api/api-types.js';
 
 /** The instruction as the editor holds it: text runs and images at their placeholder positions. */
 export type Segment = { kind: 'text'; text: string } | { kind: 'image'; id: string };

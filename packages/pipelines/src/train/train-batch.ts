@@ -13,39 +13,50 @@ export interface TrainBatch {
 }
 
 /**
- * VAE-encodes a micro-batch. Randomness comes from `rng` forked per example (`<i>/target`,
- * `<i>/source`, `<i>/entity/<j>`), so a resumed run draws the same latents. An entity that is the
- * source image reuses the source's latent, as the reference's edit data does.
+ * VAE-encodes a micro-batch, every image in one batch (the VAE is frozen: no gradients). Randomness
+ * comes from `rng` forked per image (`<i>/target`, `<i>/source`, `<i>/entity/<j>`), so a resumed
+ * run draws the same latents. An entity that is the source image reuses the source's latent, as
+ * the reference's edit data does.
  */
 export function prepareTrainBatch(model: MigeModel, examples: readonly TrainExample[], rng: Rng, mode: LatentMode): TrainBatch {
-  const kept: TrainBatch[] = [];
-  tf.tidy(() => {
-    const scale = model.vae.scalingFactor;
-    const latentOf = (img: ChwImage, r: Rng): Latents => encodeLatents(model, chwToTensor([img]), mode, [r]);
-    const s = model.latentSize();
-    const c = model.vae.latentChannels;
-    const targets: Latents[] = [];
-    const conds: Latents[] = [];
+  const images: ChwImage[] = [];
+  const rngs: Rng[] = [];
+  const add = (img: ChwImage, key: string): number => {
+    images.push(img);
+    rngs.push(rng.fork(key));
+    return images.length - 1;
+  };
+  // Row indices into the encoded batch; -1: no source (zeros).
+  const rows = examples.map((ex, i) => {
+    const target = add(ex.target, `${i}/target`);
+    const source = ex.source ? add(ex.source, `${i}/source`) : -1;
+    const entities = ex.entities.map((e, j) => (j === ex.sourceEntity && source >= 0 ? source : add(e.vae, `${i}/entity/${j}`)));
+    return { target, source, entities };
+  });
+  const s = model.latentSize();
+  const c = model.vae.latentChannels;
+  const v = model.config.encoder.vision.imgSize;
+  const scale = model.vae.scalingFactor;
+  const latents = tf.tidy(() => encodeLatents(model, chwToTensor(images), mode, rngs));
+  try {
+    const x0 = tf.tidy(() => tf.mul(tf.gather(latents, rows.map((r) => r.target)), scale) as Latents);
+    const cond = tf.tidy(() => {
+      const zeros = tf.zeros([1, c, s, s]);
+      return tf.mul(tf.concat(rows.map((r) => (r.source >= 0 ? tf.gather(latents, [r.source]) : zeros)), 0), scale) as Latents;
+    });
     const inputs: EncoderInput[] = examples.map((ex, i) => {
-      targets.push(latentOf(ex.target, rng.fork(`${i}/target`)));
-      const source = ex.source ? latentOf(ex.source, rng.fork(`${i}/source`)) : null;
-      conds.push(source ?? (tf.zeros([1, c, s, s]) as Latents));
-      const latents = ex.entities.map((e, j) => (j === ex.sourceEntity && source ? source : latentOf(e.vae, rng.fork(`${i}/entity/${j}`))));
-      const v = model.config.encoder.vision.imgSize;
+      const picked = (rows[i] as { entities: number[] }).entities;
       return {
         text: ex.instruction,
         task: PROMPT_TASK[ex.task],
         images: ex.entities.length > 0 ? chwToTensor(ex.entities.map((e) => e.vit)) : (tf.zeros([0, 3, v, v]) as tf.Tensor4D),
-        latents: latents.length > 0 ? (tf.concat(latents, 0) as Latents) : (tf.zeros([0, c, s, s]) as Latents),
+        latents: picked.length > 0 ? (tf.gather(latents, picked) as Latents) : (tf.zeros([0, c, s, s]) as Latents),
       };
     });
-    const x0 = tf.mul(tf.concat(targets, 0), scale) as Latents;
-    const cond = tf.mul(tf.concat(conds, 0), scale) as Latents;
-    const batch = { inputs, x0, cond };
-    for (const t of [x0, cond, ...inputs.flatMap((i) => [i.images, i.latents])]) tf.keep(t);
-    kept.push(batch);
-  });
-  return kept[0] as TrainBatch;
+    return { inputs, x0, cond };
+  } finally {
+    latents.dispose();
+  }
 }
 
 export function disposeTrainBatch(b: TrainBatch): void {

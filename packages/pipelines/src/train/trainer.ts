@@ -6,6 +6,7 @@ import type { MigeModel } from '../model/index.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint-io.js';
 import { Ema } from './ema.js';
 import { createTrainLogger } from './progress-log.js';
+import { LatentCache } from './latent-cache.js';
 import { disposeTrainBatch, prepareTrainBatch } from './train-batch.js';
 import { resolveTrainConfig, type TrainConfig } from './train-config.js';
 import { TRAIN_TASKS, type TrainDataset, type TrainTask } from './train-data.js';
@@ -92,6 +93,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       step, model: model.stateDict(), optimizer: optimizer.stateDict(), ...(ema ? { ema: ema.stateDict() } : {}), state,
     }, { keepLast: cfg.keepLast });
   };
+  // The VAE is frozen: each image's latent distribution is computed once per run.
+  const latentCache = new LatentCache();
   const losses: number[] = [];
   const started = performance.now();
   const startStep = step;
@@ -109,7 +112,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const draws = sampler.take(cfg.batchSize);
         const examples = await Promise.all(draws.map((d) => dataset.get(d.task as TrainTask, d.index)));
         const rng = new Rng(cfg.seed).fork(`step/${step}/${micro}`);
-        const batch = prepareTrainBatch(model, examples, rng.fork('latents'), cfg.latents);
+        const batch = prepareTrainBatch(model, examples, rng.fork('latents'), cfg.latents, latentCache);
         const stepDraws = drawStep(rng, examples.length, latentShape, 1000, cfg.dropout);
         try {
           const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, stepDraws), params.map(([, p]) => p));

@@ -32,7 +32,7 @@ export {
   type TrainLoggerOptions,
   type TrainLogRecord,
 } from './progress-log.js';
-export { train, type TrainOptions, type TrainResult } from './trainer.js';
+export { emaWarmupDecay, train, type TrainOptions, type TrainResult } from './trainer.js';
 export { REFERENCE_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from './train-config.js';
 export { datasetFromManifest, datasetFromWorld, trainTaskOf, PROMPT_TASK, TRAIN_TASKS, type ImageSizes, type TrainDataset, type TrainExample, type TrainTask } from './train-data.js';
 export { prepareTrainBatch, disposeTrainBatch, type TrainBatch } from './train-batch.js';

@@ -59,6 +59,11 @@ function activeRatios(dataset: TrainDataset, ratios: Record<TrainTask, number>):
  * Every random draw of step s comes from Rng(seed) forked by s, so a resumed run continues
  * bit-exactly.
  */
+/** diffusers EMAModel's decay at optimizer step `step` (0-based): (1 + s) / (10 + s), capped. */
+export function emaWarmupDecay(decay: number, step: number): number {
+  return Math.min(decay, (1 + step) / (10 + step));
+}
+
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, dataset, outDir } = options;
   const cfg = resolveTrainConfig(options.config);
@@ -127,7 +132,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const grads = Object.fromEntries(Object.entries(acc ?? {}).map(([v, g]) => [nameOf.get(v) as string, g]));
       const { gradNorm, lr } = optimizer.apply(grads);
       tf.dispose(Object.values(grads));
-      ema?.update();
+      ema?.update(cfg.emaWarmup ? emaWarmupDecay(cfg.emaDecay as number, step) : undefined);
       step++;
       const loss = lossSum / cfg.gradAccumSteps;
       if (!Number.isFinite(loss)) throw new MigeInputError(`the loss is ${loss} at step ${step}: lower the learning rate or check the data`, 'train');

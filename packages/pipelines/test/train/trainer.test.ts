@@ -6,7 +6,7 @@ import { useBackend } from '@mige/core/testing';
 import { generateExample, streamExamples, writeDataset, type WorldExample } from '@mige/data';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIGE_TINY, MigeModel } from '../../src/model/index.js';
-import { batchLoss, datasetFromManifest, datasetFromWorld, drawStep, prepareTrainBatch, train, trainTaskOf, type TrainConfig } from '../../src/train/index.js';
+import { batchLoss, datasetFromManifest, datasetFromWorld, drawStep, emaWarmupDecay, prepareTrainBatch, readCheckpoint, train, trainTaskOf, type TrainConfig } from '../../src/train/index.js';
 
 const SIZES = { imageSize: MIGE_TINY.imageSize, vitSize: MIGE_TINY.encoder.vision.imgSize };
 
@@ -121,6 +121,22 @@ describe('training', () => {
     expect(existsSync(join(out, 'step-00000004', 'ema.safetensors'))).toBe(true);
     straight.dispose();
     resumed.dispose();
+  });
+
+  it('warms the EMA up (emaWarmup): after one step the shadow is 0.1·initial + 0.9·trained', async () => {
+    expect([emaWarmupDecay(0.9995, 0), emaWarmupDecay(0.9995, 10), emaWarmupDecay(0.9995, 1e6)]).toEqual([0.1, 0.55, 0.9995]);
+    const model = MigeModel.create(MIGE_TINY, { seed: 6 });
+    const before = snapshot(model);
+    const out = tmp();
+    await train({ model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: out, config: { ...FAST, steps: 1, emaDecay: 0.9999, emaWarmup: true }, log: quiet });
+    const after = snapshot(model);
+    const ck = readCheckpoint(out);
+    const name = 'final_layer.linear.weight';
+    const want = (after.get(name) as Float32Array).map((v, i) => 0.1 * ((before.get(name) as Float32Array)[i] as number) + 0.9 * v);
+    const got = (ck.ema as Map<string, tf.Tensor>).get(name)?.dataSync() as Float32Array;
+    expect(Math.max(...got.map((v, i) => Math.abs(v - (want[i] as number))))).toBeLessThan(1e-6);
+    expect(Math.max(...(after.get(name) as Float32Array).map((v, i) => Math.abs(v - ((before.get(name) as Float32Array)[i] as number))))).toBeGreaterThan(1e-4);
+    model.dispose();
   });
 
   it('stops within one step when aborted and keeps a checkpoint of the finished steps', async () => {

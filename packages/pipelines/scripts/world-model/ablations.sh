@@ -4,10 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."            # packages/pipelines
 RUNS=${RUNS:-../../runs/world}
-STEPS=${STEPS:-3000}
+STEPS=${STEPS:-4500}
 export GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
-TRAIN=(--world 10000 --world-size 64 --world-seed 3000 --steps "$STEPS" --batch-size 8 --lr 3e-4 --warmup 200
-       --checkpoint-every 100 --keep-last 2 --log jsonl --resume)
+TRAIN=(--world 10000 --world-size 64 --world-seed 3000 --steps "$STEPS" --batch-size 8 --lr 5e-4 --warmup 300
+       --lr-schedule cosine --min-lr-ratio 0.05 --max-grad-norm 1 --ema 0.999 --ema-warmup
+       --checkpoint-every 100 --keep-last 2 --log jsonl --log-every 20 --resume)
 run() { # name init ratios
   node dist/cli.js train --model "$RUNS/$2" --out "$RUNS/ablation-$1" --ratios "$3" "${TRAIN[@]}" > "$RUNS/ablation-$1.log" 2>&1
 }

@@ -6,28 +6,61 @@
  *   npx tsx scripts/world-model/evaluate.ts --models default=models/mige-world,edit-only=runs/world/ablation-edit-only/model --count 40 --out ../../results/world-benchmark
  */
 import { writeTextFileAtomic } from '@mige/core';
-import { benchmarkSplit, copySourceModel, evaluate, METRIC_NAMES, splitExamples, WORLD_TASKS, type EvalReport } from '@mige/data';
+import { tensorToImages, tf, vaeTransformBatch, type RgbImage } from '@mige/core';
+import { benchmarkSplit, copySourceModel, evaluate, METRIC_NAMES, splitExamples, WORLD_TASKS, type EvalReport, type WorldExample } from '@mige/data';
+import type { GuidanceScales, SamplerConfig } from '../../src/diffusion/index.js';
 import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { args, start } from './common.js';
 
-const a = args({ models: '', count: '40', steps: '20', seed: '0', out: '../../results/world-benchmark' });
+const a = args({ models: '', count: '40', steps: '20', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '' });
+// --sampler '{"type":"ddim"}' (JSON SamplerConfig): default, each flow's reference sampler.
+const sampler = a.sampler ? (JSON.parse(a.sampler) as SamplerConfig) : undefined;
+// --scales '{"y":3,"s":1.5}': guidance scales for every flow (default, each flow's reference scales).
+const scales = a.scales ? (JSON.parse(a.scales) as GuidanceScales) : undefined;
 await start();
 const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fromEntries(WORLD_TASKS.map((t) => [t, Number(a.count)])) });
 const reports: EvalReport[] = [];
 const copy = await evaluate({ examples: splitExamples(split), model: copySourceModel, name: 'copy-source', manifest: split.manifest });
 reports.push(copy.report);
+// Chance: another example's target of the same task, a right-looking image that ignores the input.
+const byTask = new Map<string, string[]>(), targets = new Map<string, RgbImage>();
+for (const ex of splitExamples(split)) {
+  byTask.set(ex.task, [...(byTask.get(ex.task) ?? []), ex.instruction]);
+  targets.set(`${ex.task}/${ex.instruction}`, ex.target);
+}
+const shuffled = (ex: WorldExample): RgbImage => {
+  const list = byTask.get(ex.task) as string[];
+  const other = list[(list.indexOf(ex.instruction) + 1) % list.length] as string;
+  return targets.get(`${ex.task}/${other}`) as RgbImage;
+};
+reports.push((await evaluate({ examples: splitExamples(split), model: shuffled, name: 'chance (another target)', manifest: split.manifest })).report);
+if (a['vae-ceiling']) {
+  // The target through the model's VAE (encode → mean → decode): the best any model with this VAE can score.
+  const model = await loadModel(a['vae-ceiling']);
+  const roundTrip = (ex: { target: RgbImage }): RgbImage => {
+    const x = vaeTransformBatch([ex.target], ex.target.width);
+    const dist = model.vae.encode(x);
+    const decoded = tf.tidy(() => model.vae.decode(dist.mode()));
+    const out = tensorToImages(decoded)[0] as RgbImage;
+    tf.dispose([x, decoded]);
+    dist.dispose();
+    return out;
+  };
+  reports.push((await evaluate({ examples: splitExamples(split), model: roundTrip, name: 'vae-round-trip (ceiling)', manifest: split.manifest })).report);
+  model.dispose();
+}
 for (const entry of a.models.split(',').filter(Boolean)) {
   const [name, dir] = entry.split('=') as [string, string];
   const t0 = performance.now();
   const model = await loadModel(dir);
-  const { report } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, { steps: Number(a.steps) }), name, manifest: split.manifest });
+  const { report } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, { steps: Number(a.steps), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) }), name, manifest: split.manifest });
   model.dispose();
   reports.push(report);
   console.log(`${name}: ${report.overall.n} cases in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 const f = (v: number | null) => (v === null ? '–' : v.toFixed(3));
-const lines = [`Benchmark: synthetic world, ${a.count} cases per task (split seed ${a.seed}, 64 px), ${a.steps} DPM-Solver++ steps, seed 0.`, ''];
+const lines = [`Benchmark: synthetic world, ${a.count} cases per task (split seed ${a.seed}, 64 px), ${a.steps} steps of ${a.sampler || 'DPM-Solver++ (order 2)'}, guidance scales ${a.scales || 'as the reference'}, seed 0.`, ''];
 for (const task of [...WORLD_TASKS, 'overall'] as const) {
   lines.push(`### ${task}`, '', `| model | ${METRIC_NAMES.join(' | ')} |`, `| --- | ${METRIC_NAMES.map(() => '---').join(' | ')} |`);
   for (const r of reports) {
@@ -36,6 +69,6 @@ for (const task of [...WORLD_TASKS, 'overall'] as const) {
   }
   lines.push('');
 }
-writeTextFileAtomic(`${a.out}.json`, `${JSON.stringify({ split: split.manifest, steps: Number(a.steps), reports }, null, 2)}\n`);
+writeTextFileAtomic(`${a.out}.json`, `${JSON.stringify({ split: split.manifest, steps: Number(a.steps), sampler: sampler ?? 'dpm-solver++ order 2 (reference)', scales: scales ?? 'reference', reports }, null, 2)}\n`);
 writeTextFileAtomic(`${a.out}.md`, `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

@@ -90,23 +90,9 @@ interface Component { color: number; pixels: number[]; bbox: [number, number, nu
 const MIN_BODY = 9;
 function absorbFringes(labels: Int16Array, w: number, h: number): void {
   const seen = new Uint8Array(w * h);
-  const stack: number[] = [];
   for (let start = 0; start < w * h; start++) {
     if (labels[start] as number < 0 || seen[start]) continue;
-    const patch: number[] = [];
-    seen[start] = 1;
-    stack.push(start);
-    while (stack.length) {
-      const p = stack.pop() as number;
-      patch.push(p);
-      const x = p % w, y = (p - x) / w;
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-        const nx = x + dx, ny = y + dy;
-        if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
-        const q = ny * w + nx;
-        if (!seen[q] && (labels[q] as number) >= 0) { seen[q] = 1; stack.push(q); }
-      }
-    }
+    const patch = flood(start, w, h, seen, (q) => (labels[q] as number) >= 0);
     const count = new Map<number, number>(), body = new Map<number, number>();
     for (const p of patch) {
       const c = labels[p] as number;
@@ -123,30 +109,38 @@ function absorbFringes(labels: Int16Array, w: number, h: number): void {
   }
 }
 
+/** The 8-connected region of `start` over the pixels `joins` accepts; marks them in `seen`. */
+function flood(start: number, w: number, h: number, seen: Uint8Array, joins: (q: number) => boolean): number[] {
+  const pixels: number[] = [];
+  const stack = [start];
+  seen[start] = 1;
+  while (stack.length) {
+    const p = stack.pop() as number;
+    pixels.push(p);
+    const x = p % w, y = (p - x) / w;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+      const nx = x + dx, ny = y + dy;
+      if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+      const q = ny * w + nx;
+      if (!seen[q] && joins(q)) { seen[q] = 1; stack.push(q); }
+    }
+  }
+  return pixels;
+}
+
 /** 8-connected components of same-colour (main or shade) pixels. */
 function components(image: RgbImage, labels: Int16Array): Component[] {
   const { width: w, height: h } = image;
   const seen = new Uint8Array(w * h);
   const out: Component[] = [];
-  const stack: number[] = [];
   for (let start = 0; start < w * h; start++) {
     const color = labels[start] as number;
     if (color < 0 || seen[start]) continue;
-    const pixels: number[] = [];
+    const pixels = flood(start, w, h, seen, (q) => labels[q] === color);
     let x0 = w, y0 = h, x1 = -1, y1 = -1;
-    seen[start] = 1;
-    stack.push(start);
-    while (stack.length) {
-      const p = stack.pop() as number;
-      pixels.push(p);
+    for (const p of pixels) {
       const x = p % w, y = (p - x) / w;
       if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-        const nx = x + dx, ny = y + dy;
-        if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
-        const q = ny * w + nx;
-        if (!seen[q] && labels[q] === color) { seen[q] = 1; stack.push(q); }
-      }
     }
     out.push({ color, pixels, bbox: [x0, y0, x1 - x0 + 1, y1 - y0 + 1] });
   }

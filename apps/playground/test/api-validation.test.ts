@@ -2,10 +2,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeImage, sniffImageFormat } from '@mige/core';
-import type { MigeModel } from '@mige/pipelines';
+import { modelFlowDefaults, setSamplingDefaults, type MigeModel } from '@mige/pipelines';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../src/server/index.js';
+import { createServer, DEFAULT_LIMITS } from '../src/server/index.js';
+import { validateJobRequest } from '../src/server/validate-request.js';
 import { countPlaceholders, type InfoResponse, type PlaygroundLimits } from '../src/api/api-types.js';
 import { dataUrl, noiseImage, tinyModel } from './helpers.js';
 
@@ -38,13 +39,29 @@ describe('playground API: info and request validation', () => {
   const post = (body: unknown) => app.inject({ method: 'POST', url: '/api/jobs', payload: body as object });
   const edit = (extra: Record<string, unknown> = {}) => ({ flow: 'edit', instruction: 'make <imagehere> blue', images: [small], ...extra });
 
+  it("serves the model's own sampling defaults (sampling.json) in info and for jobs that name none", async () => {
+    const own = await tinyModel();
+    setSamplingDefaults(own, { edit: { sampler: { type: 'ddpm' }, steps: 12, scales: { y: 2 } } });
+    const server = await createServer({ model: own, limits: LIMITS });
+    try {
+      const info = (await server.inject({ method: 'GET', url: '/api/info' })).json<InfoResponse>();
+      expect(info.defaults.edit).toEqual({ steps: 12, scales: { y: 2, s: 1 }, sampler: 'ddpm' });
+      expect(info.defaults.compose).toEqual({ steps: 40, scales: { y: 5, s: 1 }, sampler: 'dpm-solver' });
+      const spec = await validateJobRequest(edit(), { ...DEFAULT_LIMITS, ...LIMITS }, (flow) => modelFlowDefaults(own, flow));
+      expect(spec.options).toMatchObject({ steps: 12, scales: { y: 2, s: 1 }, sampler: { type: 'ddpm' } });
+    } finally {
+      await server.close();
+      own.dispose();
+    }
+  });
+
   it('GET /api/info: model, limits and four presets of world examples at the model size', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/info' });
     expect(res.statusCode).toBe(200);
     const info = res.json<InfoResponse>();
     expect(info.model).toEqual({ name: 'mige-tiny', imageSize: 32, cliArg: 'mige-tiny' });
     expect(info.limits).toMatchObject(LIMITS);
-    expect(info.defaults.edit).toEqual({ steps: 40, scales: { y: 5, s: 1 } }); // 60 capped at maxSteps
+    expect(info.defaults.edit).toEqual({ steps: 40, scales: { y: 5, s: 1 }, sampler: 'dpm-solver' }); // 60 capped at maxSteps
     expect(info.defaults.generate.scales.y).toBe(7);
     expect(info.samplers).toEqual(['dpm-solver', 'ddim', 'ddpm']);
     expect(info.presets.map((p) => [p.id, p.flow])).toEqual([

@@ -86,6 +86,8 @@ export interface PlaygroundLimits {
 export interface FlowDefaultsInfo {
   steps: number;
   scales: { y: number; s: number };
+  /** The model's default sampler (its sampling.json, else the reference's DPM-Solver++). */
+  sampler: SamplerName;
 }
 
 export type PresetId = 'generate' | 'edit' | 'add' | 'replace';

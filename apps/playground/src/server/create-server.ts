@@ -1,5 +1,5 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { FLOW_DEFAULTS, type MigeModel } from '@mige/pipelines';
+import { modelFlowDefaults, type MigeModel } from '@mige/pipelines';
 import { FLOW_NAMES, SAMPLER_NAMES, TERMINAL_EVENTS, type FlowDefaultsInfo, type FlowName, type InfoResponse, type PlaygroundLimits } from '../api/api-types.js';
 import { flowRunner } from './flow-runner.js';
 import { HttpError } from './http-error.js';
@@ -9,7 +9,7 @@ import { resolveLimits } from './limits.js';
 import { buildPresets } from './presets.js';
 import { openEventStream, writeEvent } from './sse.js';
 import { readStaticFile } from './static-files.js';
-import { validateJobRequest } from './validate-request.js';
+import { samplerName, validateJobRequest } from './validate-request.js';
 
 export interface ServerOptions {
   model: MigeModel;
@@ -27,11 +27,11 @@ export interface ServerOptions {
   heartbeatMs?: number;
 }
 
-function flowDefaults(maxSteps: number): Record<FlowName, FlowDefaultsInfo> {
+function flowDefaults(model: MigeModel, maxSteps: number): Record<FlowName, FlowDefaultsInfo> {
   const out = {} as Record<FlowName, FlowDefaultsInfo>;
   for (const flow of FLOW_NAMES) {
-    const d = FLOW_DEFAULTS[flow];
-    out[flow] = { steps: Math.min(d.steps, maxSteps), scales: { y: d.scales.y, s: d.scales.s } };
+    const d = modelFlowDefaults(model, flow);
+    out[flow] = { steps: Math.min(d.steps, maxSteps), scales: { y: d.scales.y, s: d.scales.s }, sampler: samplerName(d.sampler) };
   }
   return out;
 }
@@ -52,7 +52,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const info: InfoResponse = {
     model: { name: model.config.name, imageSize: model.config.imageSize, cliArg: options.modelArg === undefined ? model.config.name : options.modelArg },
     limits,
-    defaults: flowDefaults(limits.maxSteps),
+    defaults: flowDefaults(model, limits.maxSteps),
     samplers: SAMPLER_NAMES,
     presets: await buildPresets(model.config.imageSize),
   };
@@ -76,7 +76,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   app.get('/api/info', async () => info);
 
   app.post('/api/jobs', async (request, reply) => {
-    const spec = await validateJobRequest(request.body, limits);
+    const spec = await validateJobRequest(request.body, limits, (flow) => modelFlowDefaults(model, flow));
     return reply.status(202).send(queue.submit(spec));
   });
 

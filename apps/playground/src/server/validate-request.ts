@@ -1,4 +1,4 @@
-import { FLOW_DEFAULTS, REFERENCE_SAMPLER, type SamplerConfig } from '@mige/pipelines';
+import { FLOW_DEFAULTS, REFERENCE_SAMPLER, type FlowDefaults, type SamplerConfig } from '@mige/pipelines';
 import { countPlaceholders, FLOW_NAMES, PLACEHOLDER, SAMPLER_NAMES, type FlowName, type PlaygroundLimits, type SamplerName } from '../api/api-types.js';
 import { decodeDataUrl } from './data-url.js';
 import { badRequest } from './http-error.js';
@@ -55,7 +55,16 @@ function checkShape(flow: FlowName, placeholders: number, images: number, hasSou
 }
 
 /** Checks a POST /api/jobs body against the limits and decodes its images; HttpError 400 / 413 on bad input. */
-export async function validateJobRequest(body: unknown, limits: PlaygroundLimits): Promise<JobSpec> {
+/** The sampler's name in the API: its type (the UI lists one configuration per type). */
+export function samplerName(config: SamplerConfig): SamplerName {
+  return config.type;
+}
+
+export async function validateJobRequest(
+  body: unknown,
+  limits: PlaygroundLimits,
+  defaultsFor: (flow: FlowName) => FlowDefaults = (flow) => FLOW_DEFAULTS[flow],
+): Promise<JobSpec> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object');
   const r = body as Record<string, unknown>;
   const unknown = Object.keys(r).filter((k) => !FIELDS.has(k));
@@ -76,11 +85,11 @@ export async function validateJobRequest(body: unknown, limits: PlaygroundLimits
   const sourceSlot = r.sourceSlot === undefined || r.sourceSlot === null ? undefined : integer(r.sourceSlot, 'sourceSlot', 0, limits.maxImages - 1);
   checkShape(flow, countPlaceholders(instruction), rawImages.length, hasSource, sourceSlot);
 
-  const d = FLOW_DEFAULTS[flow];
+  const d = defaultsFor(flow);
   const steps = r.steps === undefined ? Math.min(d.steps, limits.maxSteps) : integer(r.steps, 'steps', 1, limits.maxSteps);
   const seed = r.seed === undefined ? 0 : integer(r.seed, 'seed', 0, MAX_SEED);
   const numImages = r.numImages === undefined ? 1 : integer(r.numImages, 'numImages', 1, limits.maxNumImages);
-  const sampler = r.sampler ?? 'dpm-solver';
+  const sampler = r.sampler ?? samplerName(d.sampler);
   if (!SAMPLER_NAMES.includes(sampler as SamplerName)) throw badRequest(`sampler must be one of ${SAMPLER_NAMES.join(', ')}, got ${JSON.stringify(sampler)}`);
   const scales = { ...d.scales };
   if (r.scales !== undefined) {
@@ -100,6 +109,7 @@ export async function validateJobRequest(body: unknown, limits: PlaygroundLimits
     images,
     ...(source ? { source } : {}),
     ...(sourceSlot !== undefined ? { sourceSlot } : {}),
-    options: { steps, scales, seed, numImages, sampler: SAMPLERS[sampler as SamplerName] },
+    // No sampler asked for: the model's own default configuration, as is.
+    options: { steps, scales, seed, numImages, sampler: r.sampler === undefined ? d.sampler : SAMPLERS[sampler as SamplerName] },
   };
 }

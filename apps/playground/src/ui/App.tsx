@@ -22,7 +22,7 @@ const HINTS: Record<FlowName, string> = {
 
 function defaultsFor(info: InfoResponse | null, flow: FlowName, current: ControlValues): ControlValues {
   const d = info?.defaults[flow];
-  return d ? { ...current, steps: d.steps, y: d.scales.y, s: d.scales.s } : current;
+  return d ? { ...current, steps: d.steps, y: d.scales.y, s: d.scales.s, sampler: d.sampler } : current;
 }
 
 export function App() {

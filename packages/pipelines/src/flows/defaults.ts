@@ -1,4 +1,5 @@
 import type { GuidanceScales, GuidanceType, SamplerConfig } from '../diffusion/index.js';
+import { samplingDefaults, type MigeModel } from '../model/index.js';
 import type { FlowName } from './types.js';
 
 export interface FlowDefaults {
@@ -21,3 +22,10 @@ export const FLOW_DEFAULTS: Readonly<Record<FlowName, Readonly<FlowDefaults>>> =
   edit: Object.freeze({ guidance: 'edit', steps: 60, scales: { y: 5, s: 1 }, sampler: REFERENCE_SAMPLER }),
   compose: Object.freeze({ guidance: 'edit', steps: 60, scales: { y: 5, s: 1 }, sampler: REFERENCE_SAMPLER }),
 });
+
+/** A flow's defaults for `model`: its own (sampling.json) over the reference's. */
+export function modelFlowDefaults(model: MigeModel, flow: FlowName): FlowDefaults {
+  const d = FLOW_DEFAULTS[flow];
+  const own = samplingDefaults(model)[flow] ?? {};
+  return { guidance: d.guidance, steps: own.steps ?? d.steps, scales: { ...d.scales, ...own.scales }, sampler: own.sampler ?? d.sampler };
+}

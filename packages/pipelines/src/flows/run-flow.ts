@@ -1,7 +1,7 @@
 import { encodeImage, getBackendInfo, MigeInputError, Rng, tensorToImages, tf, type ImageBatch, type Latents, type RgbImage } from '@mige/core';
 import { buildPrompt } from '@mige/encoder';
 import type { MigeModel } from '../model/index.js';
-import { FLOW_DEFAULTS } from './defaults.js';
+import { modelFlowDefaults } from './defaults.js';
 import { denoise } from './denoise.js';
 import { resolveEngine } from './engine-select.js';
 import { disposeInputs, initialNoise, prepareItemsWith, type FlowItem, type PreparedItems } from './prepare.js';
@@ -9,7 +9,8 @@ import type { FlowImage, FlowName, FlowOptions, FlowResult, GenerationParams } f
 
 /** Options with the flow's defaults filled in and checked. */
 function resolveOptions(model: MigeModel, flow: FlowName, options: FlowOptions) {
-  const d = FLOW_DEFAULTS[flow];
+  // The request's options, else the model's own defaults (sampling.json), else the reference's.
+  const d = modelFlowDefaults(model, flow);
   const steps = options.steps ?? d.steps;
   const scales = { ...d.scales, ...options.scales };
   const numImages = options.numImages ?? 1;

@@ -6,10 +6,12 @@ import { createFolderAtomic } from './atomic-files.js';
 import { parseMigeConfig } from './config-json.js';
 import type { MigeConfig } from './config.js';
 import { MigeModel, T5_TIED_ALIAS } from './mige-model.js';
+import { readSamplingFile, writeSamplingFile } from './sampling.js';
 
 /**
  * The MIGE.js model folder: `config.json` ({ format, version, config }), `model.safetensors`
- * (MIGE's official names, plus the VAE under `vae.` + its diffusers names) and `tokenizer.json`.
+ * (MIGE's official names, plus the VAE under `vae.` + its diffusers names) and `tokenizer.json`;
+ * optionally `sampling.json`, the model's own sampling defaults (see sampling.ts).
  */
 export const MODEL_FORMAT = 'mige.js-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -31,6 +33,7 @@ function writeFiles(model: MigeModel, dir: string): void {
   const tensors = writableFromTensors(modelTensors(model));
   writeSafetensors(join(dir, MODEL_FILES.weights), tensors, { format: MODEL_FORMAT, name: model.config.name });
   writeTextFileAtomic(join(dir, MODEL_FILES.tokenizer), JSON.stringify(model.tokenizer.json));
+  writeSamplingFile(model, dir);
   // config.json last: a folder whose config.json is new has all its new files.
   const config = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: model.config };
   writeTextFileAtomic(join(dir, MODEL_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
@@ -140,6 +143,7 @@ export function loadModel(path: string, options: LoadModelOptions = {}): MigeMod
     const model = MigeModel.build(config, tokenizer, false);
     try {
       loadModelWeights(model, reader, weights);
+      if (weights !== path) readSamplingFile(model, path);
     } catch (error) {
       model.dispose();
       throw error;

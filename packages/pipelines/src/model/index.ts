@@ -19,3 +19,4 @@ export {
 export { loadOfficialCheckpoint, convertCheckpoint, type ConvertSources } from './official.js';
 export { prepareImages, encodeLatents, encodeInstructions, type Instruction, type LatentMode, type EncodeInstructionsOptions } from './inputs.js';
 export { defaultModelDir, hasDefaultModel, loadDefaultModel } from './default-model.js';
+export { parseSamplingDefaults, SAMPLING_FILE, samplingDefaults, setSamplingDefaults, type FlowSampling, type SamplingDefaults } from './sampling.js';

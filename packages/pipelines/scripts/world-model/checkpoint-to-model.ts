@@ -2,19 +2,24 @@
  * A model folder from a training run's checkpoint: the run's starting model (which holds the
  * frozen VAE) with the checkpoint's weights (latest, or --step), or its EMA weights (--ema).
  *
- *   npx tsx scripts/world-model/checkpoint-to-model.ts --init runs/world/init --run runs/world/joint --out models/mige-world
+ * `--sampling` sets the folder's sampling.json (default: DDPM, 100 steps, for every flow: this
+ * model's x0 estimates at high noise are too poor for DPM-Solver++, see RUNS.md; `none` for none).
+ *
+ *   npx tsx scripts/world-model/checkpoint-to-model.ts --init runs/world/init --run runs/world/joint --ema 1 --out models/mige-world
  */
 import { join } from 'node:path';
-import { loadModel, saveModel } from '../../src/model/index.js';
+import { loadModel, saveModel, setSamplingDefaults, type SamplingDefaults } from '../../src/model/index.js';
 import { readCheckpoint, stepDirName } from '../../src/train/index.js';
 import { args, start } from './common.js';
 
-const a = args({ init: 'runs/world/init', run: 'runs/world/joint', out: 'models/mige-world', step: '', ema: '' });
+const WORLD_SAMPLING: SamplingDefaults = Object.fromEntries(['generate', 'edit', 'compose'].map((f) => [f, { sampler: { type: 'ddpm' }, steps: 100 }]));
+const a = args({ init: 'runs/world/init', run: 'runs/world/joint', out: 'models/mige-world', step: '', ema: '', sampling: JSON.stringify(WORLD_SAMPLING) });
 await start();
 const model = await loadModel(a.init);
 const ck = readCheckpoint(a.step ? join(a.run, stepDirName(Number(a.step))) : a.run);
 const weights = a.ema ? ck.ema : ck.model;
 if (!weights) throw new Error(`${ck.path} holds no EMA weights`);
 model.loadStateDict(weights, { strict: !a.ema, source: ck.path });
+setSamplingDefaults(model, a.sampling === 'none' ? {} : (JSON.parse(a.sampling) as SamplingDefaults), '--sampling');
 await saveModel(model, a.out);
 console.log(`${a.out}: ${model.config.name} at step ${ck.step}${a.ema ? ' (EMA)' : ''}`);

@@ -13,7 +13,7 @@ import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { args, start } from './common.js';
 
-const a = args({ models: '', count: '40', steps: '20', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '' });
+const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '' });
 // --sampler '{"type":"ddim"}' (JSON SamplerConfig): default, each flow's reference sampler.
 const sampler = a.sampler ? (JSON.parse(a.sampler) as SamplerConfig) : undefined;
 // --scales '{"y":3,"s":1.5}': guidance scales for every flow (default, each flow's reference scales).
@@ -54,13 +54,13 @@ for (const entry of a.models.split(',').filter(Boolean)) {
   const [name, dir] = entry.split('=') as [string, string];
   const t0 = performance.now();
   const model = await loadModel(dir);
-  const { report } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, { steps: Number(a.steps), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) }), name, manifest: split.manifest });
+  const { report } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, { ...(a.steps ? { steps: Number(a.steps) } : {}), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) }), name, manifest: split.manifest });
   model.dispose();
   reports.push(report);
   console.log(`${name}: ${report.overall.n} cases in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 const f = (v: number | null) => (v === null ? '–' : v.toFixed(3));
-const lines = [`Benchmark: synthetic world, ${a.count} cases per task (split seed ${a.seed}, 64 px), ${a.steps} steps of ${a.sampler || 'DPM-Solver++ (order 2)'}, guidance scales ${a.scales || 'as the reference'}, seed 0.`, ''];
+const lines = [`Benchmark: synthetic world, ${a.count} cases per task (split seed ${a.seed}, 64 px), ${a.steps || 'the model\'s default'} steps of ${a.sampler || 'the model\'s default sampler'}, guidance scales ${a.scales || 'the model\'s defaults'} (a model folder's sampling.json, else the reference's), seed 0.`, ''];
 for (const task of [...WORLD_TASKS, 'overall'] as const) {
   lines.push(`### ${task}`, '', `| model | ${METRIC_NAMES.join(' | ')} |`, `| --- | ${METRIC_NAMES.map(() => '---').join(' | ')} |`);
   for (const r of reports) {
@@ -69,6 +69,6 @@ for (const task of [...WORLD_TASKS, 'overall'] as const) {
   }
   lines.push('');
 }
-writeTextFileAtomic(`${a.out}.json`, `${JSON.stringify({ split: split.manifest, steps: Number(a.steps), sampler: sampler ?? 'dpm-solver++ order 2 (reference)', scales: scales ?? 'reference', reports }, null, 2)}\n`);
+writeTextFileAtomic(`${a.out}.json`, `${JSON.stringify({ split: split.manifest, steps: a.steps ? Number(a.steps) : 'model default', sampler: sampler ?? 'model default', scales: scales ?? 'model default', reports }, null, 2)}\n`);
 writeTextFileAtomic(`${a.out}.md`, `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

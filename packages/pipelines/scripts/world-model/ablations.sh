@@ -9,8 +9,9 @@ export GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=3355443
 TRAIN=(--world 10000 --world-size 64 --world-seed 3000 --steps "$STEPS" --batch-size 8 --lr 5e-4 --warmup 300
        --lr-schedule cosine --min-lr-ratio 0.05 --max-grad-norm 1 --ema 0.999 --ema-warmup
        --checkpoint-every 100 --keep-last 2 --log jsonl --log-every 20 --resume)
-run() { # name init ratios
+run() { # name init ratios: trains, then the model folder from the EMA weights
   node dist/cli.js train --model "$RUNS/$2" --out "$RUNS/ablation-$1" --ratios "$3" "${TRAIN[@]}" > "$RUNS/ablation-$1.log" 2>&1
+  npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/$2" --run "$RUNS/ablation-$1" --ema 1 --out "$RUNS/ablation-$1/model"
 }
 [ -d "$RUNS/init-noffm" ] || npx tsx scripts/world-model/assemble.ts --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init-noffm" --fusion none
 run edit-only init edit=1 &
@@ -20,3 +21,8 @@ run compose-only init add=1,replace=1 &
 run subject-edit init subject=1,edit=1 &
 wait
 run no-ffm init-noffm subject=1,edit=1,add=0.5,replace=0.5
+
+# The table (RESULTS.md): every model against copy-source, chance and the VAE's ceiling.
+M=default=$RUNS/joint/model
+for a in edit-only subject-only compose-only subject-edit no-ffm; do M=$M,$a=$RUNS/ablation-$a/model; done
+npx tsx scripts/world-model/evaluate.ts --models "$M" --vae-ceiling "$RUNS/init" --count 40 --out ../../results/world-benchmark

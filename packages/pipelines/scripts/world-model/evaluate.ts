@@ -4,16 +4,21 @@
  * <out>.md (the table RESULTS.md shows).
  *
  *   npx tsx scripts/world-model/evaluate.ts --models default=models/mige-world,edit-only=runs/world/ablation-edit-only/model --count 40 --out ../../results/world-benchmark
+ *
+ * The flows run on ONNX Runtime (each model exported to a temp folder) unless --engine tfjs.
  */
-import { writeTextFileAtomic } from '@mige/core';
-import { tensorToImages, tf, vaeTransformBatch, type RgbImage } from '@mige/core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tensorToImages, tf, vaeTransformBatch, writeTextFileAtomic, type RgbImage } from '@mige/core';
 import { benchmarkSplit, copySourceModel, evaluate, METRIC_NAMES, splitExamples, WORLD_TASKS, type EvalReport, type WorldExample } from '@mige/data';
 import type { GuidanceScales, SamplerConfig } from '../../src/diffusion/index.js';
 import { flowEvalModel } from '../../src/flows/index.js';
+import { attachOnnx, detachOnnx, exportModel } from '../../src/onnx/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { args, start } from './common.js';
 
-const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '' });
+const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '', engine: 'onnx' });
 // --sampler '{"type":"ddim"}' (JSON SamplerConfig): default, each flow's reference sampler.
 const sampler = a.sampler ? (JSON.parse(a.sampler) as SamplerConfig) : undefined;
 // --scales '{"y":3,"s":1.5}': guidance scales for every flow (default, each flow's reference scales).
@@ -54,7 +59,15 @@ for (const entry of a.models.split(',').filter(Boolean)) {
   const [name, dir] = entry.split('=') as [string, string];
   const t0 = performance.now();
   const model = await loadModel(dir);
-  const { report } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, { ...(a.steps ? { steps: Number(a.steps) } : {}), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) }), name, manifest: split.manifest });
+  // ONNX Runtime runs the flows about 5x faster than TF.js wasm here (bench-results/engines.json).
+  const onnxDir = mkdtempSync(join(tmpdir(), 'mige-eval-onnx-'));
+  if (a.engine === 'onnx') {
+    exportModel(model, onnxDir, { dtype: 'fp32' });
+    await attachOnnx(model, onnxDir);
+  }
+  const { report } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, { engine: a.engine === 'onnx' ? 'onnx' : 'tfjs', ...(a.steps ? { steps: Number(a.steps) } : {}), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) }), name, manifest: split.manifest });
+  await detachOnnx(model);
+  rmSync(onnxDir, { recursive: true, force: true });
   model.dispose();
   reports.push(report);
   console.log(`${name}: ${report.overall.n} cases in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -2,15 +2,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MigeInputError, readSafetensors, tf, writeSafetensors, type TensorData } from '@mige/core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lazyTempDir } from '@mige/core/testing';
 import { SD_VAE_TINY, createAutoencoderKL, loadAutoencoderKL, loadVaeWeights, toDiffusersVaeConfig, type AutoencoderKL } from '../src/index.js';
 import { expectClose, fixturePath, useBackend, vaeFixtureIo } from './helpers/backend.js';
 import { toLdmNames, toLegacyAttentionNames } from './helpers/layouts.js';
-import { useTempDir } from './helpers/temp-dir.js';
 import { writeTorchZip } from './helpers/torch-zip.js';
 
 type Weights = Map<string, TensorData>;
-const tempDir = useTempDir('load');
+const tmp = lazyTempDir('vae-load');
+afterAll(tmp.remove);
+const tempDir = tmp.get;
 let counter = 0;
 
 const weights: Weights = readSafetensors(fixturePath('vae/weights.safetensors'));

@@ -1,12 +1,16 @@
 // State-dict round trips, load reports and the presets' sizes.
 import * as path from 'node:path';
 import { MigeInputError, SafetensorsReader, nn, readSafetensors, tf, writeSafetensors, type VaeCodec } from '@mige/core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lazyTempDir } from '@mige/core/testing';
 import { AutoencoderKL, SD_VAE_FT_EMA, SD_VAE_TINY, createAutoencoderKL, validateVaeConfig } from '../src/index.js';
 import { expectClose, fixturePath, useBackend } from './helpers/backend.js';
-import { useTempDir } from './helpers/temp-dir.js';
 
-const tempDir = useTempDir('sd');
+const tmp = lazyTempDir('vae-sd');
+
+afterAll(tmp.remove);
+
+const tempDir = tmp.get;
 
 describe('state dicts', () => {
   beforeAll(() => useBackend('wasm'));

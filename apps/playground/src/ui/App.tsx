@@ -20,6 +20,11 @@ const HINTS: Record<FlowName, string> = {
   compose: 'The source and one or more subjects: choose which image is the source.',
 };
 
+/** The settings a job request and its CLI command share. */
+function sampling(r: RunRequest): Pick<RunRequest, 'steps' | 'scales' | 'seed' | 'numImages' | 'sampler'> {
+  return { steps: r.steps, scales: r.scales, seed: r.seed, numImages: r.numImages, sampler: r.sampler };
+}
+
 function defaultsFor(info: InfoResponse | null, flow: FlowName, current: ControlValues): ControlValues {
   const d = info?.defaults[flow];
   return d ? { ...current, steps: d.steps, y: d.scales.y, s: d.scales.s, sampler: d.sampler } : current;
@@ -151,11 +156,7 @@ export function App() {
       instruction: request.instruction,
       images: request.images.map((i) => i.dataUrl),
       ...(request.flow === 'compose' && request.sourceSlot !== null ? { sourceSlot: request.sourceSlot } : {}),
-      steps: request.steps,
-      scales: request.scales,
-      seed: request.seed,
-      numImages: request.numImages,
-      sampler: request.sampler,
+      ...sampling(request),
     };
     try {
       const { id, position } = await submitJob(body);
@@ -214,11 +215,7 @@ export function App() {
       imageFiles: files,
       ...(request.sourceSlot !== null ? { sourceSlot: request.sourceSlot } : {}),
       model: info?.model.cliArg ?? null,
-      steps: request.steps,
-      scales: request.scales,
-      seed: request.seed,
-      numImages: request.numImages,
-      sampler: request.sampler,
+      ...sampling(request),
     });
     try {
       await copyText(command);

@@ -2,7 +2,8 @@
  * @mige/core/testing: helpers the packages' test suites share (no test framework dependency:
  * failures throw Errors whose messages say what differed).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as zlib from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
@@ -102,4 +103,18 @@ export function buildZip(entries: Record<string, Uint8Array | string>): Buffer {
   end.writeUInt32LE(directory.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, directory, end]);
+}
+
+/**
+ * A temp directory made on first use: `get()` creates it once (`mige-<prefix>-…` in the OS temp
+ * folder) and returns its path; `remove()` deletes it (register it with the runner's afterAll).
+ */
+export function lazyTempDir(prefix: string): { get: () => string; remove: () => void } {
+  let dir: string | undefined;
+  return {
+    get: () => (dir ??= mkdtempSync(join(tmpdir(), `mige-${prefix}-`))),
+    remove: () => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,11 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lazyTempDir } from '../../src/testing/index.js';
 import { PthReader } from '../../src/io/pth.js';
-import { useTempDir } from './helpers/temp-dir.js';
 import { buildZip, checkpointZip, pickleBytes, str, tensorPickle } from './helpers/zip-builder.js';
 
-const tempDir = useTempDir('pth-bad');
+const tmp = lazyTempDir('io-pth-bad');
+
+afterAll(tmp.remove);
+
+const tempDir = tmp.get;
 let counter = 0;
 
 function writeCheckpoint(bytes: Uint8Array): string {

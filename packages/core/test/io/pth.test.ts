@@ -1,13 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lazyTempDir } from '../../src/testing/index.js';
 import { MigeInputError } from '../../src/errors.js';
 import { PthReader, PthTensorLeaf, readPthStateDict } from '../../src/io/pth.js';
 import { parseSafetensors, serializeSafetensors, type TensorData } from '../../src/io/safetensors.js';
 import { expectedPth, expectedValues, pthPath, type ExpectedTensor } from './helpers/expected-pth.js';
-import { useTempDir } from './helpers/temp-dir.js';
 
-const tempDir = useTempDir('pth');
+const tmp = lazyTempDir('io-pth');
+
+afterAll(tmp.remove);
+
+const tempDir = tmp.get;
 
 function get(map: Map<string, TensorData>, name: string): TensorData {
   const t = map.get(name);

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lazyTempDir } from '../../src/testing/index.js';
 import { MigeInputError } from '../../src/errors.js';
 import { parseSafetensors, SafetensorsReader } from '../../src/io/safetensors.js';
 import { f32Bytes, rawSafetensors } from './helpers/safetensors-bytes.js';
-import { useTempDir } from './helpers/temp-dir.js';
 
 const entry = (dtype: string, shape: unknown, offsets: unknown): string =>
   JSON.stringify({ dtype, shape, data_offsets: offsets });
@@ -181,7 +181,9 @@ describe('malformed safetensors are rejected with a specific error', () => {
 });
 
 describe('malformed files on disk', () => {
-  const tempDir = useTempDir('malformed');
+  const tmp = lazyTempDir('io-malformed');
+  afterAll(tmp.remove);
+  const tempDir = tmp.get;
 
   it('names the file path and does not leak the descriptor', () => {
     const file = path.join(tempDir(), 'gap.safetensors');

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lazyTempDir } from '../../src/testing/index.js';
 import {
   parseSafetensors,
   readSafetensors,
@@ -9,9 +10,12 @@ import {
   writeSafetensors,
   type TensorData,
 } from '../../src/io/safetensors.js';
-import { useTempDir } from './helpers/temp-dir.js';
 
-const tempDir = useTempDir('roundtrip');
+const tmp = lazyTempDir('io-roundtrip');
+
+afterAll(tmp.remove);
+
+const tempDir = tmp.get;
 
 function roundTrip(tensors: Parameters<typeof serializeSafetensors>[0], metadata?: Record<string, string>) {
   return parseSafetensors(serializeSafetensors(tensors, metadata));

@@ -54,12 +54,15 @@ function checkShape(flow: FlowName, placeholders: number, images: number, hasSou
   if ((sourceSlot ?? 0) >= images) throw badRequest(`sourceSlot must be an integer from 0 to ${images - 1}, got ${sourceSlot}`);
 }
 
-/** Checks a POST /api/jobs body against the limits and decodes its images; HttpError 400 / 413 on bad input. */
 /** The sampler's name in the API: its type (the UI lists one configuration per type). */
 export function samplerName(config: SamplerConfig): SamplerName {
   return config.type;
 }
 
+/**
+ * Checks a POST /api/jobs body against the limits and decodes its images; HttpError 400 / 413 on
+ * bad input. Omitted settings take `defaultsFor(flow)` (the model's, in the server).
+ */
 export async function validateJobRequest(
   body: unknown,
   limits: PlaygroundLimits,

@@ -6,7 +6,7 @@ import { copyText } from './clipboard.js';
 import { Controls, type ControlValues } from './Controls.js';
 import { HistoryGallery } from './HistoryGallery.js';
 import { loadHistory, saveHistory, type HistoryEntry, type RunRequest } from './history-store.js';
-import { fileToImage, newImageId, uniqueNames, type UiImage } from './images.js';
+import { carriesFiles, fileToImage, imageFiles, newImageId, uniqueNames, type UiImage } from './images.js';
 import { InstructionEditor, type InstructionEditorHandle } from './InstructionEditor.js';
 import { Presets } from './Presets.js';
 import { isActive, RunPanel, type RunState } from './RunPanel.js';
@@ -258,10 +258,10 @@ export function App() {
           <div
             className="drop-zone"
             onDragOver={(e) => {
-              if (Array.from(e.dataTransfer.items).some((i) => i.kind === 'file')) e.preventDefault();
+              if (carriesFiles(e.dataTransfer)) e.preventDefault();
             }}
             onDrop={(e) => {
-              const files = Array.from(e.dataTransfer.files).filter((f) => f.type.startsWith('image/'));
+              const files = imageFiles(e.dataTransfer);
               if (files.length === 0) return;
               e.preventDefault();
               void addFiles(files);

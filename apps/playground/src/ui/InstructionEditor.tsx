@@ -1,5 +1,5 @@
 import { forwardRef, useCallback, useEffect, useImperativeHandle, useRef } from 'react';
-import type { UiImage } from './images.js';
+import { carriesFiles, imageFiles, type UiImage } from './images.js';
 import type { Segment } from './segments.js';
 
 export interface InstructionEditorHandle {
@@ -191,7 +191,7 @@ export const InstructionEditor = forwardRef<InstructionEditorHandle, Props>(func
       }}
       onPaste={(e) => {
         e.preventDefault();
-        const files = Array.from(e.clipboardData.files).filter((f) => f.type.startsWith('image/'));
+        const files = imageFiles(e.clipboardData);
         saveRange();
         if (files.length > 0) {
           onFiles(files);
@@ -202,10 +202,10 @@ export const InstructionEditor = forwardRef<InstructionEditorHandle, Props>(func
         document.execCommand('insertText', false, text);
       }}
       onDragOver={(e) => {
-        if (Array.from(e.dataTransfer.items).some((i) => i.kind === 'file')) e.preventDefault();
+        if (carriesFiles(e.dataTransfer)) e.preventDefault();
       }}
       onDrop={(e) => {
-        const files = Array.from(e.dataTransfer.files).filter((f) => f.type.startsWith('image/'));
+        const files = imageFiles(e.dataTransfer);
         if (files.length === 0) return;
         e.preventDefault();
         e.stopPropagation();

@@ -66,3 +66,13 @@ export function uniqueNames(names: readonly string[]): string[] {
     return n === 1 ? name : name.replace(/(\.[^.]*)?$/, (ext) => `-${n}${ext}`);
   });
 }
+
+/** The image files a drop or a paste carries (other files are ignored). */
+export function imageFiles(data: DataTransfer): File[] {
+  return Array.from(data.files).filter((f) => f.type.startsWith('image/'));
+}
+
+/** Whether a drag carries files: only then does a drop target accept it. */
+export function carriesFiles(data: DataTransfer): boolean {
+  return Array.from(data.items).some((i) => i.kind === 'file');
+}

@@ -115,7 +115,10 @@ function subjectAgreement(found: DetectedObject[], subj: WorldObject, entity: Rg
   const [o, en] = [maskedBlur(out, d.mask), maskedBlur(entity, e.mask)];
   // The object's interior: a blurred edge mixes with whatever is behind it, in either image.
   const w = out.width, m = d.mask;
-  const inner = (p: number) => m[p] && m[p - 1] && m[p + 1] && m[p - w] && m[p + w];
+  const inner = (p: number) => {
+    const x = p % w;
+    return x > 0 && x < w - 1 && m[p] && m[p - 1] && m[p + 1] && m[p - w] && m[p + w];
+  };
   let n = 0;
   for (let p = 0; p < m.length; p++) if (inner(p)) n++;
   const counted = n > 0 ? inner : (p: number) => m[p] === 1;

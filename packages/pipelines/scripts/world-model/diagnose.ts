@@ -7,7 +7,7 @@
  */
 import { Rng, tf } from '@mige/core';
 import { benchmarkSplit, splitExamples } from '@mige/data';
-import { linearBetas } from '../../src/diffusion/index.js';
+import { ddpmTables, linearBetas } from '../../src/diffusion/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { datasetFromWorld, prepareTrainBatch } from '../../src/train/index.js';
 import { args, start } from './common.js';
@@ -20,8 +20,7 @@ const worldExamples = [...splitExamples(split)];
 const ds = datasetFromWorld(worldExamples, { imageSize: model.config.imageSize, vitSize: model.config.encoder.vision.imgSize });
 const batch = prepareTrainBatch(model, await Promise.all(worldExamples.map((_, i) => ds.get('edit', i))), new Rng('diagnose'), 'mean');
 const { y, mask } = model.encoder.encode(batch.inputs, { fusion: model.fusion, patchEmbedder: model.backbone.patchEmbedder });
-const alphasCumprod: number[] = [];
-linearBetas(1000).reduce((p, b) => (alphasCumprod.push(p * (1 - b)), p * (1 - b)), 1);
+const { alphasCumprod } = ddpmTables(linearBetas(1000));
 const rms = (t: tf.Tensor) => Math.sqrt(tf.tidy(() => tf.mean(tf.square(t)).dataSync()[0] as number));
 console.log(`copy-source latent RMSE ${rms(tf.sub(batch.cond, batch.x0)).toFixed(3)}, x0 RMS ${rms(batch.x0).toFixed(3)}`);
 console.log('t | with source: ε-MSE, x0 RMSE | zero source: ε-MSE, x0 RMSE');

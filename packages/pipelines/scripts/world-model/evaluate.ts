@@ -19,9 +19,9 @@ import { loadModel } from '../../src/model/index.js';
 import { args, start } from './common.js';
 
 const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '', engine: 'onnx' });
-// --sampler '{"type":"ddim"}' (JSON SamplerConfig): default, each flow's reference sampler.
+// --sampler '{"type":"ddim"}' (JSON SamplerConfig): default, the model's own (sampling.json, else the reference's).
 const sampler = a.sampler ? (JSON.parse(a.sampler) as SamplerConfig) : undefined;
-// --scales '{"y":3,"s":1.5}': guidance scales for every flow (default, each flow's reference scales).
+// --scales '{"y":3,"s":1.5}': guidance scales for every flow (default, the model's own).
 const scales = a.scales ? (JSON.parse(a.scales) as GuidanceScales) : undefined;
 await start();
 const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fromEntries(WORLD_TASKS.map((t) => [t, Number(a.count)])) });
@@ -60,14 +60,16 @@ for (const entry of a.models.split(',').filter(Boolean)) {
   const t0 = performance.now();
   const model = await loadModel(dir);
   // ONNX Runtime runs the flows about 5x faster than TF.js wasm here (bench-results/engines.json).
-  const onnxDir = mkdtempSync(join(tmpdir(), 'mige-eval-onnx-'));
-  if (a.engine === 'onnx') {
+  const onnxDir = a.engine === 'onnx' ? mkdtempSync(join(tmpdir(), 'mige-eval-onnx-')) : null;
+  if (onnxDir) {
     exportModel(model, onnxDir, { dtype: 'fp32' });
     await attachOnnx(model, onnxDir);
   }
-  const { report } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, { engine: a.engine === 'onnx' ? 'onnx' : 'tfjs', ...(a.steps ? { steps: Number(a.steps) } : {}), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) }), name, manifest: split.manifest });
-  await detachOnnx(model);
-  rmSync(onnxDir, { recursive: true, force: true });
+  const { report } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, { engine: onnxDir ? 'onnx' : 'tfjs', ...(a.steps ? { steps: Number(a.steps) } : {}), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) }), name, manifest: split.manifest });
+  if (onnxDir) {
+    await detachOnnx(model);
+    rmSync(onnxDir, { recursive: true, force: true });
+  }
   model.dispose();
   reports.push(report);
   console.log(`${name}: ${report.overall.n} cases in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

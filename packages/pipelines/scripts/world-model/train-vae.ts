@@ -15,7 +15,7 @@ import { args, resume, save, start, worldConfig } from './common.js';
 
 const a = args({ out: 'runs/world/vae', steps: '1500', batch: '8', lr: '3e-4', seed: '0', 'data-seed': '1000', kl: '1e-6', every: '50', crop: '32', config: '' });
 await start();
-const config = a.config ? worldConfig(a.config) : worldConfig();
+const config = worldConfig(a.config || undefined);
 const size = config.imageSize;
 const steps = Number(a.steps), batch = Number(a.batch), seed = Number(a.seed), dataSeed = Number(a['data-seed']);
 nn.manualSeed(`vae-${seed}`);

@@ -47,8 +47,15 @@ export function prepareImages(model: MigeModel, images: readonly RgbImage[]): { 
 /**
  * VAE latents [n, C, h, w] of images [n, 3, H, W], unscaled: 'sample' = mean + std·ε with
  * rngs[i] drawing image i's ε (what the reference does), 'mean' = the distribution's mean.
+ * `encoder` stands in for the model's VAE encoder (training's LatentCache).
  */
-export function encodeLatents(model: MigeModel, vaeImages: tf.Tensor4D, mode: LatentMode, rngs?: readonly Rng[]): Latents {
+export function encodeLatents(
+  model: MigeModel,
+  vaeImages: tf.Tensor4D,
+  mode: LatentMode,
+  rngs?: readonly Rng[],
+  encoder: Pick<MigeModel['vae'], 'encode'> = model.vae,
+): Latents {
   const n = vaeImages.shape[0];
   const where = 'encodeLatents';
   if (mode !== 'sample' && mode !== 'mean') throw new MigeInputError(`mode must be 'sample' or 'mean', got ${JSON.stringify(mode)}`, where);
@@ -59,7 +66,7 @@ export function encodeLatents(model: MigeModel, vaeImages: tf.Tensor4D, mode: La
     const h = model.latentSize();
     return tf.zeros([0, model.vae.latentChannels, h, h]);
   }
-  const dist = model.vae.encode(vaeImages);
+  const dist = encoder.encode(vaeImages);
   try {
     return mode === 'mean' ? dist.mode() : dist.sample([...(rngs as Rng[])]);
   } finally {

@@ -1,69 +1,76 @@
-import { Rng, tf, type ChwImage, type Latents } from '@mige/core';
-import type { LatentMode, MigeModel } from '../model/index.js';
+import { tf, type ImageBatch } from '@mige/core';
+import { DiagonalGaussianDistribution, type AutoencoderKL } from '@mige/vae';
 
-/** One image's latent distribution, [C, h, w] each, read back once. */
-interface Moments { mean: Float32Array; std: Float32Array }
+/** What the cache wraps and stands in for: a frozen VAE's encoder. */
+export type LatentEncoder = Pick<AutoencoderKL, 'encode'>;
 
-/** Two independent 32-bit FNV-style hashes of the pixels: a 64-bit key, collisions negligible. */
-function imageKey(img: ChwImage): string {
-  const words = new Uint32Array(img.data.buffer, img.data.byteOffset, img.data.length);
+/** Two independent 32-bit FNV-style hashes of one image's pixels: a 64-bit key, collisions negligible. */
+function imageKey(pixels: Float32Array): string {
+  const words = new Uint32Array(pixels.buffer, pixels.byteOffset, pixels.length);
   let a = 0x811c9dc5, b = 0x9e3779b9;
   for (let k = 0; k < words.length; k++) {
     const w = words[k] as number;
     a = Math.imul(a ^ w, 0x01000193);
     b = Math.imul(b ^ w, 0x85ebca6b) ^ (b >>> 13);
   }
-  return `${img.width}x${img.height}:${(a >>> 0).toString(16)}:${(b >>> 0).toString(16)}`;
+  return `${pixels.length}:${(a >>> 0).toString(16)}:${(b >>> 0).toString(16)}`;
 }
 
 /**
- * The frozen VAE's moments per training image, kept across steps. A world dataset shows each
- * image several times in a run, and the VAE encode is a quarter of a 64 px step. Latents drawn
- * from the cache equal the uncached ones: mean + std·ε with ε from the same generators, in the
- * same NCHW order (LatentDistribution.sample).
+ * A frozen VAE's encoder that remembers each image's moments (mean and log-variance) across
+ * training steps: a world dataset shows each image several times in a run, and the VAE encode is
+ * a quarter of a 64 px step. It returns the same distribution the VAE would, so sampling from it
+ * (LatentDistribution.sample with the same generators) gives the same latents.
  */
-export class LatentCache {
-  private readonly entries = new Map<string, Moments>();
+/** One image's moments: mean then log-variance, each [c, h, w]. */
+interface Entry { moments: Float32Array; shape: [number, number, number] }
 
-  /** @param maxEntries images kept (8 KB each at 16×16×4); beyond, new images are not cached. */
-  constructor(readonly maxEntries = 50_000) {}
+export class LatentCache implements LatentEncoder {
+  private readonly entries = new Map<string, Entry>();
+
+  /** @param maxEntries images kept (8 KB each at 4×16×16); beyond, new images are encoded every time. */
+  constructor(private readonly vae: LatentEncoder, readonly maxEntries = 50_000) {}
 
   get size(): number {
     return this.entries.size;
   }
 
-  /** Unscaled latents [n, C, h, w] of images; 'sample' needs rngs[i] for image i. */
-  encode(model: MigeModel, images: readonly ChwImage[], toTensor: (imgs: readonly ChwImage[]) => tf.Tensor4D, mode: LatentMode, rngs: readonly Rng[]): Latents {
-    const keys = images.map(imageKey);
+  /** images [n, 3, H, W] → their latent distribution, encoding only the images not seen before. */
+  encode(images: ImageBatch): DiagonalGaussianDistribution {
+    const n = images.shape[0];
+    const pixels = images.dataSync() as Float32Array;
+    const per = pixels.length / n;
+    const keys = Array.from({ length: n }, (_, i) => imageKey(pixels.subarray(i * per, (i + 1) * per)));
     const missing = [...new Set(keys.filter((k) => !this.entries.has(k)))];
-    const fresh = new Map<string, Moments>();
+    const fresh = new Map<string, Entry>();
     if (missing.length > 0) {
-      const firstOf = missing.map((k) => images[keys.indexOf(k)] as ChwImage);
-      const dist = model.vae.encode(toTensor(firstOf));
+      const picked = tf.gather(images, missing.map((k) => keys.indexOf(k))) as ImageBatch;
+      const dist = this.vae.encode(picked);
+      picked.dispose();
       try {
-        const perItem = dist.mean.size / missing.length;
-        const mean = dist.mean.dataSync() as Float32Array, std = dist.std.dataSync() as Float32Array;
+        const shape = dist.mean.shape.slice(1) as [number, number, number];
+        const size = dist.mean.size / missing.length;
+        const mean = dist.mean.dataSync() as Float32Array, logvar = dist.logvar.dataSync() as Float32Array;
         missing.forEach((k, i) => {
-          const m = { mean: mean.slice(i * perItem, (i + 1) * perItem), std: std.slice(i * perItem, (i + 1) * perItem) };
-          fresh.set(k, m);
-          if (this.entries.size < this.maxEntries) this.entries.set(k, m);
+          const moments = new Float32Array(2 * size);
+          moments.set(mean.subarray(i * size, (i + 1) * size));
+          moments.set(logvar.subarray(i * size, (i + 1) * size), size);
+          fresh.set(k, { moments, shape });
+          if (this.entries.size < this.maxEntries) this.entries.set(k, { moments, shape });
         });
       } finally {
         dist.dispose();
       }
     }
-    const moments = keys.map((k) => (this.entries.get(k) ?? fresh.get(k)) as Moments);
-    const [c, h, w] = [model.vae.latentChannels, model.latentSize(), model.latentSize()];
-    const perItem = c * h * w;
-    const n = images.length;
-    const mean = new Float32Array(n * perItem);
-    moments.forEach((m, i) => mean.set(m.mean, i * perItem));
-    if (mode === 'mean') return tf.tensor4d(mean, [n, c, h, w]) as Latents;
-    const std = new Float32Array(n * perItem), eps = new Float32Array(n * perItem);
-    moments.forEach((m, i) => {
-      std.set(m.std, i * perItem);
-      (rngs[i] as Rng).fillNormal(eps.subarray(i * perItem, (i + 1) * perItem));
-    });
-    return tf.tidy(() => tf.add(tf.tensor4d(mean, [n, c, h, w]), tf.mul(tf.tensor4d(std, [n, c, h, w]), tf.tensor4d(eps, [n, c, h, w]))) as Latents);
+    const rows = keys.map((k) => (this.entries.get(k) ?? fresh.get(k)) as Entry);
+    const [c, h, w] = (rows[0] as Entry).shape;
+    const all = new Float32Array(n * 2 * c * h * w);
+    rows.forEach((r, i) => all.set(r.moments, i * r.moments.length));
+    const moments = tf.tensor4d(all, [n, 2 * c, h, w]);
+    try {
+      return new DiagonalGaussianDistribution(moments);
+    } finally {
+      moments.dispose();
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { chwToTensor, Rng, tf, type ChwImage, type EncoderInput, type Latents } from '@mige/core';
 import { encodeLatents, type LatentMode, type MigeModel } from '../model/index.js';
-import type { LatentCache } from './latent-cache.js';
+import type { LatentEncoder } from './latent-cache.js';
 import { PROMPT_TASK, type TrainExample } from './train-data.js';
 
 /** One micro-batch, ready for the networks that train. Nothing here needs gradients (the VAE is frozen). */
@@ -17,9 +17,10 @@ export interface TrainBatch {
  * VAE-encodes a micro-batch, every image in one batch (the VAE is frozen: no gradients). Randomness
  * comes from `rng` forked per image (`<i>/target`, `<i>/source`, `<i>/entity/<j>`), so a resumed
  * run draws the same latents. An entity that is the source image reuses the source's latent, as
- * the reference's edit data does. With a `cache`, images seen before skip the VAE (same latents).
+ * the reference's edit data does. `encoder` stands in for the VAE's (a LatentCache: images seen
+ * before skip the VAE, same latents).
  */
-export function prepareTrainBatch(model: MigeModel, examples: readonly TrainExample[], rng: Rng, mode: LatentMode, cache?: LatentCache): TrainBatch {
+export function prepareTrainBatch(model: MigeModel, examples: readonly TrainExample[], rng: Rng, mode: LatentMode, encoder: LatentEncoder = model.vae): TrainBatch {
   const images: ChwImage[] = [];
   const rngs: Rng[] = [];
   const add = (img: ChwImage, key: string): number => {
@@ -38,7 +39,7 @@ export function prepareTrainBatch(model: MigeModel, examples: readonly TrainExam
   const c = model.vae.latentChannels;
   const v = model.config.encoder.vision.imgSize;
   const scale = model.vae.scalingFactor;
-  const latents = cache ? tf.tidy(() => cache.encode(model, images, chwToTensor, mode, rngs)) : tf.tidy(() => encodeLatents(model, chwToTensor(images), mode, rngs));
+  const latents = tf.tidy(() => encodeLatents(model, chwToTensor(images), mode, rngs, encoder));
   try {
     const x0 = tf.tidy(() => tf.mul(tf.gather(latents, rows.map((r) => r.target)), scale) as Latents);
     const cond = tf.tidy(() => {

@@ -52,6 +52,11 @@ function activeRatios(dataset: TrainDataset, ratios: Record<TrainTask, number>):
   return out;
 }
 
+/** diffusers EMAModel's decay at optimizer step `step` (0-based): (1 + s) / (10 + s), capped. */
+export function emaWarmupDecay(decay: number, step: number): number {
+  return Math.min(decay, (1 + step) / (10 + step));
+}
+
 /**
  * MIGE's joint training loop: per step, `gradAccumSteps` micro-batches drawn by the task
  * sampler, VAE latents (frozen), condition dropout, IDDPM hybrid loss, AdamW on every
@@ -59,11 +64,6 @@ function activeRatios(dataset: TrainDataset, ratios: Record<TrainTask, number>):
  * Every random draw of step s comes from Rng(seed) forked by s, so a resumed run continues
  * bit-exactly.
  */
-/** diffusers EMAModel's decay at optimizer step `step` (0-based): (1 + s) / (10 + s), capped. */
-export function emaWarmupDecay(decay: number, step: number): number {
-  return Math.min(decay, (1 + step) / (10 + step));
-}
-
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, dataset, outDir } = options;
   const cfg = resolveTrainConfig(options.config);
@@ -99,7 +99,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }, { keepLast: cfg.keepLast });
   };
   // The VAE is frozen: each image's latent distribution is computed once per run.
-  const latentCache = new LatentCache();
+  const latentCache = new LatentCache(model.vae);
   const losses: number[] = [];
   const started = performance.now();
   const startStep = step;

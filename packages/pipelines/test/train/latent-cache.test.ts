@@ -17,7 +17,7 @@ describe('LatentCache', () => {
     const world = (['recolor', 'compose_add', 'subject'] as const).map((task, i) => generateExample(5, i, { task, size: 32 }));
     const ds = datasetFromWorld(world, SIZES);
     const examples = await Promise.all([ds.get('edit', 0), ds.get('add', 0), ds.get('subject', 0), ds.get('edit', 0)]);
-    const cache = new LatentCache();
+    const cache = new LatentCache(model.vae);
     for (const mode of ['sample', 'mean'] as const) {
       const plain = prepareTrainBatch(model, examples, new Rng('same'), mode);
       const cached = prepareTrainBatch(model, examples, new Rng('same'), mode, cache);
@@ -43,7 +43,7 @@ describe('LatentCache', () => {
     const model = MigeModel.create(MIGE_TINY, { seed: 2 });
     const ds = datasetFromWorld([0, 1, 2].map((i) => generateExample(6, i, { task: 'recolor', size: 32 })), SIZES);
     const examples = await Promise.all([0, 1, 2].map((i) => ds.get('edit', i)));
-    const cache = new LatentCache(2);
+    const cache = new LatentCache(model.vae, 2);
     const plain = prepareTrainBatch(model, examples, new Rng('r'), 'sample');
     const cached = prepareTrainBatch(model, examples, new Rng('r'), 'sample', cache);
     expect(cache.size).toBe(2);

@@ -84,10 +84,7 @@ export function pMeanVariance(
     const maxLog = extractIntoTensor(tables.logBetas, steps);
     const frac = tf.div(tf.add(variance, 1), 2);
     const logVariance = tf.add(tf.mul(frac, maxLog), tf.mul(tf.sub(1, frac), minLog)) as Latents;
-    const predXstart = tf.sub(
-      tf.mul(extractIntoTensor(tables.sqrtRecipAlphasCumprod, steps), xT),
-      tf.mul(extractIntoTensor(tables.sqrtRecipm1AlphasCumprod, steps), eps),
-    ) as Latents;
+    const predXstart = predictXstart(xT, eps, steps, tables) as Latents;
     const mean = tf.add(
       tf.mul(extractIntoTensor(tables.posteriorMeanCoef1, steps), predXstart),
       tf.mul(extractIntoTensor(tables.posteriorMeanCoef2, steps), xT),
@@ -121,6 +118,16 @@ export function vbTermsBpd(
   });
 }
 
+/** [B, 1, 1, 1] booleans: t < SNR_X0_BELOW. */
+function lowT(steps: readonly number[]): tf.Tensor {
+  return tf.tensor4d(steps.map((s) => s < SNR_X0_BELOW), [steps.length, 1, 1, 1], 'bool');
+}
+
+/** x0 = sqrt(1/ᾱ)·x_t − sqrt(1/ᾱ − 1)·ε (_predict_xstart_from_eps). */
+function predictXstart(xT: Latents, eps: Latents, steps: readonly number[], tables: DdpmSchedule): tf.Tensor {
+  return tf.sub(tf.mul(extractIntoTensor(tables.sqrtRecipAlphasCumprod, steps), xT), tf.mul(extractIntoTensor(tables.sqrtRecipm1AlphasCumprod, steps), eps));
+}
+
 export interface HybridLossInput {
   /** Clean latents [B, 4, h, w] (scaled). */
   x0: Latents;
@@ -143,12 +150,24 @@ export interface HybridLoss {
   vb: tf.Tensor1D;
 }
 
+/** PixArt's `snr=True`: below this timestep the mse term compares x0 instead of ε. */
+export const SNR_X0_BELOW = 250;
+
+export interface HybridLossOptions {
+  /**
+   * PixArt's IDDPM `snr` option (off in MIGE's config): for t < 250 the mse term is the x0 error
+   * (x0 − x̂0)², for t ≥ 250 the ε error. It divides the low-t terms by their SNR (> 1.1), which
+   * would otherwise dominate the loss with noise a small model cannot predict.
+   */
+  snr?: boolean;
+}
+
 /**
  * training_losses for LossType.MSE with a learned-range variance: `mse` = mean (noise − ε)²
  * trains ε; `vb` sees ε through a stop-gradient (the reference's `frozen_out`), so it trains only
  * the variance. Differentiable w.r.t. `eps` and `variance` (tf.grad / tf.variableGrads).
  */
-export function hybridLoss(input: HybridLossInput, tables: DdpmSchedule = iddpmTables()): HybridLoss {
+export function hybridLoss(input: HybridLossInput, tables: DdpmSchedule = iddpmTables(), options: HybridLossOptions = {}): HybridLoss {
   const { x0, noise, xT, eps, variance } = input;
   checkShapes('hybridLoss', {
     x0: [x0, ['B', 'C', 'H', 'W']],
@@ -160,7 +179,8 @@ export function hybridLoss(input: HybridLossInput, tables: DdpmSchedule = iddpmT
   const steps = timestepIndices(input.t, x0.shape[0], tables.numSteps, 'hybridLoss');
   return tf.tidy(() => {
     const vb = vbTermsBpd(x0, xT, steps, stopGradient(eps), variance, tables);
-    const mse = meanFlat(tf.square(tf.sub(noise, eps)));
+    const epsError = tf.square(tf.sub(noise, eps));
+    const mse = meanFlat(options.snr ? tf.where(lowT(steps), tf.square(tf.sub(x0, predictXstart(xT, eps, steps, tables))), epsError) : epsError);
     return { loss: tf.add(mse, vb) as tf.Tensor1D, mse, vb };
   });
 }

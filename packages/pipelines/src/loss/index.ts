@@ -7,6 +7,8 @@ export {
   vbTermsBpd,
   type HybridLoss,
   type HybridLossInput,
+  type HybridLossOptions,
+  SNR_X0_BELOW,
   type ModelMeanVariance,
   type PosteriorMeanVariance,
 } from './iddpm.js';

@@ -1,5 +1,5 @@
 import { MigeInputError, Rng, tf, type Latents } from '@mige/core';
-import { hybridLoss, qSample } from '../loss/index.js';
+import { hybridLoss, qSample, type HybridLossOptions } from '../loss/index.js';
 import type { MigeModel } from '../model/index.js';
 import { applyCfgDropout, cfgDropoutDecisions, type CfgDropoutProbs } from './cfg-dropout.js';
 import type { TrainBatch } from './train-batch.js';
@@ -39,13 +39,13 @@ export function drawStep(rng: Rng, batch: number, latentShape: [number, number, 
  * encoder → y, condition dropout, x_t = q(x_t | x0), backbone → (ε, v), loss. Call inside
  * tf.variableGrads: gradients reach the encoder (but the frozen ViT), fusion and the backbone.
  */
-export function batchLoss(model: MigeModel, batch: TrainBatch, draws: StepDraws): tf.Scalar {
+export function batchLoss(model: MigeModel, batch: TrainBatch, draws: StepDraws, options: HybridLossOptions = {}): tf.Scalar {
   const { y, mask } = model.encoder.encode(batch.inputs, { fusion: model.fusion, patchEmbedder: model.backbone.patchEmbedder });
   const nullY = model.backbone.nullCondition();
   const dropped = applyCfgDropout({ y, cond: batch.cond }, { dropY: draws.dropY, dropSource: draws.dropSource }, nullY);
   const xT = qSample(batch.x0, draws.t, draws.noise);
   const out = model.backbone.forward({ x: xT, cond: dropped.cond, t: tf.tensor1d(Array.from(draws.t), 'float32'), y: dropped.y, mask });
   if (!out.variance) throw new MigeInputError('training needs a backbone with learned sigma (learnSigma: true) for the hybrid loss', 'train');
-  const { loss } = hybridLoss({ x0: batch.x0, t: draws.t, noise: draws.noise, xT, eps: out.eps, variance: out.variance });
+  const { loss } = hybridLoss({ x0: batch.x0, t: draws.t, noise: draws.noise, xT, eps: out.eps, variance: out.variance }, undefined, options);
   return tf.mean(loss) as tf.Scalar;
 }

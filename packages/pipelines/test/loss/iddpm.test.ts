@@ -12,6 +12,7 @@ import {
   qSample,
   vbTermsBpd,
   type HybridLossInput,
+  SNR_X0_BELOW,
 } from '../../src/loss/index.js';
 
 /**
@@ -97,6 +98,24 @@ describe.each(TEST_BACKENDS)('IDDPM hybrid loss on %s', (backend) => {
       report.push(`${backend} ${c}.${name}: ${d.toExponential(2)}`);
       expect(d, `${c}.${name}`).toBeLessThanOrEqual(TOL);
     }
+  });
+
+  it.each(['caseA', 'caseB'])('%s with snr: x0 error below t = 250, the stored ε mse above (PixArt\'s snr=True)', (c) => {
+    const input = caseInput(io, c);
+    const snr = hybridLoss(input, undefined, { snr: true });
+    const mse = get(io, `${c}.mse`).dataSync();
+    const x0Error = tf.mean(tf.square(tf.sub(input.x0, get(io, `${c}.pred_xstart`))), [1, 2, 3]).dataSync();
+    const got = snr.mse.dataSync();
+    const t = input.t as number[];
+    expect(t.some((s) => s < SNR_X0_BELOW) && t.some((s) => s >= SNR_X0_BELOW)).toBe(true);
+    t.forEach((s, i) => {
+      const want = s < SNR_X0_BELOW ? (x0Error[i] as number) : (mse[i] as number);
+      expect(Math.abs((got[i] as number) - want), `item ${i} (t = ${s})`).toBeLessThanOrEqual(TOL * Math.max(1, want));
+    });
+    // The vb term is unchanged, and the low-t item's term really differs from the ε mse.
+    expect(relishDiff(snr.vb, get(io, `${c}.vb`))).toBeLessThanOrEqual(TOL);
+    const low = t.findIndex((s) => s < SNR_X0_BELOW);
+    expect(Math.abs((got[low] as number) - (mse[low] as number))).toBeGreaterThan(1e-3);
   });
 
   it('d(loss)/d(variance) matches central finite differences, on the t = 0 and t > 0 items', () => {

@@ -117,13 +117,18 @@ export class DdpmSampler implements Sampler {
 
   modelTimes(steps: number): number[] {
     checkSteps(steps, `${this.config.type}.modelTimes`);
-    return spacedTimesteps(steps, this.schedule.numSteps).reverse();
+    return this.timesteps(steps).reverse();
+  }
+
+  /** The respaced timesteps, ascending: `steps` of them over [0, maxTimestep]. */
+  private timesteps(steps: number): number[] {
+    return spacedTimesteps(steps, Math.min(this.config.maxTimestep, this.schedule.numSteps - 1) + 1);
   }
 
   async sample(model: AsyncNoiseModel, xT: Latents, options: SampleOptions): Promise<Latents> {
     checkSampleInput(xT, options, 'ddpm.sample');
     checkRng(options.rng, xT.shape[0], 'ddpm.sample');
-    const ts = spacedTimesteps(options.steps, this.schedule.numSteps);
+    const ts = this.timesteps(options.steps);
     const { ab, abPrev } = respaced(this.schedule, ts);
     const variance = ab.map((a, k) => {
       const ap = abPrev[k] as number;

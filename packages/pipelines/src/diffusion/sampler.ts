@@ -63,6 +63,12 @@ export interface DdimConfig {
 
 export interface DdpmConfig {
   type: 'ddpm';
+  /**
+   * Start the chain at this timestep, from pure noise (default numSteps − 1 = 999; the steps
+   * are spread over [0, maxTimestep]). At t = 700 the linear schedule keeps only √ᾱ = 0.08 of
+   * the signal, and a small model's x0 estimates above it are worse than none (RUNS.md).
+   */
+  maxTimestep?: number;
 }
 
 export type SamplerConfig = DpmSolverConfig | DdimConfig | DdpmConfig;
@@ -83,7 +89,7 @@ export interface Sampler {
 const OPTIONS: Record<SamplerConfig['type'], readonly string[]> = {
   'dpm-solver': ['type', 'order', 'skipType', 'lowerOrderFinal'],
   ddim: ['type', 'eta'],
-  ddpm: ['type'],
+  ddpm: ['type', 'maxTimestep'],
 };
 
 /** Builds a sampler; checks the config and fills in the reference defaults. */
@@ -113,7 +119,12 @@ export function createSampler(config: SamplerConfig): Sampler {
       if (typeof eta !== 'number' || !(eta >= 0 && eta <= 1)) throw new MigeInputError(`eta must be a number in [0, 1], got ${String(eta)}`, `${where}.eta`);
       return new DdimSampler({ type: 'ddim', eta });
     }
-    case 'ddpm':
-      return new DdpmSampler({ type: 'ddpm' });
+    case 'ddpm': {
+      const { maxTimestep = 999 } = config;
+      if (typeof maxTimestep !== 'number' || !Number.isInteger(maxTimestep) || maxTimestep < 1 || maxTimestep > 999) {
+        throw new MigeInputError(`maxTimestep must be an integer in [1, 999], got ${String(maxTimestep)}`, `${where}.maxTimestep`);
+      }
+      return new DdpmSampler({ type: 'ddpm', maxTimestep });
+    }
   }
 }

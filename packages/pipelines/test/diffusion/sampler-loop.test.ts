@@ -149,6 +149,11 @@ describe('validation', () => {
     }
     expect(() => dpm.modelTimes(0)).toThrow(/dpm-solver\.modelTimes\.steps/);
     expect(() => createSampler({ type: 'ddpm' }).modelTimes(1001)).toThrow(/ddpm\.modelTimes\.steps/);
+    for (const maxTimestep of [0, 1000, 2.5, Number.NaN]) {
+      expect(() => createSampler({ type: 'ddpm', maxTimestep })).toThrow(/SamplerConfig\.maxTimestep: maxTimestep must be an integer in \[1, 999\]/);
+    }
+    const late = createSampler({ type: 'ddpm', maxTimestep: 700 }).modelTimes(100);
+    expect([late.length, late[0], late.at(-1)]).toEqual([100, 700, 0]);
     await expect(dpm.sample(echo, tf.zeros([4, 2, 2]) as unknown as Latents, { steps: 2 })).rejects.toThrow(/xT/);
     await expect(createSampler({ type: 'ddpm' }).sample(echo, x, { steps: 2 })).rejects.toThrow(/ddpm\.sample\.rng: .*needs options\.rng/);
     await expect(createSampler({ type: 'ddim', eta: 0.5 }).sample(echo, x, { steps: 2, rng: [new Rng(1), new Rng(2)] })).rejects.toThrow(/2 generators for a batch of 1/);

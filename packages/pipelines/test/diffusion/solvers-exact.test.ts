@@ -91,14 +91,15 @@ describe.each(TEST_BACKENDS)('exact-solution checks on %s', (backend) => {
     out.dispose();
   });
 
-  it('DDPM on Gaussian data has the output distribution of the linear-Gaussian chain', async () => {
+  it.each([999, 700])('DDPM (maxTimestep %i) on Gaussian data has the output distribution of the linear-Gaussian chain', async (maxTimestep) => {
     const rows = 64, steps = 50, s = 0.5;
     const muB = tf.tile(tf.slice(mu, 0, 1), [rows, 1, 1, 1]) as Latents;
     const xB = fixedNormal([rows, 4, 4, 4], 11);
-    const out = await createSampler({ type: 'ddpm' }).sample(gaussianDataModel(muB, s), xB, { steps, rng: new Rng(5) });
+    const out = await createSampler({ type: 'ddpm', maxTimestep }).sample(gaussianDataModel(muB, s), xB, { steps, rng: new Rng(5) });
     // Per element x_prev = A·x + B·mu + std·z, so x_0 = P·x_T + Q·mu + N(0, V); recursion in float64.
     const sched = ddpmSchedule();
-    const ts = spacedTimesteps(steps);
+    const ts = spacedTimesteps(steps, maxTimestep + 1);
+    expect([ts.length, ts.at(-1)]).toEqual([steps, maxTimestep]);
     let P = 1, Q = 0, V = 0;
     for (let k = ts.length - 1; k >= 0; k--) {
       const a = sched.alphasCumprod[ts[k] as number] as number;

@@ -1,4 +1,4 @@
-import { checkShapes, tf, type Latents } from '@mige/core';
+import { checkShapes, MigeInputError, tf, type Latents } from '@mige/core';
 import { iddpmTables, type DdpmSchedule } from '../diffusion/schedule.js';
 import { discretizedGaussianLogLikelihood, meanFlat, normalKl } from './likelihoods.js';
 import { stopGradient } from './stop-gradient.js';
@@ -118,9 +118,18 @@ export function vbTermsBpd(
   });
 }
 
-/** [B, 1, 1, 1] booleans: t < SNR_X0_BELOW. */
-function lowT(steps: readonly number[]): tf.Tensor {
-  return tf.tensor4d(steps.map((s) => s < SNR_X0_BELOW), [steps.length, 1, 1, 1], 'bool');
+/** The mse term's elements [B, C, h, w] for each MseTarget. */
+function mseTerm(target: MseTarget, maxWeight: number, epsError: tf.Tensor, x0Error: () => tf.Tensor, steps: readonly number[], tables: DdpmSchedule): tf.Tensor {
+  switch (target) {
+    case 'eps':
+      return epsError;
+    case 'snr':
+      return tf.where(tf.tensor4d(steps.map((s) => s < SNR_X0_BELOW), [steps.length, 1, 1, 1], 'bool'), x0Error(), epsError);
+    case 'v':
+      return tf.mul(epsError, tf.tensor4d(steps.map((s) => Math.min(maxWeight, 1 / (tables.alphasCumprod[s] as number))), [steps.length, 1, 1, 1]));
+    default:
+      throw new MigeInputError(`mse must be 'eps', 'snr' or 'v', got ${JSON.stringify(target)}`, 'hybridLoss.mse');
+  }
 }
 
 /** x0 = sqrt(1/ᾱ)·x_t − sqrt(1/ᾱ − 1)·ε (_predict_xstart_from_eps). */
@@ -153,13 +162,24 @@ export interface HybridLoss {
 /** PixArt's `snr=True`: below this timestep the mse term compares x0 instead of ε. */
 export const SNR_X0_BELOW = 250;
 
+/** What the mse term compares: see HybridLossOptions.mse. */
+export type MseTarget = 'eps' | 'snr' | 'v';
+
 export interface HybridLossOptions {
   /**
-   * PixArt's IDDPM `snr` option (off in MIGE's config): for t < 250 the mse term is the x0 error
-   * (x0 − x̂0)², for t ≥ 250 the ε error. It divides the low-t terms by their SNR (> 1.1), which
-   * would otherwise dominate the loss with noise a small model cannot predict.
+   * - `eps` (MIGE): (ε − ε̂)².
+   * - `snr`: PixArt's IDDPM `snr=True`: the x0 error (x0 − x̂0)² for t < 250 and ε above, which
+   *   divides the low-t terms by their SNR (> 1.1) so they no longer dominate.
+   * - `v`: the v-prediction loss (v − v̂)² = (ε − ε̂)²/ᾱ_t (Salimans & Ho 2022): ε's at low t,
+   *   tending to the x0 error at high t, where ε's loss barely weighs x0 (its weight is the SNR,
+   *   0.03 at t = 600) although that is where an instruction decides the image's layout and colours.
    */
-  snr?: boolean;
+  mse?: MseTarget;
+  /**
+   * Caps the `v` weight 1/ᾱ_t (24,700 at t = 999). An ε network gets a gradient that much larger
+   * there, so uncapped the few top-noise items of a batch drown the rest.
+   */
+  maxWeight?: number;
 }
 
 /**
@@ -180,7 +200,7 @@ export function hybridLoss(input: HybridLossInput, tables: DdpmSchedule = iddpmT
   return tf.tidy(() => {
     const vb = vbTermsBpd(x0, xT, steps, stopGradient(eps), variance, tables);
     const epsError = tf.square(tf.sub(noise, eps));
-    const mse = meanFlat(options.snr ? tf.where(lowT(steps), tf.square(tf.sub(x0, predictXstart(xT, eps, steps, tables))), epsError) : epsError);
+    const mse = meanFlat(mseTerm(options.mse ?? 'eps', options.maxWeight ?? Infinity, epsError, () => tf.square(tf.sub(x0, predictXstart(xT, eps, steps, tables))), steps, tables));
     return { loss: tf.add(mse, vb) as tf.Tensor1D, mse, vb };
   });
 }

@@ -8,6 +8,7 @@ export {
   type HybridLoss,
   type HybridLossInput,
   type HybridLossOptions,
+  type MseTarget,
   SNR_X0_BELOW,
   type ModelMeanVariance,
   type PosteriorMeanVariance,

@@ -1,6 +1,7 @@
 import { MigeInputError } from '@mige/core';
 import { MIGE_CFG_DROPOUT } from './cfg-dropout.js';
 import type { LatentMode } from '../model/index.js';
+import type { MseTarget } from '../loss/index.js';
 import type { TrainTask } from './train-data.js';
 import type { DropoutConfig } from './train-step.js';
 
@@ -31,8 +32,10 @@ export interface TrainConfig {
    * after 4,500 steps, which matters for short runs.
    */
   emaWarmup: boolean;
-  /** PixArt's IDDPM `snr` loss (x0 error below t = 250, ε above; MIGE: off). See hybridLoss. */
-  snr: boolean;
+  /** What the loss's mse term compares: 'eps' (MIGE), 'snr' (PixArt's snr option) or 'v'. See HybridLossOptions. */
+  mse: MseTarget;
+  /** Caps the 'v' loss's weight 1/ᾱ_t (null: no cap). */
+  mseMaxWeight: number | null;
   dropout: DropoutConfig;
   /** Relative weights of the task groups (groups without data are left out). */
   taskRatios: Record<TrainTask, number>;
@@ -65,7 +68,8 @@ export const REFERENCE_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   maxGradNorm: null,
   emaDecay: null,
   emaWarmup: false,
-  snr: false,
+  mse: 'eps',
+  mseMaxWeight: null,
   dropout: { ...MIGE_CFG_DROPOUT, caption: 0.1 },
   taskRatios: { subject: 1, edit: 1, add: 0.5, replace: 0.5 },
   seed: 0,
@@ -102,7 +106,8 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): TrainC
   if (!Array.isArray(c.betas) || c.betas.length !== 2 || !c.betas.every((b) => b >= 0 && b < 1)) throw new MigeInputError(`betas must be two numbers in [0, 1), got ${JSON.stringify(c.betas)}`, where);
   if (c.maxGradNorm !== null && !(c.maxGradNorm > 0)) throw new MigeInputError(`maxGradNorm must be positive or null, got ${c.maxGradNorm}`, where);
   if (typeof c.emaWarmup !== 'boolean') throw new MigeInputError(`emaWarmup must be true or false, got ${JSON.stringify(c.emaWarmup)}`, where);
-  if (typeof c.snr !== 'boolean') throw new MigeInputError(`snr must be true or false, got ${JSON.stringify(c.snr)}`, where);
+  if (c.mseMaxWeight !== null && !(c.mseMaxWeight >= 1)) throw new MigeInputError(`mseMaxWeight must be >= 1 or null, got ${c.mseMaxWeight}`, where);
+  if (!['eps', 'snr', 'v'].includes(c.mse)) throw new MigeInputError(`mse must be "eps", "snr" or "v", got ${JSON.stringify(c.mse)}`, where);
   if (c.emaDecay !== null && !(c.emaDecay > 0 && c.emaDecay < 1)) throw new MigeInputError(`emaDecay must be in (0, 1) or null, got ${c.emaDecay}`, where);
   if (!Number.isSafeInteger(c.seed) || c.seed < 0) throw new MigeInputError(`seed must be a non-negative integer, got ${c.seed}`, where);
   if (c.latents !== 'sample' && c.latents !== 'mean') throw new MigeInputError(`latents must be "sample" or "mean", got ${JSON.stringify(c.latents)}`, where);

@@ -102,7 +102,7 @@ describe.each(TEST_BACKENDS)('IDDPM hybrid loss on %s', (backend) => {
 
   it.each(['caseA', 'caseB'])('%s with snr: x0 error below t = 250, the stored ε mse above (PixArt\'s snr=True)', (c) => {
     const input = caseInput(io, c);
-    const snr = hybridLoss(input, undefined, { snr: true });
+    const snr = hybridLoss(input, undefined, { mse: 'snr' });
     const mse = get(io, `${c}.mse`).dataSync();
     const x0Error = tf.mean(tf.square(tf.sub(input.x0, get(io, `${c}.pred_xstart`))), [1, 2, 3]).dataSync();
     const got = snr.mse.dataSync();
@@ -116,6 +116,25 @@ describe.each(TEST_BACKENDS)('IDDPM hybrid loss on %s', (backend) => {
     expect(relishDiff(snr.vb, get(io, `${c}.vb`))).toBeLessThanOrEqual(TOL);
     const low = t.findIndex((s) => s < SNR_X0_BELOW);
     expect(Math.abs((got[low] as number) - (mse[low] as number))).toBeGreaterThan(1e-3);
+  });
+
+  it.each(['caseA', 'caseB'])('%s with the v loss: the stored ε mse over ᾱ_t, the x0 error times SNR + 1', (c) => {
+    const input = caseInput(io, c);
+    const v = hybridLoss(input, undefined, { mse: 'v' }).mse.dataSync();
+    const mse = get(io, `${c}.mse`).dataSync();
+    const x0Error = tf.mean(tf.square(tf.sub(input.x0, get(io, `${c}.pred_xstart`))), [1, 2, 3]).dataSync();
+    const ab = iddpmTables().alphasCumprod;
+    (input.t as number[]).forEach((s, i) => {
+      const a = ab[s] as number;
+      const want = (mse[i] as number) / a;
+      expect(Math.abs((v[i] as number) - want), `item ${i} (t = ${s})`).toBeLessThanOrEqual(TOL * Math.max(1, want));
+      // (v − v̂)² = (x0 − x̂0)²·(SNR + 1): the same number from the stored pred_xstart.
+      if (s > 0) expect(Math.abs((v[i] as number) - (x0Error[i] as number) * (a / (1 - a) + 1))).toBeLessThanOrEqual(1e-3 * Math.max(1, want));
+    });
+    // Capped at 2, the t = 0 / 1 items keep their weight (1/ᾱ ≈ 1) and the others get 2.
+    const capped = hybridLoss(input, undefined, { mse: 'v', maxWeight: 2 }).mse.dataSync();
+    (input.t as number[]).forEach((s, i) => expect(capped[i]).toBeCloseTo(Math.min(2, 1 / (ab[s] as number)) * (mse[i] as number), 5));
+    expect(() => hybridLoss(input, undefined, { mse: 'x0' as 'v' })).toThrow(/hybridLoss\.mse: mse must be 'eps', 'snr' or 'v', got "x0"/);
   });
 
   it('d(loss)/d(variance) matches central finite differences, on the t = 0 and t > 0 items', () => {

@@ -35,7 +35,9 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
   --max-grad-norm <x>   clip the gradient norm (default: off)
   --ema <decay>         keep an EMA of the weights (e.g. 0.999; default off)
   --ema-warmup          warm the EMA up: decay min(ema, (1+s)/(10+s)) at step s (diffusers)
-  --snr                 PixArt's snr loss: x0 error below t = 250, ε above (default off, as MIGE)
+  --mse <target>        the loss's mse term: eps (default, as MIGE) | snr (PixArt's snr option: x0
+                        error below t = 250) | v (v-prediction loss: (ε − ε̂)²/ᾱ_t)
+  --mse-max-weight <w>  cap the v loss's weight 1/ᾱ_t (default: none)
   --ratios <list>       task weights, e.g. subject=1,edit=1,add=0.5,replace=0.5 (the default)
   --seed <n>            training seed (default 0)
   --latents <m>         sample (default, as the reference) | mean
@@ -49,7 +51,7 @@ ${BACKEND_HELP}`,
       model: { type: 'string' }, 'init-seed': { type: 'string' }, data: { type: 'string' }, world: { type: 'string' },
       'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
       steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' }, lr: { type: 'string' },
-      'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, snr: { type: 'boolean' },
+      'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' },
       ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       'keep-last': { type: 'string' }, 'log-every': { type: 'string' }, log: { type: 'string' }, ...BACKEND_OPTION,
     });
@@ -101,7 +103,8 @@ function trainConfigFromArgs(v: ParsedValues): Partial<TrainConfig> {
   set('maxGradNorm', num(v, 'max-grad-norm', { min: Number.MIN_VALUE }));
   set('emaDecay', num(v, 'ema', { min: Number.MIN_VALUE, max: 0.999999 }));
   if (flag(v, 'ema-warmup')) c.emaWarmup = true;
-  if (flag(v, 'snr')) c.snr = true;
+  set('mse', choice(v, 'mse', ['eps', 'snr', 'v'] as const));
+  set('mseMaxWeight', num(v, 'mse-max-weight', { min: 1 }));
   set('seed', num(v, 'seed', { integer: true, min: 0 }));
   set('latents', choice(v, 'latents', ['sample', 'mean'] as const));
   set('checkpointEvery', num(v, 'checkpoint-every', { integer: true, min: 1 }));

@@ -2,7 +2,7 @@
  * A quick look at a model on benchmark cases: a grid of sources (or first subject), outputs and
  * targets, with a chosen sampler and step count (RUNS.md compares samplers with it).
  *
- *   npx tsx scripts/world-model/sample-grid.ts --model runs/world/joint/model --out grid.png --steps 100 --sampler '{"type":"ddpm"}'
+ *   npx tsx scripts/world-model/sample-grid.ts --model runs/world/joint/model --out grid.png --steps 100 --sampler '{"type":"ddpm"}' [--counts '{"background":4}']
  */
 import { writeImage, type RgbImage } from '@mige/core';
 import { benchmarkSplit, imageGrid, splitExamples } from '@mige/data';
@@ -11,9 +11,9 @@ import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { args, start } from './common.js';
 
-const a = args({ model: 'runs/world/joint/model', out: 'grid.png', steps: '20', sampler: '', scales: '{"y":1,"s":1}' });
+const a = args({ model: 'runs/world/joint/model', out: 'grid.png', steps: '20', sampler: '', scales: '{"y":1,"s":1}', counts: '{"recolor":3,"move":3,"subject":2}' });
 await start();
-const split = benchmarkSplit({ seed: 0, size: 64, counts: { recolor: 3, move: 3, subject: 2 } });
+const split = benchmarkSplit({ seed: 0, size: 64, counts: JSON.parse(a.counts) as Record<string, number> });
 const model = await loadModel(a.model);
 const run = flowEvalModel(model, {
   steps: Number(a.steps),

@@ -1,6 +1,6 @@
 import { tf, type DiffusionBackbone, type Rng, type Latents, type TokenMask, type TokenSequence } from '@mige/core';
 import type { FlowEngine } from './engine.js';
-import { createSampler, GUIDANCE_BRANCHES, guidedNoiseModel, type GuidanceScales, type GuidanceType, type SamplerConfig, type SamplerStep } from '../diffusion/index.js';
+import { createSampler, epsFromOutput, GUIDANCE_BRANCHES, guidedNoiseModel, type GuidanceScales, type GuidanceType, type Prediction, type SamplerConfig, type SamplerStep } from '../diffusion/index.js';
 
 export interface DenoiseInput {
   backbone: DiffusionBackbone;
@@ -18,6 +18,8 @@ export interface DenoiseInput {
   signal?: AbortSignal;
   /** One generator per item for stochastic samplers (DDPM, DDIM with eta > 0). */
   rngs?: Rng[];
+  /** What the backbone predicts (default 'epsilon'); v outputs are turned into ε for the sampler. */
+  prediction?: Prediction;
   /** Runs the network calls (default: `backbone.forward` in TF.js); the backbone still gives the null condition. */
   engine?: Pick<FlowEngine, 'denoiseStep'>;
 }
@@ -45,9 +47,12 @@ export async function denoise(input: DenoiseInput): Promise<Latents> {
   const rows = b * branches.length;
   const { engine } = input;
   // Runs inside guidedNoiseModel's tidy: t is freed after the call (an async engine keeps what it reads later).
+  const prediction = input.prediction ?? 'epsilon';
   const batched = (x: Latents, modelTime: number): Latents | Promise<Latents> => {
     const step = { x, cond: condAll, t: tf.fill([rows], modelTime) as tf.Tensor1D, y: yAll, mask: maskAll };
-    return engine ? engine.denoiseStep(step) : backbone.forward(step).eps;
+    if (!engine) return epsFromOutput(prediction, backbone.forward(step).eps, x, modelTime);
+    const out = engine.denoiseStep(step);
+    return out instanceof Promise ? out.then((o) => asEps(prediction, o, x, modelTime)) : epsFromOutput(prediction, out, x, modelTime);
   };
   try {
     const model = guidedNoiseModel(input.guidance, input.scales, batched);
@@ -60,4 +65,12 @@ export async function denoise(input: DenoiseInput): Promise<Latents> {
   } finally {
     tf.dispose([yAll, condAll, maskAll]);
   }
+}
+
+/** epsFromOutput for an engine's asynchronous output, freeing the raw output it replaces. */
+function asEps(prediction: Prediction, out: Latents, x: Latents, modelTime: number): Latents {
+  if (prediction === 'epsilon') return out;
+  const eps = epsFromOutput(prediction, out, x, modelTime);
+  out.dispose();
+  return eps;
 }

@@ -68,6 +68,7 @@ export async function runFlow(model: MigeModel, flow: FlowName, items: FlowItem[
       scales: opts.scales,
       sampler: opts.sampler,
       steps: opts.steps,
+      prediction: model.config.prediction ?? 'epsilon',
       engine,
       // Stochastic samplers draw from each item's own `sampler` stream, like x_T from `noise`.
       rngs: items.map((it) => new Rng(it.seed).fork('sampler')),

@@ -40,7 +40,7 @@ const VAE: SchemaOf<AutoencoderKLConfig> = {
 };
 /** `fusion` is a union on `type`; its schema is picked after reading the type. */
 const FUSION_BY_TYPE: Record<string, Schema> = { ffm: { type: 'string', ffm: { object: FFM } }, none: { type: 'string' } };
-const TOP: Omit<SchemaOf<MigeConfig>, 'fusion'> = {
+const TOP: Omit<SchemaOf<MigeConfig>, 'fusion' | 'prediction'> = {
   name: 'string', imageSize: 'number', encoder: { object: ENCODER }, backbone: { object: BACKBONE }, vae: { object: VAE }, frozen: { array: 'string' },
 };
 
@@ -78,12 +78,18 @@ function readObject(schema: Schema, o: Record<string, unknown>, path: string, wh
 export function parseMigeConfig(json: unknown, where: string): MigeConfig {
   const path = 'config';
   if (!isObject(json)) throw new MigeInputError(`${path} must be an object, got ${describe(json)}`, where);
-  const { fusion, ...rest } = json;
+  const { fusion, prediction, ...rest } = json;
+  // Optional: model folders from before it existed are ε models.
+  if (prediction !== undefined && prediction !== 'epsilon' && prediction !== 'v') {
+    throw new MigeInputError(`${path}.prediction must be "epsilon" or "v", got ${JSON.stringify(prediction)}`, where);
+  }
   if (fusion === undefined) throw new MigeInputError(`${path}.fusion is missing`, where);
   if (!isObject(fusion)) throw new MigeInputError(`${path}.fusion must be an object, got ${describe(fusion)}`, where);
   const schema = typeof fusion.type === 'string' ? FUSION_BY_TYPE[fusion.type] : undefined;
   if (!schema) throw new MigeInputError(`${path}.fusion.type must be "ffm" or "none", got ${JSON.stringify(fusion.type)}`, where);
-  const config = { ...readObject(TOP, rest, path, where), fusion: readObject(schema, fusion, `${path}.fusion`, where) } as unknown as MigeConfig;
+  const config = {
+    ...readObject(TOP, rest, path, where), fusion: readObject(schema, fusion, `${path}.fusion`, where), ...(prediction === undefined ? {} : { prediction }),
+  } as unknown as MigeConfig;
   validateMigeConfig(config, where);
   return config;
 }

@@ -1,4 +1,5 @@
 import { MigeInputError } from '@mige/core';
+import type { Prediction } from '../diffusion/index.js';
 import { MIGE_TINY as MIGE_TINY_DIT, MIGE_XL_2, validateConfig as validateDitConfig, type DitConfig } from '@mige/dit';
 import { EVA_VIT_TINY, MIGE_ENCODER, QFORMER_TINY, T5_TINY, type MigeEncoderConfig } from '@mige/encoder';
 import { FFM_MIGE, validateFfmConfig, type FusionConfig } from '@mige/fusion';
@@ -16,6 +17,8 @@ export interface MigeConfig {
   vae: AutoencoderKLConfig;
   /** Parameter-name prefixes that never train (reference: ['visual_encoder.']). */
   frozen: string[];
+  /** What the backbone predicts: 'epsilon' (MIGE; the default when absent) or 'v'. */
+  prediction?: Prediction;
 }
 
 /** MIGE as released: EVA ViT-g + BLIP-2 Q-Former + T5-XXL, FFM, PixArt-α XL/2 at 512 px, sd-vae-ft-ema. */

@@ -32,8 +32,11 @@ export interface TrainConfig {
    * after 4,500 steps, which matters for short runs.
    */
   emaWarmup: boolean;
-  /** What the loss's mse term compares: 'eps' (MIGE), 'snr' (PixArt's snr option) or 'v'. See HybridLossOptions. */
-  mse: MseTarget;
+  /**
+   * What the loss's mse term compares: 'eps' (MIGE), 'snr' (PixArt's snr option) or 'v'; null:
+   * the model's own ('v' for a v-prediction model, else 'eps'). See HybridLossOptions.
+   */
+  mse: MseTarget | null;
   /** Caps the 'v' loss's weight 1/ᾱ_t (null: no cap). */
   mseMaxWeight: number | null;
   dropout: DropoutConfig;
@@ -68,7 +71,7 @@ export const REFERENCE_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   maxGradNorm: null,
   emaDecay: null,
   emaWarmup: false,
-  mse: 'eps',
+  mse: null,
   mseMaxWeight: null,
   dropout: { ...MIGE_CFG_DROPOUT, caption: 0.1 },
   taskRatios: { subject: 1, edit: 1, add: 0.5, replace: 0.5 },
@@ -107,7 +110,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): TrainC
   if (c.maxGradNorm !== null && !(c.maxGradNorm > 0)) throw new MigeInputError(`maxGradNorm must be positive or null, got ${c.maxGradNorm}`, where);
   if (typeof c.emaWarmup !== 'boolean') throw new MigeInputError(`emaWarmup must be true or false, got ${JSON.stringify(c.emaWarmup)}`, where);
   if (c.mseMaxWeight !== null && !(c.mseMaxWeight >= 1)) throw new MigeInputError(`mseMaxWeight must be >= 1 or null, got ${c.mseMaxWeight}`, where);
-  if (!['eps', 'snr', 'v'].includes(c.mse)) throw new MigeInputError(`mse must be "eps", "snr" or "v", got ${JSON.stringify(c.mse)}`, where);
+  if (c.mse !== null && !['eps', 'snr', 'v'].includes(c.mse)) throw new MigeInputError(`mse must be "eps", "snr" or "v", got ${JSON.stringify(c.mse)}`, where);
   if (c.emaDecay !== null && !(c.emaDecay > 0 && c.emaDecay < 1)) throw new MigeInputError(`emaDecay must be in (0, 1) or null, got ${c.emaDecay}`, where);
   if (!Number.isSafeInteger(c.seed) || c.seed < 0) throw new MigeInputError(`seed must be a non-negative integer, got ${c.seed}`, where);
   if (c.latents !== 'sample' && c.latents !== 'mean') throw new MigeInputError(`latents must be "sample" or "mean", got ${JSON.stringify(c.latents)}`, where);

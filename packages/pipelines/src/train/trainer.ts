@@ -120,7 +120,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const batch = prepareTrainBatch(model, examples, rng.fork('latents'), cfg.latents, latentCache);
         const stepDraws = drawStep(rng, examples.length, latentShape, 1000, cfg.dropout);
         try {
-          const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, stepDraws, { mse: cfg.mse, ...(cfg.mseMaxWeight !== null ? { maxWeight: cfg.mseMaxWeight } : {}) }), params.map(([, p]) => p));
+          const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, stepDraws, { mse: cfg.mse ?? (model.config.prediction === 'v' ? 'v' : 'eps'), ...(cfg.mseMaxWeight !== null ? { maxWeight: cfg.mseMaxWeight } : {}) }), params.map(([, p]) => p));
           lossSum += value.dataSync()[0] as number;
           value.dispose();
           acc = accumulate(acc, grads, cfg.gradAccumSteps);

@@ -99,6 +99,13 @@ describe('parseMigeConfig', () => {
     expect(e.where).toBe('model/config.json');
   });
 
+  it('reads the optional prediction (absent: an ε model) and rejects an unknown one', () => {
+    const json = JSON.parse(JSON.stringify(MIGE_TINY)) as Record<string, unknown>;
+    expect(parseMigeConfig(json, 'c.json').prediction).toBeUndefined();
+    expect(parseMigeConfig({ ...json, prediction: 'v' }, 'c.json').prediction).toBe('v');
+    expect(errorOf(() => parseMigeConfig({ ...json, prediction: 'x0' }, 'c.json')).message).toBe('c.json: config.prediction must be "epsilon" or "v", got "x0"');
+  });
+
   it('rejects a non-object and validates consistency', () => {
     expect(errorOf(() => parseMigeConfig([], 'c.json')).message).toBe('c.json: config must be an object, got an array');
     const o = json();

@@ -1,10 +1,12 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MigeAbortError, nn, Rng, tf } from '@mige/core';
+import { MigeAbortError, nn, Rng, tf, type Latents } from '@mige/core';
 import { useBackend } from '@mige/core/testing';
 import { generateExample, streamExamples, writeDataset, type WorldExample } from '@mige/data';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { iddpmTables } from '../../src/diffusion/index.js';
+import { extractIntoTensor, hybridLoss, qSample } from '../../src/loss/index.js';
 import { MIGE_TINY, MigeModel } from '../../src/model/index.js';
 import { batchLoss, datasetFromManifest, datasetFromWorld, drawStep, emaWarmupDecay, prepareTrainBatch, readCheckpoint, train, trainTaskOf, type TrainConfig } from '../../src/train/index.js';
 
@@ -24,6 +26,14 @@ function snapshot(model: MigeModel): Map<string, Float32Array> {
   for (const [k, t] of model.stateDict()) out.set(k, t.dataSync() as Float32Array);
   for (const [k, t] of model.vae.stateDict()) out.set(`vae.${k}`, t.dataSync() as Float32Array);
   return out;
+}
+
+/** A fresh DiT outputs zeros (zero-initialised final layer): give it random outputs to compare. */
+function randomizeOutputs(model: MigeModel): void {
+  const rng = new Rng('outputs');
+  for (const [name, p] of model.namedParameters()) {
+    if (name.startsWith('final_layer.') || name.includes('scale_shift_table')) p.assign(tf.mul(rng.randn(p.shape), 0.1));
+  }
 }
 
 describe('training', () => {
@@ -76,6 +86,32 @@ describe('training', () => {
     expect(first).toBeGreaterThan(0.3);
     expect(best).toBeLessThan(first / 10);
     opt.dispose();
+    model.dispose();
+  });
+
+  it('trains a v-prediction model on the v loss: the mse term is (v − v̂)² with v = α·ε − σ·x0', async () => {
+    const model = MigeModel.create({ ...MIGE_TINY, prediction: 'v' }, { seed: 4 });
+    randomizeOutputs(model);
+    const ds = datasetFromWorld(mixedWorld(), SIZES);
+    const batch = prepareTrainBatch(model, await Promise.all([ds.get('edit', 0), ds.get('subject', 0)]), new Rng('v'), 'mean');
+    const draws = drawStep(new Rng('v-draws'), 2, [4, 16, 16], 1000, { instruction: 0, source: 0, both: 0, caption: 0 });
+    const tables = iddpmTables();
+    const expected = tf.tidy(() => {
+      const a = extractIntoTensor(tables.sqrtAlphasCumprod, Array.from(draws.t)), s = extractIntoTensor(tables.sqrtOneMinusAlphasCumprod, Array.from(draws.t));
+      const xT = qSample(batch.x0, draws.t, draws.noise);
+      const { y, mask } = model.encoder.encode(batch.inputs, { fusion: model.fusion, patchEmbedder: model.backbone.patchEmbedder });
+      const out = model.backbone.forward({ x: xT, cond: batch.cond, t: tf.tensor1d(Array.from(draws.t), 'float32'), y, mask });
+      const v = tf.sub(tf.mul(a, draws.noise), tf.mul(s, batch.x0));
+      const mse = tf.mean(tf.square(tf.sub(v, out.eps)), [1, 2, 3]);
+      const eps = tf.add(tf.mul(a, out.eps), tf.mul(s, xT)) as Latents;
+      const vb = hybridLoss({ x0: batch.x0, t: draws.t, noise: draws.noise, xT, eps, variance: out.variance as Latents }).vb;
+      return tf.mean(tf.add(mse, vb)).dataSync()[0] as number;
+    });
+    const got = tf.tidy(() => batchLoss(model, batch, draws, { mse: 'v' }).dataSync()[0] as number);
+    expect(Math.abs(got - expected)).toBeLessThanOrEqual(1e-5 * Math.max(1, expected));
+    // The ε loss on the same outputs is a different number: the conversion is not a no-op.
+    const epsLoss = tf.tidy(() => batchLoss(model, batch, draws, { mse: 'eps' }).dataSync()[0] as number);
+    expect(Math.abs(epsLoss - got)).toBeGreaterThan(1e-3);
     model.dispose();
   });
 

@@ -35,8 +35,9 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
   --max-grad-norm <x>   clip the gradient norm (default: off)
   --ema <decay>         keep an EMA of the weights (e.g. 0.999; default off)
   --ema-warmup          warm the EMA up: decay min(ema, (1+s)/(10+s)) at step s (diffusers)
-  --mse <target>        the loss's mse term: eps (default, as MIGE) | snr (PixArt's snr option: x0
-                        error below t = 250) | v (v-prediction loss: (ε − ε̂)²/ᾱ_t)
+  --mse <target>        the loss's mse term: eps (MIGE) | snr (PixArt's snr option: x0
+                        error below t = 250) | v (v-prediction loss: (ε − ε̂)²/ᾱ_t);
+                        default: v for a v-prediction model, else eps
   --mse-max-weight <w>  cap the v loss's weight 1/ᾱ_t (default: none)
   --ratios <list>       task weights, e.g. subject=1,edit=1,add=0.5,replace=0.5 (the default)
   --seed <n>            training seed (default 0)

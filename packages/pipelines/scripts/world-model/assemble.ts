@@ -1,17 +1,25 @@
 /**
  * Stage 3 prep: a MIGE-world model with the trained VAE (stage 1, with its latent scaling factor)
  * and the pre-trained ViT (stage 2); everything else at MIGE's initialisation, ready for
- * `mige train`. `--fusion none` builds the wo_VAE-feature ablation.
+ * `mige train`. `--fusion none` builds the wo_VAE-feature ablation; `--prediction v` a
+ * v-prediction model.
+ *
+ * PixArt initialises the caption and timestep MLPs with N(0, 0.02²) whatever their widths. At
+ * PixArt-XL's (T5-XXL's 4096 channels in, 1152 wide) that keeps activations O(1); at ours (96 in,
+ * 128 wide) the caption embedding came out at RMS 0.04 and, 4,500 steps later, the trained model
+ * still ignored its instructions (RUNS.md). `--pixart-gains` (default on) rescales those weights
+ * by √(XL fan-in / ours), which restores XL's gains.
  *
  *   npx tsx scripts/world-model/assemble.ts --vae runs/world/vae --vit runs/world/vit --out runs/world/init
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, tf } from '@mige/core';
-import { MigeModel, saveModel, type MigeConfig } from '../../src/model/index.js';
+import { MIGE_XL, MigeModel, saveModel, type MigeConfig } from '../../src/model/index.js';
 import { args, start, worldConfig } from './common.js';
 
-const a = args({ vae: 'runs/world/vae', vit: 'runs/world/vit', out: 'runs/world/init', seed: '0', fusion: 'ffm' });
+const a = args({ vae: 'runs/world/vae', vit: 'runs/world/vit', out: 'runs/world/init', seed: '0', fusion: 'ffm', prediction: 'epsilon', 'pixart-gains': '1' });
+if (a.prediction !== 'epsilon' && a.prediction !== 'v') throw new Error(`--prediction must be epsilon or v, got ${a.prediction}`);
 await start();
 const stats = JSON.parse(readFileSync(join(a.vae, 'vae-stats.json'), 'utf8')) as { scalingFactor: number };
 const base = worldConfig();
@@ -20,8 +28,23 @@ const config: MigeConfig = {
   name: a.fusion === 'none' ? 'mige-world-no-ffm' : 'mige-world',
   fusion: a.fusion === 'none' ? { type: 'none' } : base.fusion,
   vae: { ...base.vae, scalingFactor: Number(stats.scalingFactor.toPrecision(6)) },
+  ...(a.prediction === 'v' ? { prediction: 'v' as const } : {}),
 };
 const model = MigeModel.create(config, { seed: Number(a.seed) });
+if (a['pixart-gains'] === '1') {
+  const { hiddenSize: d, captionChannels: c } = config.backbone;
+  const { hiddenSize: xlD, captionChannels: xlC } = MIGE_XL.backbone;
+  // The weights PixArt draws from N(0, 0.02²), by fan-in (t_embedder.mlp.0's is 256 at every size).
+  const fanIns: Record<string, [number, number]> = {
+    'y_embedder.y_proj.fc1.weight': [xlC, c], 'y_embedder.y_proj.fc2.weight': [xlD, d], 't_embedder.mlp.2.weight': [xlD, d], 't_block.1.weight': [xlD, d],
+  };
+  const params = new Map(model.namedParameters());
+  for (const [name, [xl, ours]] of Object.entries(fanIns)) {
+    const p = params.get(name);
+    if (!p) throw new Error(`no parameter ${name} to rescale`);
+    p.assign(tf.mul(p, Math.sqrt(xl / ours)));
+  }
+}
 const toTensors = (file: string) => new Map([...readSafetensors(file)].map(([k, t]) => [k, tf.tensor(t.data, t.shape, t.dtype)]));
 model.vae.loadStateDict(toTensors(join(a.vae, 'vae.safetensors')), { strict: true, source: 'vae.safetensors' });
 const vit = toTensors(join(a.vit, 'vit.safetensors'));

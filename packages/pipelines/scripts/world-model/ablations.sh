@@ -10,10 +10,10 @@ TRAIN=(--world 10000 --world-size 64 --world-seed 3000 --steps "$STEPS" --batch-
        --lr-schedule cosine --min-lr-ratio 0.05 --max-grad-norm 1 --ema 0.999 --ema-warmup
        --checkpoint-every 100 --keep-last 2 --log jsonl --log-every 20 --resume)
 run() { # name init ratios: trains, then the model folder from the EMA weights
-  node dist/cli.js train --model "$RUNS/$2" --out "$RUNS/ablation-$1" --ratios "$3" "${TRAIN[@]}" > "$RUNS/ablation-$1.log" 2>&1
+  node dist/cli.js train --model "$RUNS/$2" --out "$RUNS/ablation-$1" --ratios "$3" "${TRAIN[@]}" >> "$RUNS/ablation-$1.log" 2>&1
   npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/$2" --run "$RUNS/ablation-$1" --ema 1 --out "$RUNS/ablation-$1/model"
 }
-[ -d "$RUNS/init-noffm" ] || npx tsx scripts/world-model/assemble.ts --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init-noffm" --fusion none
+[ -d "$RUNS/init-noffm" ] || npx tsx scripts/world-model/assemble.ts --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init-noffm" --fusion none --prediction v
 run edit-only init edit=1 &
 run subject-only init subject=1 &
 wait

@@ -19,11 +19,11 @@ npx tsx scripts/world-model/train-vit.ts --out "$RUNS/vit" --steps 1500 > "$RUNS
 wait
 
 # Stage 3: everything else, jointly (ViT and VAE frozen), with `mige train`.
-npx tsx scripts/world-model/assemble.ts --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init"
+[ -d "$RUNS/init" ] || npx tsx scripts/world-model/assemble.ts --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init" --prediction v
 TRAIN=(--world 10000 --world-size 64 --world-seed 3000 --steps "$STEPS" --batch-size 8 --lr 5e-4 --warmup 300
        --lr-schedule cosine --min-lr-ratio 0.05 --max-grad-norm 1 --ema 0.999 --ema-warmup
        --checkpoint-every 100 --keep-last 2 --log jsonl --log-every 20 --resume)
-node dist/cli.js train --model "$RUNS/init" --out "$RUNS/joint" "${TRAIN[@]}" > "$RUNS/joint.log" 2>&1
+node dist/cli.js train --model "$RUNS/init" --out "$RUNS/joint" "${TRAIN[@]}" >> "$RUNS/joint.log" 2>&1
 
 # The model folder from the run's EMA weights (the frozen VAE and ViT come from init).
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/init" --run "$RUNS/joint" --ema 1 --out "$RUNS/joint/model"

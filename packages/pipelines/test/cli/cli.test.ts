@@ -51,6 +51,19 @@ describe('the mige command line', () => {
     expect((await readFile(again)).equals(await readFile(out))).toBe(true);
   });
 
+  it('generate, edit and compose use the shipped default model when no --model is given', async () => {
+    const out = join(dir, 'default', 'gen.png');
+    const r = await mige(['generate', '--steps', '2', '-i', '<imagehere> on a plain blue background', '--image', join(dir, 'subj.png'), '-o', out]);
+    expect([r.code, r.stderr]).toEqual([0, expect.not.stringMatching(/error/i)]);
+    const img = await decodeImage(out);
+    expect([img.width, img.height]).toEqual([64, 64]);
+    const params = JSON.parse(await readFile(join(dir, 'default', 'gen.json'), 'utf8')) as Record<string, unknown>;
+    expect(params).toMatchObject({ flow: 'generate', model: 'mige-world', steps: 2, sampler: { type: 'dpm-solver' }, scales: { y: 2 } });
+    const e = await mige(['edit', '--steps', '2', '-i', 'make the square blue', '--source', join(dir, 'src.png'), '-o', join(dir, 'default', 'edit.png')]);
+    expect([e.code, e.stderr]).toEqual([0, expect.not.stringMatching(/error/i)]);
+    expect(JSON.parse(await readFile(join(dir, 'default', 'edit.json'), 'utf8'))).toMatchObject({ flow: 'edit', model: 'mige-world' });
+  });
+
   it('edit and compose write numbered images for -n 2', async () => {
     const e = await mige(['edit', ...TINY, '-i', 'make the block green', '--source', join(dir, 'src.png'), '-n', '2', '-o', join(dir, 'edit.png'), '--sampler', 'ddim']);
     expect([e.code, e.stderr]).toEqual([0, expect.not.stringMatching(/error/i)]);

@@ -1,7 +1,7 @@
 /** Noise schedules, samplers (DPM-Solver++, DDIM, DDPM) and classifier-free guidance. */
 export { ddpmSchedule, ddpmTables, iddpmTables, linearBetas, numpyLinspace, respaceBetas, type DdpmSchedule } from './schedule.js';
 export { NoiseScheduleVP, interpolate } from './noise-schedule-vp.js';
-export { epsFromOutput, type Prediction } from './prediction.js';
+export { epsFromOutput, vToEps, type Prediction } from './prediction.js';
 export { torchLinspaceF32 } from './float32.js';
 export {
   createSampler,

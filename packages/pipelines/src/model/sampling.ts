@@ -14,8 +14,8 @@ export interface FlowSampling {
 /**
  * How a model samples best, by flow: a model folder's `sampling.json`, as diffusers keeps a
  * scheduler config beside the weights. A request's own options still win. The official
- * checkpoints have none (the reference's DPM-Solver++ settings); the small default model, whose
- * x0 estimates are poor at high noise, samples with DDPM.
+ * checkpoints have none (the reference's DPM-Solver++ settings); the small default model brings
+ * the guidance scales tuned on its validation split.
  */
 export type SamplingDefaults = Partial<Record<'generate' | 'edit' | 'compose', FlowSampling>>;
 

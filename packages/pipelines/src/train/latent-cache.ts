@@ -16,15 +16,15 @@ function imageKey(pixels: Float32Array): string {
   return `${pixels.length}:${(a >>> 0).toString(16)}:${(b >>> 0).toString(16)}`;
 }
 
+/** One image's moments: mean then log-variance, each [c, h, w]. */
+interface Entry { moments: Float32Array; shape: [number, number, number] }
+
 /**
  * A frozen VAE's encoder that remembers each image's moments (mean and log-variance) across
  * training steps: a world dataset shows each image several times in a run, and the VAE encode is
  * a quarter of a 64 px step. It returns the same distribution the VAE would, so sampling from it
  * (LatentDistribution.sample with the same generators) gives the same latents.
  */
-/** One image's moments: mean then log-variance, each [c, h, w]. */
-interface Entry { moments: Float32Array; shape: [number, number, number] }
-
 export class LatentCache implements LatentEncoder {
   private readonly entries = new Map<string, Entry>();
 

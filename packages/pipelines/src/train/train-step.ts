@@ -1,6 +1,6 @@
 import { MigeInputError, Rng, tf, type Latents } from '@mige/core';
 import { extractIntoTensor, hybridLoss, qSample, type HybridLossOptions } from '../loss/index.js';
-import { iddpmTables } from '../diffusion/index.js';
+import { iddpmTables, vToEps } from '../diffusion/index.js';
 import type { MigeModel } from '../model/index.js';
 import { applyCfgDropout, cfgDropoutDecisions, type CfgDropoutProbs } from './cfg-dropout.js';
 import type { TrainBatch } from './train-batch.js';
@@ -48,14 +48,10 @@ export function batchLoss(model: MigeModel, batch: TrainBatch, draws: StepDraws,
   const out = model.backbone.forward({ x: xT, cond: dropped.cond, t: tf.tensor1d(Array.from(draws.t), 'float32'), y: dropped.y, mask });
   if (!out.variance) throw new MigeInputError('training needs a backbone with learned sigma (learnSigma: true) for the hybrid loss', 'train');
   // A v model's output becomes ε = α_t·v + σ_t·x_t; with the 'v' mse that is exactly (v − v̂)².
-  const eps = model.config.prediction === 'v' ? epsFromV(out.eps, xT, draws.t) : out.eps;
+  const steps = Array.from(draws.t), tables = iddpmTables();
+  const eps = model.config.prediction === 'v'
+    ? vToEps(out.eps, xT, extractIntoTensor(tables.sqrtAlphasCumprod, steps), extractIntoTensor(tables.sqrtOneMinusAlphasCumprod, steps))
+    : out.eps;
   const { loss } = hybridLoss({ x0: batch.x0, t: draws.t, noise: draws.noise, xT, eps, variance: out.variance }, undefined, options);
   return tf.mean(loss) as tf.Scalar;
-}
-
-/** ε = √ᾱ_t·v + √(1 − ᾱ_t)·x_t per item. v, xT: [B, C, h, w]. */
-function epsFromV(v: Latents, xT: Latents, t: Int32Array): Latents {
-  const tables = iddpmTables();
-  const steps = Array.from(t);
-  return tf.add(tf.mul(extractIntoTensor(tables.sqrtAlphasCumprod, steps), v), tf.mul(extractIntoTensor(tables.sqrtOneMinusAlphasCumprod, steps), xT)) as Latents;
 }

@@ -180,6 +180,8 @@ export interface HybridLossOptions {
    * there, so uncapped the few top-noise items of a batch drown the rest.
    */
   maxWeight?: number;
+  /** Per-element weights of the mse term, broadcast to [B, C, h, w] (e.g. editFocusWeights' [B, 1, h, w]). */
+  weight?: tf.Tensor;
 }
 
 /**
@@ -200,7 +202,8 @@ export function hybridLoss(input: HybridLossInput, tables: DdpmSchedule = iddpmT
   return tf.tidy(() => {
     const vb = vbTermsBpd(x0, xT, steps, stopGradient(eps), variance, tables);
     const epsError = tf.square(tf.sub(noise, eps));
-    const mse = meanFlat(mseTerm(options.mse ?? 'eps', options.maxWeight ?? Infinity, epsError, () => tf.square(tf.sub(x0, predictXstart(xT, eps, steps, tables))), steps, tables));
+    const term = mseTerm(options.mse ?? 'eps', options.maxWeight ?? Infinity, epsError, () => tf.square(tf.sub(x0, predictXstart(xT, eps, steps, tables))), steps, tables);
+    const mse = meanFlat(options.weight ? tf.mul(term, options.weight) : term);
     return { loss: tf.add(mse, vb) as tf.Tensor1D, mse, vb };
   });
 }

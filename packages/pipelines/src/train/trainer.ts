@@ -4,6 +4,7 @@ import { checkAbort, MigeInputError, nn, Rng, tf, type ProgressCallback } from '
 import { TaskSampler, type TaskSamplerState } from '@mige/data';
 import type { MigeModel } from '../model/index.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint-io.js';
+import { editFocusWeights } from './edit-focus.js';
 import { Ema } from './ema.js';
 import { createTrainLogger } from './progress-log.js';
 import { LatentCache } from './latent-cache.js';
@@ -91,7 +92,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   const s = model.latentSize();
   const latentShape: [number, number, number] = [model.vae.latentChannels, s, s];
-  const logger = createTrainLogger({ stream: options.log ?? process.stderr, total: cfg.steps, metricsFile: join(outDir, 'metrics.jsonl'), mode: options.logMode ?? 'auto' });
+  const logger = createTrainLogger({ stream: options.log ?? process.stderr, total: cfg.steps, metricsFile: join(outDir, 'metrics.jsonl'), mode: options.logMode ?? 'auto', startStep: step });
   const save = async () => {
     const state: TrainState = { step, sampler: sampler.state(), config: cfg, model: model.config.name };
     checkpoint = await writeCheckpoint(outDir, {
@@ -119,14 +120,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const rng = new Rng(cfg.seed).fork(`step/${step}/${micro}`);
         const batch = prepareTrainBatch(model, examples, rng.fork('latents'), cfg.latents, latentCache);
         const stepDraws = drawStep(rng, examples.length, latentShape, 1000, cfg.dropout);
+        const focus = cfg.editFocus > 0 ? editFocusWeights(examples, latentShape[1], cfg.editFocus) : null;
         try {
-          const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, stepDraws, { mse: cfg.mse ?? (model.config.prediction === 'v' ? 'v' : 'eps'), ...(cfg.mseMaxWeight !== null ? { maxWeight: cfg.mseMaxWeight } : {}) }), params.map(([, p]) => p));
+          const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, stepDraws, {
+            mse: cfg.mse ?? (model.config.prediction === 'v' ? 'v' : 'eps'),
+            ...(cfg.mseMaxWeight !== null ? { maxWeight: cfg.mseMaxWeight } : {}),
+            ...(focus ? { weight: focus } : {}),
+          }), params.map(([, p]) => p));
           lossSum += value.dataSync()[0] as number;
           value.dispose();
           acc = accumulate(acc, grads, cfg.gradAccumSteps);
         } finally {
           disposeTrainBatch(batch);
           stepDraws.noise.dispose();
+          focus?.dispose();
         }
       }
       const grads = Object.fromEntries(Object.entries(acc ?? {}).map(([v, g]) => [nameOf.get(v) as string, g]));

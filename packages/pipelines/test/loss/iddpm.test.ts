@@ -187,6 +187,21 @@ describe.each(TEST_BACKENDS)('IDDPM hybrid loss on %s', (backend) => {
     variance.dispose();
   });
 
+  it('weight re-weights the mse elements and leaves vb alone', () => {
+    const input = caseInput(io, 'caseA');
+    const plain = hybridLoss(input);
+    // [B, 1, h, w]: item 0 doubled everywhere, item 1 weighted 3 on its first cell only.
+    const w = tf.tensor4d(Array.from({ length: 32 }, (_, k) => (k < 16 ? 2 : k === 16 ? 3 : 1)), [2, 1, 4, 4]);
+    const weighted = hybridLoss(input, undefined, { weight: w });
+    const [m0, m1] = Array.from(plain.mse.dataSync()), [w0, w1] = Array.from(weighted.mse.dataSync());
+    expect(w0).toBeCloseTo(2 * (m0 as number), 5);
+    // The first cell's 4 channel errors count twice more: w1 − m1 = 2·Σ_c err[1, c, 0, 0] / 64.
+    const err = tf.square(tf.sub(input.noise, input.eps)).arraySync() as number[][][][];
+    const cell = (err[1] as number[][][]).reduce((a, ch) => a + ((ch[0] as number[])[0] as number), 0);
+    expect((w1 as number) - (m1 as number)).toBeCloseTo((2 * cell) / 64, 6);
+    expect(Array.from(weighted.vb.dataSync())).toEqual(Array.from(plain.vb.dataSync()));
+  });
+
   it('leaves only its three outputs behind', () => {
     const input = caseInput(io, 'caseA');
     const before = tf.memory().numTensors;

@@ -6,19 +6,23 @@
  *   npx tsx scripts/world-model/evaluate.ts --models default=models/mige-world,edit-only=runs/world/ablation-edit-only/model --count 40 --out ../../results/world-benchmark
  *
  * The flows run on ONNX Runtime (each model exported to a temp folder) unless --engine tfjs.
+ * `--chance-for default` also runs that model with another case's instruction (same task, same
+ * number of images) on each case's own images: how often an instruction check passes by accident
+ * for that model (the "another target" row is no chance level for remove: any other image lacks
+ * the removed object). Rows "edits" and "compositions" are the means over their tasks.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tensorToImages, tf, vaeTransformBatch, writeTextFileAtomic, type RgbImage } from '@mige/core';
-import { benchmarkSplit, copySourceModel, evaluate, METRIC_NAMES, splitExamples, WORLD_TASKS, type EvalReport, type WorldExample } from '@mige/data';
+import { benchmarkSplit, copySourceModel, evaluate, METRIC_NAMES, splitExamples, WORLD_TASKS, type EvalReport, type ScoreRow, type WorldExample, type WorldTask } from '@mige/data';
 import type { GuidanceScales, SamplerConfig } from '../../src/diffusion/index.js';
 import { flowEvalModel } from '../../src/flows/index.js';
 import { attachOnnx, detachOnnx, exportModel } from '../../src/onnx/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { args, start } from './common.js';
 
-const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '', engine: 'onnx' });
+const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '', engine: 'onnx', 'chance-for': '' });
 // --sampler '{"type":"ddim"}' (JSON SamplerConfig): default, the model's own (sampling.json, else the reference's).
 const sampler = a.sampler ? (JSON.parse(a.sampler) as SamplerConfig) : undefined;
 // --scales '{"y":3,"s":1.5}': guidance scales for every flow (default, the model's own).
@@ -40,6 +44,19 @@ const shuffled = (ex: WorldExample): RgbImage => {
   return targets.get(`${ex.task}/${other}`) as RgbImage;
 };
 reports.push((await evaluate({ examples: splitExamples(split), model: shuffled, name: 'chance (another target)', manifest: split.manifest })).report);
+const casesOf = new Map<string, WorldExample[]>();
+for (const ex of splitExamples(split)) casesOf.set(ex.task, [...(casesOf.get(ex.task) ?? []), ex]);
+const sourceSlot = (ex: WorldExample) => (ex.source ? ex.entities.indexOf(ex.source) : -1);
+/** The next case's instruction of the same task with as many images, the source in the same slot. */
+const otherInstruction = (ex: WorldExample): string => {
+  const list = casesOf.get(ex.task) as WorldExample[];
+  const i = list.findIndex((e) => e.instruction === ex.instruction);
+  for (let k = 1; k < list.length; k++) {
+    const other = list[(i + k) % list.length] as WorldExample;
+    if (other.instruction !== ex.instruction && other.entities.length === ex.entities.length && sourceSlot(other) === sourceSlot(ex)) return other.instruction;
+  }
+  return ex.instruction;
+};
 if (a['vae-ceiling']) {
   // The target through the model's VAE (encode → mean → decode): the best any model with this VAE can score.
   const model = await loadModel(a['vae-ceiling']);
@@ -55,6 +72,7 @@ if (a['vae-ceiling']) {
   reports.push((await evaluate({ examples: splitExamples(split), model: roundTrip, name: 'vae-round-trip (ceiling)', manifest: split.manifest })).report);
   model.dispose();
 }
+const chanceReports: EvalReport[] = [];
 for (const entry of a.models.split(',').filter(Boolean)) {
   const [name, dir] = entry.split('=') as [string, string];
   const t0 = performance.now();
@@ -65,25 +83,41 @@ for (const entry of a.models.split(',').filter(Boolean)) {
     exportModel(model, onnxDir, { dtype: 'fp32' });
     await attachOnnx(model, onnxDir);
   }
-  const { report } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, { engine: onnxDir ? 'onnx' : 'tfjs', ...(a.steps ? { steps: Number(a.steps) } : {}), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) }), name, manifest: split.manifest });
+  const flow = flowEvalModel(model, { engine: onnxDir ? 'onnx' : 'tfjs', ...(a.steps ? { steps: Number(a.steps) } : {}), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) });
+  const { report } = await evaluate({ examples: splitExamples(split), model: flow, name, manifest: split.manifest });
+  if (a['chance-for'].split(',').includes(name)) {
+    const withOther = (ex: WorldExample) => flow({ ...ex, instruction: otherInstruction(ex) });
+    chanceReports.push((await evaluate({ examples: splitExamples(split), model: withOther, name: `chance (${name}, another instruction)`, manifest: split.manifest })).report);
+  }
   if (onnxDir) {
     await detachOnnx(model);
     rmSync(onnxDir, { recursive: true, force: true });
   }
   model.dispose();
-  reports.push(report);
+  reports.push(report, ...chanceReports.splice(0));
   console.log(`${name}: ${report.overall.n} cases in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 const f = (v: number | null) => (v === null ? '–' : v.toFixed(3));
 const lines = [`Benchmark: synthetic world, ${a.count} cases per task (split seed ${a.seed}, 64 px), ${a.steps || 'the model\'s default'} steps of ${a.sampler || 'the model\'s default sampler'}, guidance scales ${a.scales || 'the model\'s defaults'} (a model folder's sampling.json, else the reference's), seed 0.`, ''];
-for (const task of [...WORLD_TASKS, 'overall'] as const) {
+// The bar's groups: each task's mean weighs the same (a metric that does not apply stays null).
+const GROUPS = { edits: ['background', 'recolor', 'remove', 'add', 'move', 'resize'], compositions: ['compose_add', 'compose_replace'] } as const;
+const groupRow = (r: EvalReport, tasks: readonly WorldTask[]): ScoreRow => {
+  const rows = tasks.map((t) => r.tasks[t]).filter((x): x is ScoreRow => x !== undefined);
+  const metrics = Object.fromEntries(METRIC_NAMES.map((m) => {
+    const vals = rows.map((x) => x.metrics[m]).filter((v): v is number => v !== null);
+    return [m, vals.length === rows.length && vals.length > 0 ? vals.reduce((p, v) => p + v, 0) / vals.length : null];
+  })) as ScoreRow['metrics'];
+  return { n: rows.reduce((p, x) => p + x.n, 0), metrics };
+};
+const groups = reports.map((r) => ({ name: r.name, edits: groupRow(r, GROUPS.edits), compositions: groupRow(r, GROUPS.compositions) }));
+for (const task of [...WORLD_TASKS, ...(Object.keys(GROUPS) as (keyof typeof GROUPS)[]), 'overall'] as const) {
   lines.push(`### ${task}`, '', `| model | ${METRIC_NAMES.join(' | ')} |`, `| --- | ${METRIC_NAMES.map(() => '---').join(' | ')} |`);
-  for (const r of reports) {
-    const row = task === 'overall' ? r.overall : r.tasks[task];
+  for (const [i, r] of reports.entries()) {
+    const row = task === 'overall' ? r.overall : task === 'edits' || task === 'compositions' ? groups[i]?.[task] : r.tasks[task];
     if (row) lines.push(`| ${r.name} | ${METRIC_NAMES.map((m) => f(row.metrics[m])).join(' | ')} |`);
   }
   lines.push('');
 }
-writeTextFileAtomic(`${a.out}.json`, `${JSON.stringify({ split: split.manifest, steps: a.steps ? Number(a.steps) : 'model default', sampler: sampler ?? 'model default', scales: scales ?? 'model default', reports }, null, 2)}\n`);
+writeTextFileAtomic(`${a.out}.json`, `${JSON.stringify({ split: split.manifest, steps: a.steps ? Number(a.steps) : 'model default', sampler: sampler ?? 'model default', scales: scales ?? 'model default', reports, groups }, null, 2)}\n`);
 writeTextFileAtomic(`${a.out}.md`, `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

@@ -14,12 +14,20 @@ run() { # name init ratios: trains, then the model folder from the EMA weights
   npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/$2" --run "$RUNS/ablation-$1" --ema 1 --out "$RUNS/ablation-$1/model"
 }
 [ -d "$RUNS/init-noffm" ] || npx tsx scripts/world-model/assemble.ts --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init-noffm" --fusion none --prediction v
-run edit-only init edit=1 &
-run subject-only init subject=1 &
-wait
-run compose-only init add=1,replace=1 &
-run subject-edit init subject=1,edit=1 &
-wait
+# JOBS=1 runs them one after another (when the other core trains the default model).
+if [ "${JOBS:-2}" = 1 ]; then
+  run edit-only init edit=1
+  run subject-only init subject=1
+  run compose-only init add=1,replace=1
+  run subject-edit init subject=1,edit=1
+else
+  run edit-only init edit=1 &
+  run subject-only init subject=1 &
+  wait
+  run compose-only init add=1,replace=1 &
+  run subject-edit init subject=1,edit=1 &
+  wait
+fi
 run no-ffm init-noffm subject=1,edit=1,add=0.5,replace=0.5
 
 # The table (RESULTS.md): every model against copy-source, chance and the VAE's ceiling.

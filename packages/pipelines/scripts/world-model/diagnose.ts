@@ -10,7 +10,7 @@ import { Rng, tf, type Latents } from '@mige/core';
 import { benchmarkSplit, splitExamples } from '@mige/data';
 import { ddpmTables, epsFromOutput, linearBetas } from '../../src/diffusion/index.js';
 import { loadModel } from '../../src/model/index.js';
-import { datasetFromWorld, prepareTrainBatch } from '../../src/train/index.js';
+import { datasetFromWorld, editFocusWeights, prepareTrainBatch } from '../../src/train/index.js';
 import { args, start } from './common.js';
 
 const a = args({ model: 'runs/world/joint/model', count: '4', tasks: 'recolor,move', t: '50,200,400,600,800,950,999' });
@@ -19,7 +19,12 @@ const model = await loadModel(a.model);
 const split = benchmarkSplit({ seed: 0, size: model.config.imageSize, counts: Object.fromEntries(a.tasks.split(',').map((task) => [task, Number(a.count)])) });
 const worldExamples = [...splitExamples(split)];
 const ds = datasetFromWorld(worldExamples, { imageSize: model.config.imageSize, vitSize: model.config.encoder.vision.imgSize });
-const batch = prepareTrainBatch(model, await Promise.all(worldExamples.map((_, i) => ds.get('edit', i))), new Rng('diagnose'), 'mean');
+const trainExamples = await Promise.all(worldExamples.map((_, i) => ds.get('edit', i)));
+const batch = prepareTrainBatch(model, trainExamples, new Rng('diagnose'), 'mean');
+// The edited latent cells (editFocusWeights' dilated change mask): where an instruction must act.
+const edited = tf.tidy(() => tf.cast(tf.greater(editFocusWeights(trainExamples, model.latentSize(), 1), tf.min(editFocusWeights(trainExamples, model.latentSize(), 1), [1, 2, 3], true)), 'float32'));
+const editedCount = tf.tidy(() => tf.sum(edited).dataSync()[0] as number) * batch.x0.shape[1];
+const rmsEdited = (t: tf.Tensor) => Math.sqrt(tf.tidy(() => tf.sum(tf.mul(tf.square(t), edited)).dataSync()[0] as number) / editedCount);
 const { y, mask } = model.encoder.encode(batch.inputs, { fusion: model.fusion, patchEmbedder: model.backbone.patchEmbedder });
 const { alphasCumprod } = ddpmTables(linearBetas(1000));
 const rms = (t: tf.Tensor) => Math.sqrt(tf.tidy(() => tf.mean(tf.square(t)).dataSync()[0] as number));
@@ -27,7 +32,8 @@ console.log(`copy-source latent RMSE ${rms(tf.sub(batch.cond, batch.x0)).toFixed
 const n = worldExamples.length;
 const other = Array.from({ length: n }, (_, i) => (i + 1) % n);
 const [yOther, maskOther] = [tf.gather(y, other), tf.gather(mask, other)];
-console.log('t | with source: ε-MSE, x0 RMSE | zero source | another instruction');
+console.log(`copy-source latent RMSE on the edited cells ${rmsEdited(tf.sub(batch.cond, batch.x0)).toFixed(3)}`);
+console.log('t | with source: ε-MSE, x0 RMSE, x0 RMSE on edited cells | zero source | another instruction');
 for (const t of a.t.split(',').map(Number)) {
   const ab = alphasCumprod[t] as number;
   const [alpha, sigma] = [Math.sqrt(ab), Math.sqrt(1 - ab)];
@@ -39,7 +45,7 @@ for (const t of a.t.split(',').map(Number)) {
       const out = model.backbone.forward({ x: xt, cond: cond as tf.Tensor4D, t: tf.fill([n], t), y: yy, mask: mm });
       const eps = epsFromOutput(model.config.prediction ?? 'epsilon', out.eps, xt as Latents, t);
       const x0 = tf.div(tf.sub(xt, tf.mul(eps, sigma)), alpha);
-      return `${(rms(tf.sub(eps, noise)) ** 2).toFixed(4)}, ${rms(tf.sub(x0, batch.x0)).toFixed(3)}`;
+      return `${(rms(tf.sub(eps, noise)) ** 2).toFixed(4)}, ${rms(tf.sub(x0, batch.x0)).toFixed(3)}, ${rmsEdited(tf.sub(x0, batch.x0)).toFixed(3)}`;
     });
   });
   console.log(`${t} | ${row.join(' | ')}`);

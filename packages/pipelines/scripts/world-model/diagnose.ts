@@ -4,20 +4,24 @@
  * that scores the same, the model ignores its instructions), next to the source-vs-target latent
  * RMSE (what copying scores). x0 errors at high t are what few-step samplers amplify (RUNS.md).
  *
- *   npx tsx scripts/world-model/diagnose.ts --model runs/world/joint/model [--tasks background]
+ *   npx tsx scripts/world-model/diagnose.ts --model runs/world/joint/model [--tasks background] [--world-seed 3000]
  */
 import { Rng, tf, type Latents } from '@mige/core';
-import { benchmarkSplit, splitExamples } from '@mige/data';
+import { benchmarkSplit, splitExamples, streamExamples } from '@mige/data';
 import { ddpmTables, epsFromOutput, linearBetas } from '../../src/diffusion/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { datasetFromWorld, editFocusWeights, prepareTrainBatch } from '../../src/train/index.js';
 import { args, start } from './common.js';
 
-const a = args({ model: 'runs/world/joint/model', count: '4', tasks: 'recolor,move', t: '50,200,400,600,800,950,999' });
+const a = args({ model: 'runs/world/joint/model', count: '4', tasks: 'recolor,move', t: '50,200,400,600,800,950,999', 'world-seed': '', 'world-count': '10000' });
 await start();
 const model = await loadModel(a.model);
-const split = benchmarkSplit({ seed: 0, size: model.config.imageSize, counts: Object.fromEntries(a.tasks.split(',').map((task) => [task, Number(a.count)])) });
-const worldExamples = [...splitExamples(split)];
+const tasks = a.tasks.split(',');
+// --world-seed 3000: cases from the training world (mige train --world 10000 --world-seed 3000) instead
+// of the benchmark: the same scores on seen cases tell memorising from learning.
+const worldExamples = a['world-seed']
+  ? tasks.flatMap((task) => [...streamExamples({ seed: Number(a['world-seed']), count: Number(a['world-count']), size: model.config.imageSize })].filter((ex) => ex.task === task).slice(0, Number(a.count)))
+  : [...splitExamples(benchmarkSplit({ seed: 0, size: model.config.imageSize, counts: Object.fromEntries(tasks.map((task) => [task, Number(a.count)])) }))];
 const ds = datasetFromWorld(worldExamples, { imageSize: model.config.imageSize, vitSize: model.config.encoder.vision.imgSize });
 const trainExamples = await Promise.all(worldExamples.map((_, i) => ds.get('edit', i)));
 const batch = prepareTrainBatch(model, trainExamples, new Rng('diagnose'), 'mean');

@@ -115,6 +115,22 @@ describe('training', () => {
     model.dispose();
   });
 
+  it('editFocus re-weights the loss of items with a source and leaves subject items alone', async () => {
+    const firstLoss = async (world: WorldExample[], editFocus: number) => {
+      const model = MigeModel.create(MIGE_TINY, { seed: 5 });
+      randomizeOutputs(model);
+      const res = await train({ model, dataset: datasetFromWorld(world, SIZES), outDir: tmp(), config: { ...FAST, steps: 1, editFocus }, log: quiet });
+      model.dispose();
+      return res.losses[0] as number;
+    };
+    const edits = (['recolor', 'move'] as const).map((task, i) => generateExample(6, i, { task, size: 32 }));
+    const subjects = [0, 1].map((i) => generateExample(6, i, { task: 'subject', size: 32 }));
+    const [e0, e4, s0, s4] = [await firstLoss(edits, 0), await firstLoss(edits, 4), await firstLoss(subjects, 0), await firstLoss(subjects, 4)];
+    expect(Number.isFinite(e0) && Number.isFinite(e4)).toBe(true);
+    expect(Math.abs(e4 - e0)).toBeGreaterThan(1e-4 * e0);
+    expect(s4).toBe(s0);
+  });
+
   it('trains every module but the ViT and the VAE, which stay bit-identical', async () => {
     const model = MigeModel.create(MIGE_TINY, { seed: 2 });
     const before = snapshot(model);

@@ -12,7 +12,7 @@ const DIR = new URL('../demo/', import.meta.url).pathname;
 const SEED = 424242;
 const picks: { name: string; task: WorldTask; index: number }[] = [
   { name: 'generate', task: 'subject', index: 0 },
-  { name: 'edit', task: 'recolor', index: 0 },
+  { name: 'edit', task: 'background', index: 0 },
   { name: 'compose', task: 'compose_replace', index: 0 },
 ];
 const demo: Record<string, unknown>[] = [];

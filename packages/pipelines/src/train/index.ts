@@ -8,7 +8,7 @@ export {
   type CfgDropoutInput,
   type CfgDropoutProbs,
 } from './cfg-dropout.js';
-export { editFocusWeights } from './edit-focus.js';
+export { editFocusWeights, type EditFocusOptions, type FocusOn } from './edit-focus.js';
 export { Ema } from './ema.js';
 export {
   LATEST_FILE,

@@ -4,6 +4,7 @@ import type { LatentMode } from '../model/index.js';
 import type { MseTarget } from '../loss/index.js';
 import type { TrainTask } from './train-data.js';
 import type { DropoutConfig } from './train-step.js';
+import type { FocusOn } from './edit-focus.js';
 
 /** A training run's settings: plain data, saved with every checkpoint. */
 export interface TrainConfig {
@@ -41,6 +42,8 @@ export interface TrainConfig {
   mseMaxWeight: number | null;
   /** Extra mse weight on what an edit changes (editFocusWeights; 0: uniform, as the reference). */
   editFocus: number;
+  /** Which cells editFocus weighs up (FocusOn). */
+  editFocusOn: FocusOn;
   dropout: DropoutConfig;
   /** Relative weights of the task groups (groups without data are left out). */
   taskRatios: Record<TrainTask, number>;
@@ -76,6 +79,7 @@ export const REFERENCE_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   mse: null,
   mseMaxWeight: null,
   editFocus: 0,
+  editFocusOn: 'changed',
   dropout: { ...MIGE_CFG_DROPOUT, caption: 0.1 },
   taskRatios: { subject: 1, edit: 1, add: 0.5, replace: 0.5 },
   seed: 0,
@@ -114,6 +118,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): TrainC
   if (typeof c.emaWarmup !== 'boolean') throw new MigeInputError(`emaWarmup must be true or false, got ${JSON.stringify(c.emaWarmup)}`, where);
   if (c.mseMaxWeight !== null && !(c.mseMaxWeight >= 1)) throw new MigeInputError(`mseMaxWeight must be >= 1 or null, got ${c.mseMaxWeight}`, where);
   if (!(typeof c.editFocus === 'number' && c.editFocus >= 0 && Number.isFinite(c.editFocus))) throw new MigeInputError(`editFocus must be a finite number >= 0, got ${String(c.editFocus)}`, where);
+  if (c.editFocusOn !== 'changed' && c.editFocusOn !== 'objects') throw new MigeInputError(`editFocusOn must be "changed" or "objects", got ${JSON.stringify(c.editFocusOn)}`, where);
   if (c.mse !== null && !['eps', 'snr', 'v'].includes(c.mse)) throw new MigeInputError(`mse must be "eps", "snr" or "v", got ${JSON.stringify(c.mse)}`, where);
   if (c.emaDecay !== null && !(c.emaDecay > 0 && c.emaDecay < 1)) throw new MigeInputError(`emaDecay must be in (0, 1) or null, got ${c.emaDecay}`, where);
   if (!Number.isSafeInteger(c.seed) || c.seed < 0) throw new MigeInputError(`seed must be a non-negative integer, got ${c.seed}`, where);

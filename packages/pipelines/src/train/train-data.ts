@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { blipEvalTransform, MigeInputError, vaeTransform, type ChwImage, type InstructionTask, type RgbImage } from '@mige/core';
-import { loadDataset, prepareExample, type WorldExample } from '@mige/data';
+import { loadDataset, prepareExample, rleToMask, type WorldExample } from '@mige/data';
 
 /** The task groups MIGE trains jointly; the sampler's ratios are over these. */
 export type TrainTask = 'subject' | 'edit' | 'add' | 'replace';
@@ -21,6 +21,11 @@ export interface TrainExample {
   entities: { vit: ChwImage; vae: ChwImage }[];
   /** Which entity is the source image itself (shares its latent), or -1. */
   sourceEntity: number;
+  /**
+   * Pixels [S·S] (row-major, the target's size) inside an object of the source or the target,
+   * from the synthetic world's annotations; absent for MIGE records (editFocusWeights 'objects').
+   */
+  objects?: Uint8Array;
 }
 
 /** Where training examples come from: per-task sizes and random access. */
@@ -94,6 +99,17 @@ export async function datasetFromManifest(path: string, sizes: ImageSizes): Prom
   };
 }
 
+/** The pixels of the source's and the target's objects, nearest-resampled to `size`. */
+function objectPixels(e: WorldExample, size: number): Uint8Array {
+  const { width: w, height: h } = e.target;
+  const world = new Uint8Array(w * h);
+  for (const o of [...(e.annotations.source?.objects ?? []), ...e.annotations.target.objects]) rleToMask(o.mask, w * h).forEach((v, k) => { if (v) world[k] = 1; });
+  if (w === size && h === size) return world;
+  const out = new Uint8Array(size * size);
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) out[y * size + x] = world[Math.floor((y * h) / size) * w + Math.floor((x * w) / size)] as number;
+  return out;
+}
+
 /** In-memory synthetic-world examples (no files): what tests and the default model's training use. */
 export function datasetFromWorld(examples: readonly WorldExample[], sizes: ImageSizes): TrainDataset {
   const { sizes: counts, byTask } = group(examples, (e: WorldExample) => trainTaskOf(e.task, e.source !== undefined, e.entities.filter((img) => img !== e.source).length, `world example (${e.task})`));
@@ -109,6 +125,7 @@ export function datasetFromWorld(examples: readonly WorldExample[], sizes: Image
         source: e.source ? vae(e.source) : null,
         entities: e.entities.map((img) => ({ vit: blipEvalTransform(img, sizes.vitSize), vae: vae(img) })),
         sourceEntity: e.source ? e.entities.indexOf(e.source) : -1,
+        objects: objectPixels(e, sizes.imageSize),
       });
     },
   };

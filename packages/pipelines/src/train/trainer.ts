@@ -120,7 +120,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const rng = new Rng(cfg.seed).fork(`step/${step}/${micro}`);
         const batch = prepareTrainBatch(model, examples, rng.fork('latents'), cfg.latents, latentCache);
         const stepDraws = drawStep(rng, examples.length, latentShape, 1000, cfg.dropout);
-        const focus = cfg.editFocus > 0 ? editFocusWeights(examples, latentShape[1], cfg.editFocus) : null;
+        // Items that condition dropout left without their instruction or source stay uniform: their
+        // weights could only say where the (unknown) edit is.
+        const focus = cfg.editFocus > 0
+          ? editFocusWeights(examples, latentShape[1], cfg.editFocus, { on: cfg.editFocusOn, skip: stepDraws.dropY.map((d, i) => d || (stepDraws.dropSource[i] ?? false)) })
+          : null;
         try {
           const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, stepDraws, {
             mse: cfg.mse ?? (model.config.prediction === 'v' ? 'v' : 'eps'),

@@ -10,8 +10,6 @@
  * still ignored its instructions (RUNS.md). `--pixart-gains` (default on) rescales those weights
  * by √(XL fan-in / ours), which restores XL's gains.
  *
- * `--qformer runs/world/qformer` takes the pre-trained Q-Former of train-qformer.ts (stage 2b).
- *
  *   npx tsx scripts/world-model/assemble.ts --vae runs/world/vae --vit runs/world/vit --out runs/world/init
  */
 import { readFileSync } from 'node:fs';
@@ -20,7 +18,7 @@ import { readSafetensors, tf } from '@mige/core';
 import { MIGE_XL, MigeModel, saveModel, type MigeConfig } from '../../src/model/index.js';
 import { args, start, worldConfig } from './common.js';
 
-const a = args({ vae: 'runs/world/vae', vit: 'runs/world/vit', qformer: '', out: 'runs/world/init', seed: '0', fusion: 'ffm', prediction: 'epsilon', 'pixart-gains': '1' });
+const a = args({ vae: 'runs/world/vae', vit: 'runs/world/vit', out: 'runs/world/init', seed: '0', fusion: 'ffm', prediction: 'epsilon', 'pixart-gains': '1' });
 if (a.prediction !== 'epsilon' && a.prediction !== 'v') throw new Error(`--prediction must be epsilon or v, got ${a.prediction}`);
 await start();
 const stats = JSON.parse(readFileSync(join(a.vae, 'vae-stats.json'), 'utf8')) as { scalingFactor: number };
@@ -53,13 +51,6 @@ const vit = toTensors(join(a.vit, 'vit.safetensors'));
 const report = model.loadStateDict(vit, { strict: false, source: 'vit.safetensors' });
 if (report.unexpected.length > 0 || report.missing.some((k) => k.startsWith('visual_encoder.') || k.startsWith('ln_vision.'))) {
   throw new Error(`the ViT weights do not fit: unexpected ${report.unexpected.join(', ')}`);
-}
-if (a.qformer) {
-  // Stage 2b (train-qformer.ts): the pre-trained Q-Former and its query tokens, as MIGE starts from BLIP-2's.
-  const qf = model.loadStateDict(toTensors(join(a.qformer, 'qformer.safetensors')), { strict: false, source: 'qformer.safetensors' });
-  if (qf.unexpected.length > 0 || qf.missing.some((k) => k.startsWith('Qformer.') || k === 'query_tokens')) {
-    throw new Error(`the Q-Former weights do not fit: unexpected ${qf.unexpected.join(', ')}; missing ${qf.missing.filter((k) => k.startsWith('Qformer.') || k === 'query_tokens').join(', ')}`);
-  }
 }
 await saveModel(model, a.out);
 console.log(`assembled ${config.name} (scaling factor ${config.vae.scalingFactor}) → ${a.out}`);

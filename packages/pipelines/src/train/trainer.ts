@@ -27,6 +27,12 @@ export interface TrainOptions {
   onProgress?: ProgressCallback;
   /** Stops after the current step; a checkpoint of the finished steps is written first. */
   signal?: AbortSignal;
+  /**
+   * Stop (with a checkpoint) once this step is done, while the schedule still spans
+   * `config.steps`: a run continued later with a longer `steps` then repeats exactly what a run
+   * that stopped here did (RUNS.md records the default model's stages this way).
+   */
+  stopAt?: number;
 }
 
 export interface TrainResult {
@@ -105,7 +111,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
   const startStep = step;
   try {
-    while (step < cfg.steps) {
+    const last = Math.min(cfg.steps, options.stopAt ?? cfg.steps);
+    while (step < last) {
       try {
         checkAbort(options.signal, 'train', step);
       } catch (e) {
@@ -151,8 +158,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const elapsed = (performance.now() - started) / 1000;
       const rate = (step - startStep) / elapsed;
       options.onProgress?.({ stage: 'train', step, total: cfg.steps, elapsedMs: elapsed * 1000, etaMs: ((cfg.steps - step) / rate) * 1000, rate, info: { loss, lr, grad_norm: gradNorm } });
-      if (step % cfg.logEvery === 0 || step === cfg.steps) logger.log(step, { loss, lr, grad_norm: gradNorm });
-      if (step % cfg.checkpointEvery === 0 || step === cfg.steps) await save();
+      if (step % cfg.logEvery === 0 || step === last) logger.log(step, { loss, lr, grad_norm: gradNorm });
+      if (step % cfg.checkpointEvery === 0 || step === last) await save();
       await new Promise((r) => setImmediate(r));
     }
   } finally {

@@ -143,6 +143,7 @@ describe('the mige command line', () => {
       [['generate', '--model', join(dir, 'no-model'), '-i', 'x'], 1, /^mige generate: error: .*no-model/],
       [['train', '--model', 'mige-tiny', '--out', join(dir, 't2')], 2, /^mige train: give exactly one of --data <manifest> or --world <n>/],
       [['train', '--model', 'mige-tiny', '--world', '2', '--out', join(dir, 't3'), '--edit-focus=-1'], 1, /^mige train: error: --edit-focus: must be >= 0, got -1/],
+      [['train', '--model', 'mige-tiny', '--world', '2', '--out', join(dir, 't4'), '--stop-at', '0'], 1, /^mige train: error: --stop-at: must be >= 1, got 0/],
       [['info', '--backend', 'gpu9'], 1, /^mige info: error: --backend: must be one of/],
     ];
     for (const [args, code, pattern] of cases) {

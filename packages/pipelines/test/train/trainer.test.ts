@@ -175,6 +175,26 @@ describe('training', () => {
     resumed.dispose();
   });
 
+  it('stopAt stops inside a cosine schedule that a resume then finishes exactly', async () => {
+    const config = { ...FAST, lrSchedule: 'cosine' as const, minLrRatio: 0.1, steps: 4 };
+    const dataset = datasetFromWorld(mixedWorld(), SIZES);
+    const straight = MigeModel.create(MIGE_TINY, { seed: 7 });
+    const a = await train({ model: straight, dataset, outDir: tmp(), config, log: quiet });
+    const out = tmp();
+    const staged = MigeModel.create(MIGE_TINY, { seed: 7 });
+    const first = await train({ model: staged, dataset, outDir: out, config, stopAt: 2, log: quiet });
+    expect([first.step, first.losses]).toEqual([2, a.losses.slice(0, 2)]);
+    const lrs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { lr: number }).lr);
+    // Still on the 4-step cosine: step 2's lr is the schedule's value there, not its end.
+    expect(lrs[1]).toBeGreaterThan(0.5 * (FAST.lr as number));
+    const second = await train({ model: staged, dataset, outDir: out, config, resume: true, log: quiet });
+    expect([second.step, second.losses]).toEqual([4, a.losses.slice(2)]);
+    const x = snapshot(straight), y = snapshot(staged);
+    expect([...x.keys()].filter((k) => !Buffer.from((x.get(k) as Float32Array).buffer).equals(Buffer.from((y.get(k) as Float32Array).buffer)))).toEqual([]);
+    straight.dispose();
+    staged.dispose();
+  });
+
   it('warms the EMA up (emaWarmup): after one step the shadow is 0.1·initial + 0.9·trained', async () => {
     expect([emaWarmupDecay(0.9995, 0), emaWarmupDecay(0.9995, 10), emaWarmupDecay(0.9995, 1e6)]).toEqual([0.1, 0.55, 0.9995]);
     const model = MigeModel.create(MIGE_TINY, { seed: 6 });

@@ -48,6 +48,8 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
   --latents <m>         sample (default, as the reference) | mean
   --checkpoint-every <n> (default ${R.checkpointEvery})   --keep-last <n> (default ${R.keepLast})
   --log-every <n>       (default ${R.logEvery})
+  --stop-at <step>      stop (with a checkpoint) at this step; the lr schedule still
+                        spans --steps, so a later --resume with more --steps continues it
   --log <mode>          auto (bar on a terminal, JSON lines otherwise) | bar | jsonl
 ${MODEL_HELP}
 ${BACKEND_HELP}`,
@@ -56,7 +58,7 @@ ${BACKEND_HELP}`,
       model: { type: 'string' }, 'init-seed': { type: 'string' }, data: { type: 'string' }, world: { type: 'string' },
       'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
       steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' }, lr: { type: 'string' },
-      'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' }, 'edit-focus': { type: 'string' }, 'focus-on': { type: 'string' },
+      'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' }, 'edit-focus': { type: 'string' }, 'stop-at': { type: 'string' }, 'focus-on': { type: 'string' },
       ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       'keep-last': { type: 'string' }, 'log-every': { type: 'string' }, log: { type: 'string' }, ...BACKEND_OPTION,
     });
@@ -82,7 +84,8 @@ ${BACKEND_HELP}`,
         const seed = num(v, 'world-seed', { integer: true, min: 0 }) ?? 0;
         dataset = datasetFromWorld([...streamExamples({ seed, count: world as number, size })], sizes);
       }
-      const result = await train({ model, dataset, outDir: out, config, resume: flag(v, 'resume'), log: io.stderr, logMode, signal: controller.signal });
+      const stopAt = num(v, 'stop-at', { integer: true, min: 1 });
+      const result = await train({ model, dataset, outDir: out, config, resume: flag(v, 'resume'), log: io.stderr, logMode, signal: controller.signal, ...(stopAt !== undefined ? { stopAt } : {}) });
       await saveModel(model, resolve(out, 'model'));
       io.stdout.write(`trained ${result.step} steps; checkpoint ${result.checkpoint}; model ${resolve(out, 'model')}\n`);
     } finally {

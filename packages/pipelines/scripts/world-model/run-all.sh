@@ -20,10 +20,24 @@ wait
 
 # Stage 3: everything else, jointly (ViT and VAE frozen), with `mige train`.
 [ -d "$RUNS/init" ] || npx tsx scripts/world-model/assemble.ts --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init" --prediction v
-TRAIN=(--world 10000 --world-size 64 --world-seed 3000 --steps "$STEPS" --batch-size 8 --lr 5e-4 --warmup 300
+TRAIN=(--world 10000 --world-size 64 --world-seed 3000 --batch-size 8 --lr 5e-4 --warmup 300
        --lr-schedule cosine --min-lr-ratio 0.05 --max-grad-norm 1 --ema 0.999 --ema-warmup
        --checkpoint-every 100 --keep-last 2 --log jsonl --log-every 20 --resume)
-node dist/cli.js train --model "$RUNS/init" --out "$RUNS/joint" "${TRAIN[@]}" >> "$RUNS/joint.log" 2>&1
+node dist/cli.js train --model "$RUNS/init" --out "$RUNS/joint" --steps "$STEPS" "${TRAIN[@]}" >> "$RUNS/joint.log" 2>&1
 
-# The model folder from the run's EMA weights (the frozen VAE and ViT come from init).
+# The model folder from the run's EMA weights (the frozen VAE and ViT come from init): the
+# ablations' equal-budget reference.
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/init" --run "$RUNS/joint" --ema 1 --out "$RUNS/joint/model"
+
+# Stage 3b, the default model: the joint run continued from its step 4500, as it happened
+# (RUNS.md): on a 12,000-step cosine to step 5800, then on a 20,000-step one (each restart raises
+# the lr again). LONG_STOP (default 20000) is where this call stops; re-running resumes.
+LONG=$RUNS/joint-long
+if [ ! -e "$LONG/latest.json" ]; then
+  mkdir -p "$LONG"
+  cp -r "$RUNS/joint/step-00004500" "$LONG/"
+  echo '{"step":4500,"path":"step-00004500"}' > "$LONG/latest.json"
+fi
+node dist/cli.js train --model "$RUNS/init" --out "$LONG" --steps 12000 --stop-at 5800 "${TRAIN[@]}" >> "$RUNS/joint-long.log" 2>&1
+node dist/cli.js train --model "$RUNS/init" --out "$LONG" --steps 20000 --stop-at "${LONG_STOP:-20000}" "${TRAIN[@]}" >> "$RUNS/joint-long.log" 2>&1
+npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/init" --run "$LONG" --ema 1 --out "$LONG/model"

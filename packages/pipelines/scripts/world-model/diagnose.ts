@@ -19,14 +19,18 @@ const model = await loadModel(a.model);
 const tasks = a.tasks.split(',');
 // --world-seed 3000: cases from the training world (mige train --world 10000 --world-seed 3000) instead
 // of the benchmark: the same scores on seen cases tell memorising from learning.
+const seen = a['world-seed'] ? [...streamExamples({ seed: Number(a['world-seed']), count: Number(a['world-count']), size: model.config.imageSize })] : [];
 const worldExamples = a['world-seed']
-  ? tasks.flatMap((task) => [...streamExamples({ seed: Number(a['world-seed']), count: Number(a['world-count']), size: model.config.imageSize })].filter((ex) => ex.task === task).slice(0, Number(a.count)))
+  ? tasks.flatMap((task) => seen.filter((ex) => ex.task === task).slice(0, Number(a.count)))
   : [...splitExamples(benchmarkSplit({ seed: 0, size: model.config.imageSize, counts: Object.fromEntries(tasks.map((task) => [task, Number(a.count)])) }))];
 const ds = datasetFromWorld(worldExamples, { imageSize: model.config.imageSize, vitSize: model.config.encoder.vision.imgSize });
 const trainExamples = await Promise.all(worldExamples.map((_, i) => ds.get('edit', i)));
 const batch = prepareTrainBatch(model, trainExamples, new Rng('diagnose'), 'mean');
 // The edited latent cells (editFocusWeights' dilated change mask): where an instruction must act.
-const edited = tf.tidy(() => tf.cast(tf.greater(editFocusWeights(trainExamples, model.latentSize(), 1), tf.min(editFocusWeights(trainExamples, model.latentSize(), 1), [1, 2, 3], true)), 'float32'));
+const edited = tf.tidy(() => {
+  const w = editFocusWeights(trainExamples, model.latentSize(), 1);
+  return tf.cast(tf.greater(w, tf.min(w, [1, 2, 3], true)), 'float32');
+});
 const editedCount = tf.tidy(() => tf.sum(edited).dataSync()[0] as number) * batch.x0.shape[1];
 const rmsEdited = (t: tf.Tensor) => Math.sqrt(tf.tidy(() => tf.sum(tf.mul(tf.square(t), edited)).dataSync()[0] as number) / editedCount);
 const { y, mask } = model.encoder.encode(batch.inputs, { fusion: model.fusion, patchEmbedder: model.backbone.patchEmbedder });

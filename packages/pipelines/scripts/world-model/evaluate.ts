@@ -32,25 +32,21 @@ const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fr
 const reports: EvalReport[] = [];
 const copy = await evaluate({ examples: splitExamples(split), model: copySourceModel, name: 'copy-source', manifest: split.manifest });
 reports.push(copy.report);
-// Chance: another example's target of the same task, a right-looking image that ignores the input.
-const byTask = new Map<string, string[]>(), targets = new Map<string, RgbImage>();
-for (const ex of splitExamples(split)) {
-  byTask.set(ex.task, [...(byTask.get(ex.task) ?? []), ex.instruction]);
-  targets.set(`${ex.task}/${ex.instruction}`, ex.target);
-}
-const shuffled = (ex: WorldExample): RgbImage => {
-  const list = byTask.get(ex.task) as string[];
-  const other = list[(list.indexOf(ex.instruction) + 1) % list.length] as string;
-  return targets.get(`${ex.task}/${other}`) as RgbImage;
-};
-reports.push((await evaluate({ examples: splitExamples(split), model: shuffled, name: 'chance (another target)', manifest: split.manifest })).report);
+// The cases by task, in split order: the chance rows pick another case of the same task.
 const casesOf = new Map<string, WorldExample[]>();
 for (const ex of splitExamples(split)) casesOf.set(ex.task, [...(casesOf.get(ex.task) ?? []), ex]);
+const indexIn = (list: WorldExample[], ex: WorldExample) => list.findIndex((e) => e.instruction === ex.instruction);
+// Chance: another example's target of the same task, a right-looking image that ignores the input.
+const shuffled = (ex: WorldExample): RgbImage => {
+  const list = casesOf.get(ex.task) as WorldExample[];
+  return (list[(indexIn(list, ex) + 1) % list.length] as WorldExample).target;
+};
+reports.push((await evaluate({ examples: splitExamples(split), model: shuffled, name: 'chance (another target)', manifest: split.manifest })).report);
 const sourceSlot = (ex: WorldExample) => (ex.source ? ex.entities.indexOf(ex.source) : -1);
 /** The next case's instruction of the same task with as many images, the source in the same slot. */
 const otherInstruction = (ex: WorldExample): string => {
   const list = casesOf.get(ex.task) as WorldExample[];
-  const i = list.findIndex((e) => e.instruction === ex.instruction);
+  const i = indexIn(list, ex);
   for (let k = 1; k < list.length; k++) {
     const other = list[(i + k) % list.length] as WorldExample;
     if (other.instruction !== ex.instruction && other.entities.length === ex.entities.length && sourceSlot(other) === sourceSlot(ex)) return other.instruction;

@@ -75,6 +75,7 @@ function changedPixels(ex: TrainExample): Uint8Array {
 
 function objectsOf(ex: TrainExample, i: number): Uint8Array {
   if (!ex.objects) throw new MigeInputError("focus on 'objects' needs object annotations (synthetic-world data); use 'changed' for MIGE records", `example ${i}`);
-  if (ex.objects.length !== ex.target.width * ex.target.height) throw new MigeInputError(`objects has ${ex.objects.length} pixels, the target ${ex.target.width * ex.target.height}`, `example ${i}`);
-  return ex.objects;
+  const objects = ex.objects();
+  if (objects.length !== ex.target.width * ex.target.height) throw new MigeInputError(`objects has ${objects.length} pixels, the target ${ex.target.width * ex.target.height}`, `example ${i}`);
+  return objects;
 }

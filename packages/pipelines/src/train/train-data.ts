@@ -24,8 +24,9 @@ export interface TrainExample {
   /**
    * Pixels [S·S] (row-major, the target's size) inside an object of the source or the target,
    * from the synthetic world's annotations; absent for MIGE records (editFocusWeights 'objects').
+   * A function: only the 'objects' focus needs it, so plain training never decodes the masks.
    */
-  objects?: Uint8Array;
+  objects?: () => Uint8Array;
 }
 
 /** Where training examples come from: per-task sizes and random access. */
@@ -125,7 +126,7 @@ export function datasetFromWorld(examples: readonly WorldExample[], sizes: Image
         source: e.source ? vae(e.source) : null,
         entities: e.entities.map((img) => ({ vit: blipEvalTransform(img, sizes.vitSize), vae: vae(img) })),
         sourceEntity: e.source ? e.entities.indexOf(e.source) : -1,
-        objects: objectPixels(e, sizes.imageSize),
+        objects: () => objectPixels(e, sizes.imageSize),
       });
     },
   };

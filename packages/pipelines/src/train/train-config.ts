@@ -44,6 +44,12 @@ export interface TrainConfig {
   editFocus: number;
   /** Which cells editFocus weighs up (FocusOn). */
   editFocusOn: FocusOn;
+  /**
+   * Timesteps are drawn with density ∝ t^(k − 1): 1 is uniform (the reference); k > 1
+   * favours high noise, where an edit's colours and shapes are decided. Unlike a loss weight that
+   * depends on the target, this leaves each timestep's optimum unchanged.
+   */
+  timestepPower: number;
   dropout: DropoutConfig;
   /** Relative weights of the task groups (groups without data are left out). */
   taskRatios: Record<TrainTask, number>;
@@ -80,6 +86,7 @@ export const REFERENCE_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   mseMaxWeight: null,
   editFocus: 0,
   editFocusOn: 'changed',
+  timestepPower: 1,
   dropout: { ...MIGE_CFG_DROPOUT, caption: 0.1 },
   taskRatios: { subject: 1, edit: 1, add: 0.5, replace: 0.5 },
   seed: 0,
@@ -119,6 +126,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): TrainC
   if (c.mseMaxWeight !== null && !(c.mseMaxWeight >= 1)) throw new MigeInputError(`mseMaxWeight must be >= 1 or null, got ${c.mseMaxWeight}`, where);
   if (!(typeof c.editFocus === 'number' && c.editFocus >= 0 && Number.isFinite(c.editFocus))) throw new MigeInputError(`editFocus must be a finite number >= 0, got ${String(c.editFocus)}`, where);
   if (c.editFocusOn !== 'changed' && c.editFocusOn !== 'objects') throw new MigeInputError(`editFocusOn must be "changed" or "objects", got ${JSON.stringify(c.editFocusOn)}`, where);
+  if (!(typeof c.timestepPower === 'number' && c.timestepPower >= 1 && c.timestepPower <= 8)) throw new MigeInputError(`timestepPower must be a number in [1, 8], got ${String(c.timestepPower)}`, where);
   if (c.mse !== null && !['eps', 'snr', 'v'].includes(c.mse)) throw new MigeInputError(`mse must be "eps", "snr" or "v", got ${JSON.stringify(c.mse)}`, where);
   if (c.emaDecay !== null && !(c.emaDecay > 0 && c.emaDecay < 1)) throw new MigeInputError(`emaDecay must be in (0, 1) or null, got ${c.emaDecay}`, where);
   if (!Number.isSafeInteger(c.seed) || c.seed < 0) throw new MigeInputError(`seed must be a non-negative integer, got ${c.seed}`, where);

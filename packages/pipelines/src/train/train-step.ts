@@ -23,10 +23,16 @@ export interface DropoutConfig extends CfgDropoutProbs {
   caption: number;
 }
 
-export function drawStep(rng: Rng, batch: number, latentShape: [number, number, number], numTimesteps: number, dropout: DropoutConfig): StepDraws {
+/**
+ * Draws the step's randomness. `timestepPower` k: t has density ∝ t^(k − 1) (inverse CDF
+ * of u^(1/k)); 1 keeps the reference's uniform draw, draw for draw.
+ */
+export function drawStep(rng: Rng, batch: number, latentShape: [number, number, number], numTimesteps: number, dropout: DropoutConfig, timestepPower = 1): StepDraws {
   const t = new Int32Array(batch);
   const tRng = rng.fork('t');
-  for (let i = 0; i < batch; i++) t[i] = tRng.int(0, numTimesteps);
+  for (let i = 0; i < batch; i++) {
+    t[i] = timestepPower === 1 ? tRng.int(0, numTimesteps) : Math.min(numTimesteps - 1, Math.floor(numTimesteps * tRng.uniform() ** (1 / timestepPower)));
+  }
   const noise = rng.fork('noise').randn([batch, ...latentShape]) as Latents;
   const { dropY, dropSource } = cfgDropoutDecisions(rng.fork('cfg'), batch, dropout);
   if (!(dropout.caption >= 0 && dropout.caption <= 1)) throw new MigeInputError(`caption dropout must be in [0, 1], got ${dropout.caption}`, 'dropout');

@@ -126,7 +126,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const examples = await Promise.all(draws.map((d) => dataset.get(d.task as TrainTask, d.index)));
         const rng = new Rng(cfg.seed).fork(`step/${step}/${micro}`);
         const batch = prepareTrainBatch(model, examples, rng.fork('latents'), cfg.latents, latentCache);
-        const stepDraws = drawStep(rng, examples.length, latentShape, 1000, cfg.dropout);
+        const stepDraws = drawStep(rng, examples.length, latentShape, 1000, cfg.dropout, cfg.timestepPower);
         // Items that condition dropout left without their instruction or source stay uniform: their
         // weights could only say where the (unknown) edit is.
         const focus = cfg.editFocus > 0

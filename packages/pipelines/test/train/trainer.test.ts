@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { iddpmTables } from '../../src/diffusion/index.js';
 import { extractIntoTensor, hybridLoss, qSample } from '../../src/loss/index.js';
 import { MIGE_TINY, MigeModel } from '../../src/model/index.js';
-import { batchLoss, datasetFromManifest, datasetFromWorld, drawStep, emaWarmupDecay, prepareTrainBatch, readCheckpoint, train, trainTaskOf, type TrainConfig } from '../../src/train/index.js';
+import { batchLoss, datasetFromManifest, datasetFromWorld, drawStep, emaWarmupDecay, prepareTrainBatch, readCheckpoint, resolveTrainConfig, train, trainTaskOf, type TrainConfig } from '../../src/train/index.js';
 
 const SIZES = { imageSize: MIGE_TINY.imageSize, vitSize: MIGE_TINY.encoder.vision.imgSize };
 
@@ -61,6 +61,25 @@ describe('training', () => {
     expect([ex.task, ex.target.width, ex.entities.length, ex.entities[0]?.vit.width, ex.source?.height]).toEqual(['add', 32, 2, 28, 32]);
     expect(ex.sourceEntity).toBeGreaterThanOrEqual(0);
     await expect(ds.get('add', 5)).rejects.toThrow(/no example 5 in task "add" \(1 examples\)/);
+  });
+
+  it('draws timesteps uniformly by default and with density ∝ t^(k−1) for timestepPower k', () => {
+    const none = { instruction: 0, source: 0, both: 0, caption: 0 };
+    const uniform = drawStep(new Rng('t-draws'), 4000, [1, 1, 1], 1000, none);
+    const same = drawStep(new Rng('t-draws'), 4000, [1, 1, 1], 1000, none, 1);
+    const power = drawStep(new Rng('t-draws'), 4000, [1, 1, 1], 1000, none, 2);
+    expect(Array.from(same.t)).toEqual(Array.from(uniform.t));
+    const mean = (t: Int32Array) => t.reduce((a, b) => a + b, 0) / t.length;
+    const above = (t: Int32Array, x: number) => t.filter((v) => v >= x).length / t.length;
+    // Uniform: mean 499.5, P(t >= 800) = 0.2; k = 2: mean ≈ 666.7, P(t >= 800) = 1 − 0.8² = 0.36.
+    expect(Math.abs(mean(uniform.t) - 499.5)).toBeLessThan(15); // 3.3 standard errors
+    expect(Math.abs(mean(power.t) - 666.7)).toBeLessThan(12);
+    expect(above(uniform.t, 800)).toBeCloseTo(0.2, 1);
+    expect(above(power.t, 800)).toBeCloseTo(0.36, 1);
+    expect(Math.min(...power.t)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...power.t)).toBeLessThanOrEqual(999);
+    tf.dispose([uniform.noise, same.noise, power.noise]);
+    expect(() => resolveTrainConfig({ timestepPower: 0.5 })).toThrow(/timestepPower must be a number in \[1, 8\], got 0.5/);
   });
 
   it('overfits one fixed batch of 4: the hybrid loss falls by more than 10x', async () => {

@@ -95,7 +95,7 @@ describe('the mige command line', () => {
     const out = join(dir, 'eval');
     const r = await mige(['eval', '--model', 'mige-tiny', '--steps', '1', '--count', '1', '--tasks', 'subject,recolor,compose_add', '--out', out]);
     expect([r.code, r.stderr]).toEqual([0, expect.not.stringMatching(/error/i)]);
-    expect(r.stdout).toMatch(/^3 cases: L1 \d/);
+    expect(r.stdout).toMatch(/^3 cases \(tfjs\): L1 \d/);
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { overall: { n: number }; tasks: Record<string, unknown> };
     expect(report.overall.n).toBe(3);
     expect(Object.keys(report.tasks).sort()).toEqual(['compose_add', 'recolor', 'subject']);

@@ -56,6 +56,22 @@ describe('mige export and --engine', () => {
     }
   });
 
+  it('eval runs an exported model folder on ONNX Runtime too, with the scores of --engine tfjs', async () => {
+    // Runs after the export test above, which writes model/onnx.
+    const model = join(dir, 'model');
+    expect(existsSync(join(model, 'onnx', 'manifest.json'))).toBe(true);
+    const args = ['eval', '--model', model, '--steps', '2', '--count', '1', '--tasks', 'recolor,compose_add'];
+    const ort = await mige([...args, '--out', join(dir, 'eval-ort')]);
+    const tfjs = await mige([...args, '--engine', 'tfjs', '--out', join(dir, 'eval-tfjs')]);
+    for (const r of [ort, tfjs]) expect([r.code, r.stderr]).toEqual([0, expect.not.stringMatching(/error/i)]);
+    expect([ort.stdout, tfjs.stdout]).toEqual([expect.stringMatching(/^2 cases \(onnx\): L1/), expect.stringMatching(/^2 cases \(tfjs\): L1/)]);
+    const l2 = (name: string) => (JSON.parse(readFileSync(join(dir, name, 'report.json'), 'utf8')) as { overall: { metrics: { l2: number } } }).overall.metrics.l2;
+    expect(l2('eval-ort')).toBeGreaterThan(0);
+    expect(Math.abs(l2('eval-ort') - l2('eval-tfjs'))).toBeLessThan(1e-4);
+    const none = await mige(['eval', '--model', 'mige-tiny', '--count', '1', '--tasks', 'recolor', '--engine', 'onnx', '--out', join(dir, 'eval-none')]);
+    expect([none.code, none.stderr]).toEqual([1, expect.stringMatching(/^mige eval: error: preset mige-tiny: --engine onnx needs the model's ONNX export/)]);
+  });
+
   it('--engine onnx without an export, and a bad --engine, fail with one line naming the fix', async () => {
     const none = await mige(['generate', '--model', 'mige-tiny', '--steps', '1', '-i', 'a red circle', '--engine', 'onnx', '-o', join(dir, 'x.png')]);
     expect([none.code, none.stderr]).toEqual([1, expect.stringMatching(/^mige generate: error: preset mige-tiny: --engine onnx needs the model's ONNX export in onnx\/; make it with "mige export/)]);

@@ -1,8 +1,9 @@
 import { benchmarkSplit, DEFAULT_SPLIT_COUNTS, evaluate, splitExamples, WORLD_TASKS, writeReport, type WorldTask } from '@mige/data';
 import { MigeInputError } from '@mige/core';
 import { flowEvalModel } from '../../flows/index.js';
+import { attachedOnnxDir } from '../../onnx/index.js';
 import { num, parse, required, str } from '../args.js';
-import { FLOW_HELP, FLOW_OPTIONS, flowOptionsFromArgs, modelFromArgs, startBackend } from '../common.js';
+import { FLOW_HELP, FLOW_OPTIONS, flowModelFromArgs, flowOptionsFromArgs, releaseFlowModel, startBackend } from '../common.js';
 import type { Command } from '../io.js';
 
 export const evalCommand: Command = {
@@ -30,15 +31,17 @@ ${FLOW_HELP.replace(/ {2}--out[^\n]*\n[^\n]*\n/, '')}`,
     const options = flowOptionsFromArgs(v, io);
     delete options.onStep;
     await startBackend(v);
-    const model = await modelFromArgs(v, modelArg);
+    // Like the flow commands: a model folder with an onnx/ export runs on ONNX Runtime.
+    const model = await flowModelFromArgs(v, modelArg);
     try {
       const split = benchmarkSplit({ seed, size, counts: Object.fromEntries(tasks.map((t) => [t, count ?? DEFAULT_SPLIT_COUNTS[t]])) });
       const { report, samples } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, options), name: model.config.name, manifest: split.manifest });
       await writeReport(out, report, samples);
       const m = report.overall.metrics;
-      io.stdout.write(`${report.overall.n} cases: L1 ${m.l1?.toFixed(4)} L2 ${m.l2?.toFixed(4)} instructed ${m.instructed?.toFixed(3)} others-unchanged ${m.othersUnchanged?.toFixed(3)}; report in ${out}\n`);
+      const engine = attachedOnnxDir(model) !== undefined ? 'onnx' : 'tfjs';
+      io.stdout.write(`${report.overall.n} cases (${engine}): L1 ${m.l1?.toFixed(4)} L2 ${m.l2?.toFixed(4)} instructed ${m.instructed?.toFixed(3)} others-unchanged ${m.othersUnchanged?.toFixed(3)}; report in ${out}\n`);
     } finally {
-      model.dispose();
+      await releaseFlowModel(model);
     }
   },
 };

@@ -93,12 +93,14 @@ describe('the mige command line', () => {
 
   it('eval writes a report for a few benchmark cases', async () => {
     const out = join(dir, 'eval');
-    const r = await mige(['eval', '--model', 'mige-tiny', '--steps', '1', '--count', '1', '--tasks', 'subject,recolor,compose_add', '--out', out]);
+    const r = await mige(['eval', '--model', 'mige-tiny', '--steps', '1', '--count', '1', '--tasks', 'subject,recolor,remove,background,compose_add', '--out', out]);
     expect([r.code, r.stderr]).toEqual([0, expect.not.stringMatching(/error/i)]);
-    expect(r.stdout).toMatch(/^3 cases \(tfjs\): L1 \d/);
+    expect(r.stdout).toMatch(/^5 cases \(tfjs\): L1 \d/);
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { overall: { n: number }; tasks: Record<string, unknown> };
-    expect(report.overall.n).toBe(3);
-    expect(Object.keys(report.tasks).sort()).toEqual(['compose_add', 'recolor', 'subject']);
+    expect(report.overall.n).toBe(5);
+    expect(Object.keys(report.tasks).sort()).toEqual(['background', 'compose_add', 'recolor', 'remove', 'subject']);
+    // grid.png: one row per task of 64 px cells with 2 px gaps.
+    expect((await decodeImage(join(out, 'grid.png'))).height).toBe(5 * 64 + 6 * 2);
   });
 
   it('convert assembles an official model.pth and a diffusers VAE folder into a model that runs', async () => {

@@ -12,7 +12,8 @@ export const evalCommand: Command = {
   help: `Usage: mige eval [--model <dir|preset>] --out <dir> [options]
 
 Runs every case of the benchmark split through its flow (subject → generate, compose_* → compose,
-the rest → edit) and writes report.json, report.md and grid.png to --out.
+the rest → edit) and writes report.json, report.md and grid.png (the first case of each task:
+source, images, output, target) to --out.
   --out <dir>           report folder
   --count <n>           cases per task (default: the full split, 200-500 per task)
   --tasks <list>        comma-separated tasks (default all: ${WORLD_TASKS.join(', ')})
@@ -35,7 +36,7 @@ ${FLOW_HELP.replace(/ {2}--out[^\n]*\n[^\n]*\n/, '')}`,
     const model = await flowModelFromArgs(v, modelArg);
     try {
       const split = benchmarkSplit({ seed, size, counts: Object.fromEntries(tasks.map((t) => [t, count ?? DEFAULT_SPLIT_COUNTS[t]])) });
-      const { report, samples } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, options), name: model.config.name, manifest: split.manifest });
+      const { report, samples } = await evaluate({ examples: splitExamples(split), model: flowEvalModel(model, options), name: model.config.name, manifest: split.manifest, samples: tasks.length });
       await writeReport(out, report, samples);
       const m = report.overall.metrics;
       const engine = attachedOnnxDir(model) !== undefined ? 'onnx' : 'tfjs';

@@ -10,11 +10,13 @@
  * number of images) on each case's own images: how often an instruction check passes by accident
  * for that model (the "another target" row is no chance level for remove: any other image lacks
  * the removed object). Rows "edits" and "compositions" are the means over their tasks.
+ * `--include a.json,b.json` adds the model rows of earlier runs on the same split and settings
+ * (for example the ablations, evaluated once, next to a re-evaluated default model).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tensorToImages, tf, vaeTransformBatch, writeTextFileAtomic, type RgbImage } from '@mige/core';
+import { MigeInputError, tensorToImages, tf, vaeTransformBatch, writeTextFileAtomic, type RgbImage } from '@mige/core';
 import { benchmarkSplit, copySourceModel, evaluate, METRIC_NAMES, splitExamples, WORLD_TASKS, type EvalReport, type ScoreRow, type WorldExample, type WorldTask } from '@mige/data';
 import type { GuidanceScales, SamplerConfig } from '../../src/diffusion/index.js';
 import { flowEvalModel } from '../../src/flows/index.js';
@@ -22,13 +24,25 @@ import { attachOnnx, detachOnnx, exportModel } from '../../src/onnx/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { args, start } from './common.js';
 
-const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '', engine: 'onnx', 'chance-for': '' });
+const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '', engine: 'onnx', 'chance-for': '', include: '' });
 // --sampler '{"type":"ddim"}' (JSON SamplerConfig): default, the model's own (sampling.json, else the reference's).
 const sampler = a.sampler ? (JSON.parse(a.sampler) as SamplerConfig) : undefined;
 // --scales '{"y":3,"s":1.5}': guidance scales for every flow (default, the model's own).
 const scales = a.scales ? (JSON.parse(a.scales) as GuidanceScales) : undefined;
 await start();
 const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fromEntries(WORLD_TASKS.map((t) => [t, Number(a.count)])) });
+// Earlier runs' model rows: only from the same split and settings, and never twice under one name.
+const settings = { split: split.manifest, steps: a.steps ? Number(a.steps) : 'model default', sampler: sampler ?? 'model default', scales: scales ?? 'model default' };
+// Read first, so that a mismatch fails before any model runs.
+const included: EvalReport[] = [];
+for (const file of a.include.split(',').filter(Boolean)) {
+  const earlier = JSON.parse(readFileSync(file, 'utf8')) as typeof settings & { reports?: EvalReport[] };
+  for (const k of Object.keys(settings) as (keyof typeof settings)[]) {
+    if (JSON.stringify(earlier[k]) !== JSON.stringify(settings[k])) throw new MigeInputError(`${k} differs from this run's (${JSON.stringify(settings[k])}); evaluate with the same --count, --seed, --steps, --sampler and --scales`, file);
+  }
+  if (!Array.isArray(earlier.reports)) throw new MigeInputError('not an evaluate.ts results file (needs reports)', file);
+  included.push(...earlier.reports);
+}
 const reports: EvalReport[] = [];
 const copy = await evaluate({ examples: splitExamples(split), model: copySourceModel, name: 'copy-source', manifest: split.manifest });
 reports.push(copy.report);
@@ -93,6 +107,7 @@ for (const entry of a.models.split(',').filter(Boolean)) {
   reports.push(report, ...chanceReports.splice(0));
   console.log(`${name}: ${report.overall.n} cases in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
+for (const r of included) if (!reports.some((x) => x.name === r.name)) reports.push(r);
 const f = (v: number | null) => (v === null ? '–' : v.toFixed(3));
 const lines = [`Benchmark: synthetic world, ${a.count} cases per task (split seed ${a.seed}, 64 px), ${a.steps || 'the model\'s default'} steps of ${a.sampler || 'the model\'s default sampler'}, guidance scales ${a.scales || 'the model\'s defaults'} (a model folder's sampling.json, else the reference's), seed 0.`, ''];
 // The bar's groups: each task's mean weighs the same (a metric that does not apply stays null).
@@ -114,6 +129,6 @@ for (const task of [...WORLD_TASKS, ...(Object.keys(GROUPS) as (keyof typeof GRO
   }
   lines.push('');
 }
-writeTextFileAtomic(`${a.out}.json`, `${JSON.stringify({ split: split.manifest, steps: a.steps ? Number(a.steps) : 'model default', sampler: sampler ?? 'model default', scales: scales ?? 'model default', reports, groups }, null, 2)}\n`);
+writeTextFileAtomic(`${a.out}.json`, `${JSON.stringify({ ...settings, reports, groups }, null, 2)}\n`);
 writeTextFileAtomic(`${a.out}.md`, `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

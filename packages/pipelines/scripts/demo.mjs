@@ -39,6 +39,9 @@ for (const ex of examples) {
   writeTextFileAtomic(join(out, `${ex.flow}.json`), `${JSON.stringify(image.params, null, 2)}\n`);
   rows.push([...(source && !ex.entities.includes(ex.source) ? [source] : []), ...entities, image.image, await load(ex.expected)]);
   console.log(`${ex.flow.padEnd(8)} "${ex.instruction}" → ${join(out, `${ex.flow}.png`)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  // Say how the example was picked, so one good output is not read as the model's success rate.
+  const sel = ex.selection;
+  if (sel?.scanned) console.log(`         (world case ${sel.index}: the first the model carries out; it does ${sel.carriedOut} of the first ${sel.scanned} ${ex.task} cases)`);
 }
 await writeImage(join(out, 'grid.png'), imageGrid(rows, 2));
 model.dispose();

@@ -2,22 +2,58 @@
  * Writes the demo's inputs (demo/*.png + demo/demo.json) from the synthetic world: one subject-
  * driven generation, one edit and one compositional edit, at the default model's 64 px.
  *
- *   npx tsx scripts/make-demo-inputs.ts
+ *   npx tsx scripts/make-demo-inputs.ts                         # each task's case 0
+ *     [--tasks subject,background,compose_replace]              # the three examples' world tasks
+ *   npx tsx scripts/make-demo-inputs.ts --model DIR --scan 40   # each task's first case that DIR
+ *                                                               # carries out, as the demo runs it
+ *
+ * With --scan the script runs each task's first N cases exactly as demo.mjs does (seed 0, the
+ * model's sampling.json) and keeps the first whose output passes the world's object-level check
+ * (objectScores' `instructed`); demo.json records how many of the N passed, so the pick is not
+ * mistaken for the model's rate (that is the benchmark's job: RESULTS.md).
  */
 import { join } from 'node:path';
-import { writeImage, writeTextFileAtomic } from '@mige/core';
-import { generateExample, type WorldTask } from '@mige/data';
+import { parseArgs } from 'node:util';
+import { initBackend, writeImage, writeTextFileAtomic, type RgbImage } from '@mige/core';
+import { generateExample, objectScores, WORLD_TASKS, type WorldExample, type WorldTask } from '@mige/data';
+import { flowEvalModel, loadModel } from '../src/index.js';
+
+const { values } = parseArgs({
+  options: { model: { type: 'string' }, scan: { type: 'string', default: '0' }, tasks: { type: 'string', default: 'subject,background,compose_replace' } },
+});
+const scan = Number(values.scan);
+if (!Number.isInteger(scan) || scan < 0) throw new Error(`--scan must be a whole number of cases, got '${values.scan}'`);
+if (scan > 0 && !values.model) throw new Error('--scan needs --model DIR (the model the demo runs)');
 
 const DIR = new URL('../demo/', import.meta.url).pathname;
 const SEED = 424242;
-const picks: { name: string; task: WorldTask; index: number }[] = [
-  { name: 'generate', task: 'subject', index: 0 },
-  { name: 'edit', task: 'background', index: 0 },
-  { name: 'compose', task: 'compose_replace', index: 0 },
-];
+// --tasks: the generate, edit and compose examples' world tasks, in that order.
+const tasks = values.tasks.split(',') as WorldTask[];
+if (tasks.length !== 3) throw new Error(`--tasks takes three world tasks (generate, edit, compose), got '${values.tasks}'`);
+for (const t of tasks) if (!WORLD_TASKS.includes(t)) throw new Error(`--tasks: unknown world task '${t}' (one of ${WORLD_TASKS.join(', ')})`);
+const picks = (['generate', 'edit', 'compose'] as const).map((name, k) => ({ name, task: tasks[k] as WorldTask }));
+
+// demo.mjs's call for each flow (seed 0, the model's own sampling defaults).
+let run: ((ex: WorldExample) => Promise<RgbImage>) | null = null;
+if (scan > 0 && values.model) {
+  await initBackend({ log: null });
+  const flow = flowEvalModel(await loadModel(values.model), { seed: 0 });
+  run = async (ex) => flow(ex);
+}
+
 const demo: Record<string, unknown>[] = [];
 for (const p of picks) {
-  const ex = generateExample(SEED, p.index, { task: p.task, size: 64 });
+  let index = 0;
+  const passed: number[] = [];
+  if (run) {
+    for (let i = 0; i < scan; i++) {
+      const ex = generateExample(SEED, i, { task: p.task, size: 64 });
+      if (objectScores(ex, await run(ex)).instructed === 1) passed.push(i);
+    }
+    index = passed[0] ?? 0;
+    console.log(`${p.task}: ${passed.length} of ${scan} carried out (cases ${passed.join(', ') || 'none'})`);
+  }
+  const ex = generateExample(SEED, index, { task: p.task, size: 64 });
   const entities: string[] = [];
   for (let k = 0; k < ex.entities.length; k++) {
     const img = ex.entities[k];
@@ -28,7 +64,8 @@ for (const p of picks) {
   }
   if (ex.source && !ex.entities.includes(ex.source)) await writeImage(join(DIR, `${p.name}-source.png`), ex.source);
   await writeImage(join(DIR, `${p.name}-expected.png`), ex.target);
-  demo.push({ flow: p.name, task: p.task, instruction: ex.instruction, entities, source: ex.source ? `${p.name}-source.png` : null, expected: `${p.name}-expected.png` });
+  const selection = run ? { index, scanned: scan, carriedOut: passed.length } : { index };
+  demo.push({ flow: p.name, task: p.task, instruction: ex.instruction, entities, source: ex.source ? `${p.name}-source.png` : null, expected: `${p.name}-expected.png`, selection });
 }
-writeTextFileAtomic(join(DIR, 'demo.json'), `${JSON.stringify({ seed: SEED, examples: demo }, null, 2)}\n`);
+writeTextFileAtomic(join(DIR, 'demo.json'), `${JSON.stringify({ seed: SEED, ...(values.model ? { model: values.model } : {}), examples: demo }, null, 2)}\n`);
 console.log(JSON.stringify(demo, null, 2));

@@ -12,6 +12,7 @@
  * (objectScores' `instructed`); demo.json records how many of the N passed, so the pick is not
  * mistaken for the model's rate (that is the benchmark's job: RESULTS.md).
  */
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend, writeImage, writeTextFileAtomic, type RgbImage } from '@mige/core';
@@ -42,6 +43,11 @@ if (scan > 0 && values.model) {
 }
 
 const demo: Record<string, unknown>[] = [];
+const written = new Set<string>();
+const write = async (file: string, img: RgbImage): Promise<void> => {
+  await writeImage(join(DIR, file), img);
+  written.add(file);
+};
 for (const p of picks) {
   let index = 0;
   const passed: number[] = [];
@@ -59,13 +65,15 @@ for (const p of picks) {
     const img = ex.entities[k];
     if (!img) continue;
     const file = img === ex.source ? `${p.name}-source.png` : `${p.name}-subject${k}.png`;
-    await writeImage(join(DIR, file), img);
+    await write(file, img);
     entities.push(file);
   }
-  if (ex.source && !ex.entities.includes(ex.source)) await writeImage(join(DIR, `${p.name}-source.png`), ex.source);
-  await writeImage(join(DIR, `${p.name}-expected.png`), ex.target);
+  if (ex.source && !ex.entities.includes(ex.source)) await write(`${p.name}-source.png`, ex.source);
+  await write(`${p.name}-expected.png`, ex.target);
   const selection = run ? { index, scanned: scan, carriedOut: passed.length } : { index };
   demo.push({ flow: p.name, task: p.task, instruction: ex.instruction, entities, source: ex.source ? `${p.name}-source.png` : null, expected: `${p.name}-expected.png`, selection });
 }
+// An earlier pick's images (another case may have other entity slots) would ship unused.
+for (const f of readdirSync(DIR)) if (f.endsWith('.png') && !written.has(f)) rmSync(join(DIR, f));
 writeTextFileAtomic(join(DIR, 'demo.json'), `${JSON.stringify({ seed: SEED, ...(values.model ? { model: values.model } : {}), examples: demo }, null, 2)}\n`);
 console.log(JSON.stringify(demo, null, 2));

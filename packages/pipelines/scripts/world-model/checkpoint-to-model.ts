@@ -3,8 +3,9 @@
  * frozen VAE) with the checkpoint's weights (latest, or --step), or its EMA weights (--ema).
  *
  * `--sampling` sets the folder's sampling.json (default: MIGE's DPM-Solver++ with 20 steps and
- * guidance y 2 / s 1.5 for every flow, which scored best on the validation split, see RUNS.md;
- * `none` for none).
+ * guidance y 2 / s 1.5 for every flow, which scored best on the validation split for the early
+ * joint models and is what the ablations use; run-all.sh gives the default model the scales chosen
+ * for it, see RUNS.md; `none` for none).
  *
  *   npx tsx scripts/world-model/checkpoint-to-model.ts --init runs/world/init --run runs/world/joint --ema 1 --out models/mige-world
  */

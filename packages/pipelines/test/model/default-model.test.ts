@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RgbImage } from '@mige/core';
-import { benchmarkSplit, splitExamples, type WorldExample } from '@mige/data';
-import { edit, generate, modelFlowDefaults } from '../../src/flows/index.js';
-import { defaultModelDir, hasDefaultModel, loadDefaultModel, type MigeModel } from '../../src/model/index.js';
+import { decodeImage, type RgbImage } from '@mige/core';
+import { benchmarkSplit, generateExample, objectScores, splitExamples, type WorldExample, type WorldTask } from '@mige/data';
+import { edit, flowEvalModel, generate, modelFlowDefaults } from '../../src/flows/index.js';
+import { defaultModelDir, hasDefaultModel, loadDefaultModel, packageRoot, type MigeModel } from '../../src/model/index.js';
 import { useBackend } from './helpers.js';
 
 describe('the shipped default model (models/mige-world)', () => {
@@ -55,6 +55,24 @@ describe('the shipped default model (models/mige-world)', () => {
       const want = dist(out, borderColour(ex.target));
       const nearestOther = Math.min(...cases.filter((c) => c !== ex).map((c) => dist(out, borderColour(c.target))));
       expect(want, `${ex.instruction}: got ${out.map(Math.round).join(',')}, want ${borderColour(ex.target).map(Math.round).join(',')}`).toBeLessThan(nearestOther * 0.6);
+    }
+  });
+
+  it('carries out each of the demo\'s three examples, which are the world cases demo.json names', async () => {
+    // scripts/demo.mjs runs these (seed 0, the model's sampling.json); make-demo-inputs.ts --scan
+    // picked them. The world's object-level check is the "visibly follows its instruction" test.
+    const dir = join(packageRoot(), 'demo');
+    const demo = JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as {
+      seed: number;
+      examples: { flow: string; task: WorldTask; instruction: string; expected: string; selection: { index: number } }[];
+    };
+    expect(demo.examples.map((e) => e.flow)).toEqual(['generate', 'edit', 'compose']);
+    const run = flowEvalModel(model, { seed: 0 });
+    for (const ex of demo.examples) {
+      const world = generateExample(demo.seed, ex.selection.index, { task: ex.task, size: 64 });
+      expect(ex.instruction).toBe(world.instruction);
+      expect((await decodeImage(join(dir, ex.expected))).data).toEqual(world.target.data);
+      expect(objectScores(world, await run(world)).instructed, `${ex.flow}: "${ex.instruction}"`).toBe(1);
     }
   });
 

@@ -3,7 +3,7 @@
  * driven generation, one edit and one compositional edit, at the default model's 64 px.
  *
  *   npx tsx scripts/make-demo-inputs.ts                         # each task's case 0
- *     [--tasks subject,background,compose_replace]              # the three examples' world tasks
+ *     [--tasks subject,remove,compose_add]                      # the three examples' world tasks
  *   npx tsx scripts/make-demo-inputs.ts --model DIR --scan 40   # each task's first case that DIR
  *                                                               # carries out, as the demo runs it
  *
@@ -20,7 +20,7 @@ import { generateExample, objectScores, WORLD_TASKS, type WorldExample, type Wor
 import { flowEvalModel, loadModel } from '../src/index.js';
 
 const { values } = parseArgs({
-  options: { model: { type: 'string' }, scan: { type: 'string', default: '0' }, tasks: { type: 'string', default: 'subject,background,compose_replace' } },
+  options: { model: { type: 'string' }, scan: { type: 'string', default: '0' }, tasks: { type: 'string', default: 'subject,remove,compose_add' } },
 });
 const scan = Number(values.scan);
 if (!Number.isInteger(scan) || scan < 0) throw new Error(`--scan must be a whole number of cases, got '${values.scan}'`);

@@ -48,16 +48,15 @@ npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/init" --run "$L
 # a fresh AdamW on a new 5,000-step cosine from lr 2e-4 (RUNS.md), with the guidance scales
 # chosen on the validation split.
 FT=$RUNS/finetune
-node dist/cli.js train --model "$LONG/model" --out "$FT" --steps 5000 --world 10000 --world-size 64 --world-seed 3000 \
-  --seed 1 --batch-size 8 --lr 2e-4 --warmup 200 --lr-schedule cosine --min-lr-ratio 0.1 --max-grad-norm 1 \
-  --ema 0.999 --ema-warmup --checkpoint-every 200 --keep-last 2 --log jsonl --log-every 20 --resume >> "$RUNS/finetune.log" 2>&1
+FINETUNE=(--world 10000 --world-size 64 --world-seed 3000 --batch-size 8 --lr 2e-4 --warmup 200 --lr-schedule cosine
+          --min-lr-ratio 0.1 --max-grad-norm 1 --ema 0.999 --ema-warmup --checkpoint-every 200 --keep-last 2
+          --log jsonl --log-every 20 --resume)
+node dist/cli.js train --model "$LONG/model" --out "$FT" --steps 5000 --seed 1 "${FINETUNE[@]}" >> "$RUNS/finetune.log" 2>&1
 SAMPLING='{"generate":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":2}},"edit":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":1.5,"s":1.5}},"compose":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":1.5,"s":1.5}}}'
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$LONG/model" --run "$FT" --ema 1 --sampling "$SAMPLING" --out "$FT/model"
 
 # Stage 3d, the shipped default model: stage 3c's recipe again on its EMA, with new batches
 # (training seed 2) and a 7,000-step cosine (RUNS.md, 2026-11-29); its EMA ships.
-FT2=$RUNS/finetune3
-node dist/cli.js train --model "$FT/model" --out "$FT2" --steps 7000 --world 10000 --world-size 64 --world-seed 3000 \
-  --seed 2 --batch-size 8 --lr 2e-4 --warmup 200 --lr-schedule cosine --min-lr-ratio 0.1 --max-grad-norm 1 \
-  --ema 0.999 --ema-warmup --checkpoint-every 200 --keep-last 2 --log jsonl --log-every 20 --resume >> "$RUNS/finetune3.log" 2>&1
+FT2=$RUNS/finetune3   # the run's name as it happened (RUNS.md)
+node dist/cli.js train --model "$FT/model" --out "$FT2" --steps 7000 --seed 2 "${FINETUNE[@]}" >> "$RUNS/finetune3.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT/model" --run "$FT2" --ema 1 --sampling "$SAMPLING" --out "$FT2/model"

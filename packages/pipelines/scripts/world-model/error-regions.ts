@@ -1,0 +1,81 @@
+/**
+ * Where a model's edit error lies: each case's L2 (the benchmark's, mean over all pixels) split
+ * into the part inside the changed region (pixels where target and source differ, dilated by
+ * --dilate px) and the part outside it, for the model and for copy-source (whose error is all
+ * inside). Tells "the edit itself is wrong" from "the model disturbs what it should keep".
+ *
+ *   npx tsx scripts/world-model/error-regions.ts --model models/mige-world --tasks add,compose_add,compose_replace --count 40 [--steps 50] [--scales '{"y":1,"s":1}']
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RgbImage } from '@mige/core';
+import { benchmarkSplit, splitExamples } from '@mige/data';
+import type { GuidanceScales } from '../../src/diffusion/index.js';
+import { flowEvalModel } from '../../src/flows/index.js';
+import { loadModel } from '../../src/model/index.js';
+import { attachOnnx, detachOnnx, exportModel } from '../../src/onnx/index.js';
+import { args, start } from './common.js';
+
+const a = args({ model: 'models/mige-world', tasks: 'add,compose_add,compose_replace', count: '40', seed: '0', dilate: '2', steps: '', scales: '' });
+await start();
+const tasks = a.tasks.split(',');
+const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fromEntries(tasks.map((t) => [t, Number(a.count)])) });
+
+/** 1 where any channel of target and source differ, grown by `grow` px (Chebyshev). */
+function changedMask(target: RgbImage, source: RgbImage, grow: number): Uint8Array {
+  const { width: w, height: h } = target;
+  const base = new Uint8Array(w * h);
+  for (let p = 0; p < w * h; p++) {
+    for (let c = 0; c < 3; c++) if (target.data[p * 3 + c] !== source.data[p * 3 + c]) base[p] = 1;
+  }
+  const mask = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (!base[y * w + x]) continue;
+      for (let yy = Math.max(0, y - grow); yy <= Math.min(h - 1, y + grow); yy++) {
+        for (let xx = Math.max(0, x - grow); xx <= Math.min(w - 1, x + grow); xx++) mask[yy * w + xx] = 1;
+      }
+    }
+  }
+  return mask;
+}
+
+/** [inside, outside]: squared error sums over the mask and its complement, each / all values. */
+function splitL2(out: RgbImage, target: RgbImage, mask: Uint8Array): [number, number] {
+  const sums: [number, number] = [0, 0];
+  for (let k = 0; k < out.data.length; k++) {
+    const d = ((out.data[k] as number) - (target.data[k] as number)) / 255;
+    sums[mask[Math.floor(k / 3)] ? 0 : 1] += d * d;
+  }
+  return [sums[0] / out.data.length, sums[1] / out.data.length];
+}
+
+const model = await loadModel(a.model);
+const onnxDir = mkdtempSync(join(tmpdir(), 'mige-regions-onnx-'));
+exportModel(model, onnxDir, { dtype: 'fp32' });
+await attachOnnx(model, onnxDir);
+// --steps 50, --scales '{"y":1,"s":1}': override the model's sampling.json.
+const flow = flowEvalModel(model, { engine: 'onnx', ...(a.steps ? { steps: Number(a.steps) } : {}), ...(a.scales ? { scales: JSON.parse(a.scales) as GuidanceScales } : {}) });
+const totals = new Map<string, { n: number; area: number; modelIn: number; modelOut: number; copy: number }>();
+for (const ex of splitExamples(split)) {
+  if (!ex.source) continue;
+  const mask = changedMask(ex.target, ex.source, Number(a.dilate));
+  const [modelIn, modelOut] = splitL2(await flow(ex), ex.target, mask);
+  const t = totals.get(ex.task) ?? { n: 0, area: 0, modelIn: 0, modelOut: 0, copy: 0 };
+  t.n++;
+  t.area += mask.reduce((p, v) => p + v, 0) / mask.length;
+  t.modelIn += modelIn;
+  t.modelOut += modelOut;
+  t.copy += splitL2(ex.source, ex.target, mask)[0];
+  totals.set(ex.task, t);
+}
+await detachOnnx(model);
+rmSync(onnxDir, { recursive: true, force: true });
+model.dispose();
+console.log(`| task | changed area | copy-source L2 | model L2 inside | model L2 outside | model L2 |`);
+console.log(`| --- | --- | --- | --- | --- | --- |`);
+for (const [task, t] of totals) {
+  const m = (v: number) => (v / t.n).toFixed(4);
+  console.log(`| ${task} | ${(t.area / t.n).toFixed(3)} | ${m(t.copy)} | ${m(t.modelIn)} | ${m(t.modelOut)} | ${m(t.modelIn + t.modelOut)} |`);
+}

@@ -55,8 +55,14 @@ node dist/cli.js train --model "$LONG/model" --out "$FT" --steps 5000 --seed 1 "
 SAMPLING='{"generate":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":2}},"edit":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":1.5,"s":1.5}},"compose":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":1.5,"s":1.5}}}'
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$LONG/model" --run "$FT" --ema 1 --sampling "$SAMPLING" --out "$FT/model"
 
-# Stage 3d, the shipped default model: stage 3c's recipe again on its EMA, with new batches
-# (training seed 2) and a 7,000-step cosine (RUNS.md, 2026-11-29); its EMA ships.
+# Stage 3d: stage 3c's recipe again on its EMA, with new batches (training seed 2) and a
+# 7,000-step cosine (RUNS.md, 2026-11-29).
 FT2=$RUNS/finetune3   # the run's name as it happened (RUNS.md)
 node dist/cli.js train --model "$FT/model" --out "$FT2" --steps 7000 --seed 2 "${FINETUNE[@]}" >> "$RUNS/finetune3.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT/model" --run "$FT2" --ema 1 --sampling "$SAMPLING" --out "$FT2/model"
+
+# Stage 3e, the shipped default model: the same recipe once more on stage 3d's EMA (training
+# seed 3, an 8,500-step cosine; RUNS.md, 2026-11-29, 08:42 UTC on); its EMA ships.
+FT3=$RUNS/finetune4   # the run's name as it happened (RUNS.md)
+node dist/cli.js train --model "$FT2/model" --out "$FT3" --steps 8500 --seed 3 "${FINETUNE[@]}" >> "$RUNS/finetune4.log" 2>&1
+npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT2/model" --run "$FT3" --ema 1 --sampling "$SAMPLING" --out "$FT3/model"

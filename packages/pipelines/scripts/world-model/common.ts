@@ -1,9 +1,11 @@
 /** Shared by the default model's training stages: arguments, the world config, checkpoints. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend, type nn, type tf } from '@mige/core';
-import { parseMigeConfig, type MigeConfig } from '../../src/model/index.js';
+import { parseMigeConfig, type MigeConfig, type MigeModel } from '../../src/model/index.js';
+import { attachOnnx, detachOnnx, exportModel } from '../../src/onnx/index.js';
 import { readCheckpoint, writeCheckpoint } from '../../src/train/index.js';
 
 export const HERE = new URL('.', import.meta.url).pathname;
@@ -17,6 +19,20 @@ export function args<K extends string>(spec: Record<K, string>): Record<K, strin
 
 export async function start(): Promise<void> {
   await initBackend({ backend: 'wasm', log: null });
+}
+
+/**
+ * Exports `model` to a temp folder and runs its flows on ONNX Runtime (about 5x faster than
+ * TF.js wasm here, bench-results/engines.json); the returned function undoes both.
+ */
+export async function attachTempOnnx(model: MigeModel): Promise<() => Promise<void>> {
+  const dir = mkdtempSync(join(tmpdir(), 'mige-onnx-'));
+  exportModel(model, dir, { dtype: 'fp32' });
+  await attachOnnx(model, dir);
+  return async () => {
+    await detachOnnx(model);
+    rmSync(dir, { recursive: true, force: true });
+  };
 }
 
 export function worldConfig(path = join(HERE, 'mige-world.config.json')): MigeConfig {

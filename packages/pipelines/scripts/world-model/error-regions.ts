@@ -6,16 +6,12 @@
  *
  *   npx tsx scripts/world-model/error-regions.ts --model models/mige-world --tasks add,compose_add,compose_replace --count 40 [--steps 50] [--scales '{"y":1,"s":1}']
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { RgbImage } from '@mige/core';
 import { benchmarkSplit, splitExamples } from '@mige/data';
 import type { GuidanceScales } from '../../src/diffusion/index.js';
 import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
-import { attachOnnx, detachOnnx, exportModel } from '../../src/onnx/index.js';
-import { args, start } from './common.js';
+import { args, attachTempOnnx, start } from './common.js';
 
 const a = args({ model: 'models/mige-world', tasks: 'add,compose_add,compose_replace', count: '40', seed: '0', dilate: '2', steps: '', scales: '' });
 await start();
@@ -52,9 +48,7 @@ function splitL2(out: RgbImage, target: RgbImage, mask: Uint8Array): [number, nu
 }
 
 const model = await loadModel(a.model);
-const onnxDir = mkdtempSync(join(tmpdir(), 'mige-regions-onnx-'));
-exportModel(model, onnxDir, { dtype: 'fp32' });
-await attachOnnx(model, onnxDir);
+const detach = await attachTempOnnx(model);
 // --steps 50, --scales '{"y":1,"s":1}': override the model's sampling.json.
 const flow = flowEvalModel(model, { engine: 'onnx', ...(a.steps ? { steps: Number(a.steps) } : {}), ...(a.scales ? { scales: JSON.parse(a.scales) as GuidanceScales } : {}) });
 const totals = new Map<string, { n: number; area: number; modelIn: number; modelOut: number; copy: number }>();
@@ -70,8 +64,7 @@ for (const ex of splitExamples(split)) {
   t.copy += splitL2(ex.source, ex.target, mask)[0];
   totals.set(ex.task, t);
 }
-await detachOnnx(model);
-rmSync(onnxDir, { recursive: true, force: true });
+await detach();
 model.dispose();
 console.log(`| task | changed area | copy-source L2 | model L2 inside | model L2 outside | model L2 |`);
 console.log(`| --- | --- | --- | --- | --- | --- |`);

@@ -13,16 +13,13 @@
  * `--include a.json,b.json` adds the model rows of earlier runs on the same split and settings
  * (for example the ablations, evaluated once, next to a re-evaluated default model).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { MigeInputError, tensorToImages, tf, vaeTransformBatch, writeTextFileAtomic, type RgbImage } from '@mige/core';
 import { benchmarkSplit, copySourceModel, evaluate, METRIC_NAMES, splitExamples, WORLD_TASKS, type EvalReport, type ScoreRow, type WorldExample, type WorldTask } from '@mige/data';
 import type { GuidanceScales, SamplerConfig } from '../../src/diffusion/index.js';
 import { flowEvalModel } from '../../src/flows/index.js';
-import { attachOnnx, detachOnnx, exportModel } from '../../src/onnx/index.js';
 import { loadModel } from '../../src/model/index.js';
-import { args, start } from './common.js';
+import { args, attachTempOnnx, start } from './common.js';
 
 const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '', engine: 'onnx', 'chance-for': '', include: '' });
 // --sampler '{"type":"ddim"}' (JSON SamplerConfig): default, the model's own (sampling.json, else the reference's).
@@ -87,22 +84,14 @@ for (const entry of a.models.split(',').filter(Boolean)) {
   const [name, dir] = entry.split('=') as [string, string];
   const t0 = performance.now();
   const model = await loadModel(dir);
-  // ONNX Runtime runs the flows about 5x faster than TF.js wasm here (bench-results/engines.json).
-  const onnxDir = a.engine === 'onnx' ? mkdtempSync(join(tmpdir(), 'mige-eval-onnx-')) : null;
-  if (onnxDir) {
-    exportModel(model, onnxDir, { dtype: 'fp32' });
-    await attachOnnx(model, onnxDir);
-  }
-  const flow = flowEvalModel(model, { engine: onnxDir ? 'onnx' : 'tfjs', ...(a.steps ? { steps: Number(a.steps) } : {}), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) });
+  const detach = a.engine === 'onnx' ? await attachTempOnnx(model) : null;
+  const flow = flowEvalModel(model, { engine: detach ? 'onnx' : 'tfjs', ...(a.steps ? { steps: Number(a.steps) } : {}), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) });
   const { report } = await evaluate({ examples: splitExamples(split), model: flow, name, manifest: split.manifest });
   if (a['chance-for'].split(',').includes(name)) {
     const withOther = (ex: WorldExample) => flow({ ...ex, instruction: otherInstruction(ex) });
     chanceReports.push((await evaluate({ examples: splitExamples(split), model: withOther, name: `chance (${name}, another instruction)`, manifest: split.manifest })).report);
   }
-  if (onnxDir) {
-    await detachOnnx(model);
-    rmSync(onnxDir, { recursive: true, force: true });
-  }
+  await detach?.();
   model.dispose();
   reports.push(report, ...chanceReports.splice(0));
   console.log(`${name}: ${report.overall.n} cases in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

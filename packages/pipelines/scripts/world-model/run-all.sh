@@ -61,8 +61,15 @@ FT2=$RUNS/finetune3   # the run's name as it happened (RUNS.md)
 node dist/cli.js train --model "$FT/model" --out "$FT2" --steps 7000 --seed 2 "${FINETUNE[@]}" >> "$RUNS/finetune3.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT/model" --run "$FT2" --ema 1 --sampling "$SAMPLING" --out "$FT2/model"
 
-# Stage 3e, the shipped default model: the same recipe once more on stage 3d's EMA (training
-# seed 3, an 8,500-step cosine; RUNS.md, 2026-11-29, 08:42 UTC on); its EMA ships.
+# Stage 3e: the same recipe once more on stage 3d's EMA (training seed 3, an 8,500-step cosine;
+# RUNS.md, 2026-11-29, 08:42 UTC on).
 FT3=$RUNS/finetune4   # the run's name as it happened (RUNS.md)
 node dist/cli.js train --model "$FT2/model" --out "$FT3" --steps 8500 --seed 3 "${FINETUNE[@]}" >> "$RUNS/finetune4.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT2/model" --run "$FT3" --ema 1 --sampling "$SAMPLING" --out "$FT3/model"
+
+# Stage 3f, the shipped default model: a fourth fine-tune (training seed 4, a 7,000-step cosine;
+# RUNS.md, 2026-11-29, 11:10 UTC on), then the mean of its EMA and stage 3e's, which ships.
+FT4=$RUNS/finetune5   # the run's name as it happened (RUNS.md)
+node dist/cli.js train --model "$FT3/model" --out "$FT4" --steps 7000 --seed 4 "${FINETUNE[@]}" >> "$RUNS/finetune5.log" 2>&1
+npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT3/model" --run "$FT4" --ema 1 --sampling "$SAMPLING" --out "$FT4/model"
+npx tsx scripts/world-model/average-models.ts --models "$FT3/model,$FT4/model" --out "$RUNS/soup34"

@@ -1,0 +1,43 @@
+/**
+ * Averages the weights of model folders that share one architecture (a "model soup" of
+ * fine-tunes from one init), writing a new model folder with the first one's config, sampling
+ * and tokenizer. Frozen parts, equal in every folder, stay as they are.
+ *
+ *   npx tsx scripts/world-model/average-models.ts --models a,b [--weights 0.5,0.5] --out dir
+ */
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MigeInputError, parseSafetensors, writeSafetensors, type TensorData, type WritableTensor } from '@mige/core';
+import { args } from './common.js';
+
+const a = args({ models: '', weights: '', out: '' });
+const dirs = a.models.split(',').filter(Boolean);
+if (dirs.length < 2 || !a.out) throw new MigeInputError('give --models a,b[,...] and --out', 'average-models');
+const weights = a.weights ? a.weights.split(',').map(Number) : dirs.map(() => 1 / dirs.length);
+if (weights.length !== dirs.length || weights.some((w) => !Number.isFinite(w))) throw new MigeInputError(`--weights needs ${dirs.length} numbers, got "${a.weights}"`, 'average-models');
+const parsed = dirs.map((d) => parseSafetensors(readFileSync(join(d, 'model.safetensors')), { where: join(d, 'model.safetensors') }));
+const files = parsed.map((p) => p.tensors);
+const first = files[0] as Map<string, TensorData>;
+const out = new Map<string, WritableTensor>();
+for (const [name, t0] of first) {
+  const parts = files.map((f, i) => {
+    const t = f.get(name);
+    if (!t || t.shape.join() !== t0.shape.join() || t.dtype !== t0.dtype) throw new MigeInputError(`tensor ${name} is missing or differs in shape or dtype`, join(dirs[i] as string, 'model.safetensors'));
+    return t;
+  });
+  if (t0.dtype !== 'float32') {
+    out.set(name, { dtype: 'I32', shape: t0.shape, data: t0.data });
+    continue;
+  }
+  const data = new Float32Array(t0.data.length);
+  parts.forEach((t, i) => {
+    const w = weights[i] as number;
+    for (let k = 0; k < data.length; k++) data[k] = (data[k] as number) + w * (t.data[k] as number);
+  });
+  out.set(name, { dtype: 'F32', shape: t0.shape, data });
+}
+for (const [i, f] of files.entries()) if (f.size !== first.size) throw new MigeInputError(`has ${f.size} tensors, the first model ${first.size}`, dirs[i] as string);
+mkdirSync(a.out, { recursive: true });
+for (const f of ['config.json', 'sampling.json', 'tokenizer.json']) copyFileSync(join(dirs[0] as string, f), join(a.out, f));
+writeSafetensors(join(a.out, 'model.safetensors'), out, parsed[0]?.metadata);
+console.log(`${a.out}: ${out.size} tensors, weights ${weights.join(', ')} of ${dirs.join(', ')}`);

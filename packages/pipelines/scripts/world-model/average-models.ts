@@ -1,7 +1,7 @@
 /**
  * Averages the weights of model folders that share one architecture (a "model soup" of
  * fine-tunes from one init), writing a new model folder with the first one's config, sampling
- * and tokenizer. Frozen parts, equal in every folder, stay as they are.
+ * and tokenizer. Frozen parts, equal in every folder, stay as they are, bit for bit.
  *
  *   npx tsx scripts/world-model/average-models.ts --models a,b [--weights 0.5,0.5] --out dir
  */
@@ -25,8 +25,9 @@ for (const [name, t0] of first) {
     if (!t || t.shape.join() !== t0.shape.join() || t.dtype !== t0.dtype) throw new MigeInputError(`tensor ${name} is missing or differs in shape or dtype`, join(dirs[i] as string, 'model.safetensors'));
     return t;
   });
-  if (t0.dtype !== 'float32') {
-    out.set(name, { dtype: 'I32', shape: t0.shape, data: t0.data });
+  // Integers, and tensors equal in every folder (the frozen VAE and ViT), are kept bit for bit.
+  if (t0.dtype !== 'float32' || parts.every((t) => t.data.every((v, k) => v === t0.data[k]))) {
+    out.set(name, { dtype: t0.dtype === 'float32' ? 'F32' : 'I32', shape: t0.shape, data: t0.data });
     continue;
   }
   const data = new Float32Array(t0.data.length);

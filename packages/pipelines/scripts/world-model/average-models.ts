@@ -8,6 +8,7 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, parseSafetensors, writeSafetensors, type TensorData, type WritableTensor } from '@mige/core';
+import { MODEL_FILES, readModelConfig, SAMPLING_FILE } from '../../src/model/index.js';
 import { args } from './common.js';
 
 const a = args({ models: '', weights: '', out: '' });
@@ -15,14 +16,18 @@ const dirs = a.models.split(',').filter(Boolean);
 if (dirs.length < 2 || !a.out) throw new MigeInputError('give --models a,b[,...] and --out', 'average-models');
 const weights = a.weights ? a.weights.split(',').map(Number) : dirs.map(() => 1 / dirs.length);
 if (weights.length !== dirs.length || weights.some((w) => !Number.isFinite(w))) throw new MigeInputError(`--weights needs ${dirs.length} numbers, got "${a.weights}"`, 'average-models');
-const parsed = dirs.map((d) => parseSafetensors(readFileSync(join(d, 'model.safetensors')), { where: join(d, 'model.safetensors') }));
+const config = JSON.stringify(readModelConfig(join(dirs[0] as string, MODEL_FILES.config)));
+for (const d of dirs.slice(1)) {
+  if (JSON.stringify(readModelConfig(join(d, MODEL_FILES.config))) !== config) throw new MigeInputError(`its config differs from ${dirs[0]}'s: only one architecture can be averaged`, join(d, MODEL_FILES.config));
+}
+const parsed = dirs.map((d) => parseSafetensors(readFileSync(join(d, MODEL_FILES.weights)), { where: join(d, MODEL_FILES.weights) }));
 const files = parsed.map((p) => p.tensors);
 const first = files[0] as Map<string, TensorData>;
 const out = new Map<string, WritableTensor>();
 for (const [name, t0] of first) {
   const parts = files.map((f, i) => {
     const t = f.get(name);
-    if (!t || t.shape.join() !== t0.shape.join() || t.dtype !== t0.dtype) throw new MigeInputError(`tensor ${name} is missing or differs in shape or dtype`, join(dirs[i] as string, 'model.safetensors'));
+    if (!t || t.shape.join() !== t0.shape.join() || t.dtype !== t0.dtype) throw new MigeInputError(`tensor ${name} is missing or differs in shape or dtype`, join(dirs[i] as string, MODEL_FILES.weights));
     return t;
   });
   // Integers, and tensors equal in every folder (the frozen VAE and ViT), are kept bit for bit.
@@ -39,6 +44,6 @@ for (const [name, t0] of first) {
 }
 for (const [i, f] of files.entries()) if (f.size !== first.size) throw new MigeInputError(`has ${f.size} tensors, the first model ${first.size}`, dirs[i] as string);
 mkdirSync(a.out, { recursive: true });
-for (const f of ['config.json', 'sampling.json', 'tokenizer.json']) copyFileSync(join(dirs[0] as string, f), join(a.out, f));
-writeSafetensors(join(a.out, 'model.safetensors'), out, parsed[0]?.metadata);
+for (const f of [MODEL_FILES.config, SAMPLING_FILE, MODEL_FILES.tokenizer]) copyFileSync(join(dirs[0] as string, f), join(a.out, f));
+writeSafetensors(join(a.out, MODEL_FILES.weights), out, parsed[0]?.metadata);
 console.log(`${a.out}: ${out.size} tensors, weights ${weights.join(', ')} of ${dirs.join(', ')}`);

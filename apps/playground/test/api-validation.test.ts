@@ -49,6 +49,11 @@ describe('playground API: info and request validation', () => {
       expect(info.defaults.compose).toEqual({ steps: 40, scales: { y: 5, s: 1 }, sampler: 'dpm-solver' });
       const spec = await validateJobRequest(edit(), { ...DEFAULT_LIMITS, ...LIMITS }, (flow) => modelFlowDefaults(own, flow));
       expect(spec.options).toMatchObject({ steps: 12, scales: { y: 2, s: 1 }, sampler: { type: 'ddpm' } });
+      // The UI always names a sampler: the default's type keeps the model's whole configuration.
+      setSamplingDefaults(own, { edit: { sampler: { type: 'dpm-solver', maxTimestep: 549 } } });
+      const named = async (sampler: string) => (await validateJobRequest(edit({ sampler }), { ...DEFAULT_LIMITS, ...LIMITS }, (flow) => modelFlowDefaults(own, flow))).options.sampler;
+      expect(await named('dpm-solver')).toEqual({ type: 'dpm-solver', maxTimestep: 549 });
+      expect(await named('ddim')).toEqual({ type: 'ddim', eta: 0 });
     } finally {
       await server.close();
       own.dispose();

@@ -10,6 +10,7 @@
  * number of images) on each case's own images: how often an instruction check passes by accident
  * for that model (the "another target" row is no chance level for remove: any other image lacks
  * the removed object). Rows "edits" and "compositions" are the means over their tasks.
+ * `--tasks subject,add` evaluates only those tasks (a quicker probe).
  * `--include a.json,b.json` adds the model rows of earlier runs on the same split and settings
  * (for example the ablations, evaluated once, next to a re-evaluated default model).
  */
@@ -21,13 +22,16 @@ import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { args, attachTempOnnx, start } from './common.js';
 
-const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '', engine: 'onnx', 'chance-for': '', include: '' });
+const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '', engine: 'onnx', 'chance-for': '', include: '', tasks: WORLD_TASKS.join(',') });
 // --sampler '{"type":"ddim"}' (JSON SamplerConfig): default, the model's own (sampling.json, else the reference's).
 const sampler = a.sampler ? (JSON.parse(a.sampler) as SamplerConfig) : undefined;
 // --scales '{"y":3,"s":1.5}': guidance scales for every flow (default, the model's own).
 const scales = a.scales ? (JSON.parse(a.scales) as GuidanceScales) : undefined;
 await start();
-const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fromEntries(WORLD_TASKS.map((t) => [t, Number(a.count)])) });
+// --tasks subject,add: only these tasks (a quicker probe; the table's groups need them all).
+const tasks = a.tasks.split(',').filter(Boolean) as WorldTask[];
+for (const t of tasks) if (!WORLD_TASKS.includes(t)) throw new MigeInputError(`unknown task '${t}' (tasks: ${WORLD_TASKS.join(', ')})`, '--tasks');
+const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fromEntries(tasks.map((t) => [t, Number(a.count)])) });
 // Earlier runs' model rows: only from the same split and settings, and never twice under one name.
 const settings = { split: split.manifest, steps: a.steps ? Number(a.steps) : 'model default', sampler: sampler ?? 'model default', scales: scales ?? 'model default' };
 // Read first, so that a mismatch fails before any model runs.

@@ -76,6 +76,7 @@ export const FLOW_OPTIONS: OptionSpec = {
   sampler: { type: 'string' },
   order: { type: 'string' },
   'skip-type': { type: 'string' },
+  'max-timestep': { type: 'string' },
   eta: { type: 'string' },
   latents: { type: 'string' },
   engine: { type: 'string' },
@@ -88,9 +89,11 @@ export const FLOW_HELP = `  --out, -o <file.png>  output image (default out.png)
   --scale-y <s>         instruction guidance scale s_y (default 7 generate / 5 edit, compose)
   --seed <n>            seed of the first image; image k uses seed + k (default 0)
   --num-images, -n <n>  images to make (default 1)
-  --sampler <name>      dpm-solver (default) | ddim | ddpm
+  --sampler <name>      dpm-solver | ddim | ddpm (default: the model's, else dpm-solver); the
+                        flags below change only what they name of the model's sampler of that type
   --order <1|2|3>       DPM-Solver++ order (default 2)
   --skip-type <t>       DPM-Solver time steps: time_uniform (default) | logSNR | time_quadratic
+  --max-timestep <n>    DPM-Solver / DDPM: start at timestep n of 999 (default 999), from pure noise
   --eta <x>             DDIM noise (default 0)
   --latents <m>         reference-image latents: sample (default, as the reference) | mean
   --engine <e>          where the networks run: tfjs | onnx (ONNX Runtime over the model folder's
@@ -98,20 +101,29 @@ export const FLOW_HELP = `  --out, -o <file.png>  output image (default out.png)
 ${MODEL_HELP}
 ${BACKEND_HELP}`;
 
+/**
+ * The sampler flags as a SamplerConfig naming only what was given (the flows fill the rest from
+ * the model's sampler of that type, else the sampler's defaults); undefined without any flag.
+ */
 export function samplerFromArgs(v: ParsedValues): SamplerConfig | undefined {
   const type = choice(v, 'sampler', ['dpm-solver', 'ddim', 'ddpm'] as const);
   const order = num(v, 'order', { integer: true, min: 1, max: 3 }) as 1 | 2 | 3 | undefined;
   const skipType = choice(v, 'skip-type', ['time_uniform', 'logSNR', 'time_quadratic'] as const);
+  const maxTimestep = num(v, 'max-timestep', { integer: true, min: 1, max: 999 });
   const eta = num(v, 'eta', { min: 0 });
-  if (type === undefined && order === undefined && skipType === undefined && eta === undefined) return undefined;
+  if (type === undefined && order === undefined && skipType === undefined && maxTimestep === undefined && eta === undefined) return undefined;
+  const start = maxTimestep !== undefined ? { maxTimestep } : {};
   if ((type ?? 'dpm-solver') === 'dpm-solver') {
     if (eta !== undefined) throw new MigeInputError('only applies to --sampler ddim', '--eta');
-    return { type: 'dpm-solver', order: order ?? 2, skipType: skipType ?? 'time_uniform' };
+    return { type: 'dpm-solver', ...(order !== undefined ? { order } : {}), ...(skipType ? { skipType } : {}), ...start };
   }
   if (order !== undefined || skipType !== undefined) throw new MigeInputError('--order and --skip-type only apply to --sampler dpm-solver', '--sampler');
-  if (type === 'ddim') return { type: 'ddim', eta: eta ?? 0 };
+  if (type === 'ddim') {
+    if (maxTimestep !== undefined) throw new MigeInputError('only applies to --sampler dpm-solver or ddpm', '--max-timestep');
+    return { type: 'ddim', ...(eta !== undefined ? { eta } : {}) };
+  }
   if (eta !== undefined) throw new MigeInputError('only applies to --sampler ddim', '--eta');
-  return { type: 'ddpm' };
+  return { type: 'ddpm', ...start };
 }
 
 export function flowOptionsFromArgs(v: ParsedValues, io: CliIo): FlowOptions {

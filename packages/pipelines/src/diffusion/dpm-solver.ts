@@ -12,10 +12,10 @@ interface Evaluation { t: number; x0: Latents }
  * Multistep DPM-Solver++ (`algorithm_type="dpmsolver++"`, `solver_type="dpmsolver"`) on the
  * discrete VP schedule, as MIGE samples through PixArt's `DPMS(...).sample(x_T, steps, order,
  * skip_type, method='multistep')`. It integrates the diffusion ODE in the data-prediction form
- * x0 = (x − σ·ε)/α from t = 1 to t = 1/N with exactly `steps` network calls; the first
- * `order − 1` steps warm up with lower orders (so steps < order, which the reference rejects,
- * simply runs at order `steps`). Scalar coefficients are rounded like the reference's float32
- * tensors.
+ * x0 = (x − σ·ε)/α from t = 1 (or maxTimestep's time) to t = 1/N with exactly `steps` network
+ * calls; the first `order − 1` steps warm up with lower orders (so steps < order, which the
+ * reference rejects, simply runs at order `steps`). Scalar coefficients are rounded like the
+ * reference's float32 tensors.
  */
 export class DpmSolverSampler implements Sampler {
   constructor(
@@ -23,10 +23,13 @@ export class DpmSolverSampler implements Sampler {
     readonly schedule: NoiseScheduleVP = new NoiseScheduleVP(),
   ) {}
 
-  /** The continuous times t_0 = 1 > … > t_steps = 1/N (float32), `get_time_steps`. */
+  /**
+   * The continuous times t_0 > … > t_steps = 1/N (float32), `get_time_steps`; t_0 = 1 (the
+   * reference), or (maxTimestep + 1)/N.
+   */
   timesteps(steps: number): Float32Array {
     const ns = this.schedule;
-    const tT = ns.T;
+    const tT = this.startTime();
     const t0 = 1 / ns.totalN;
     switch (this.config.skipType) {
       case 'time_uniform':
@@ -38,6 +41,12 @@ export class DpmSolverSampler implements Sampler {
         return lambdas.map((l) => ns.inverseLambda(l));
       }
     }
+  }
+
+  /** Where the solver starts: continuous time (maxTimestep + 1)/N, T = 1 at the default 999. */
+  startTime(): number {
+    const ns = this.schedule;
+    return Math.min(ns.T, f32((this.config.maxTimestep + 1) / ns.totalN));
   }
 
   modelTimes(steps: number): number[] {

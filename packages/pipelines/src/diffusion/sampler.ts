@@ -53,6 +53,12 @@ export interface DpmSolverConfig {
   skipType?: SkipType;
   /** Lower the order of the final steps when steps < 10 (default true). */
   lowerOrderFinal?: boolean;
+  /**
+   * Start the solver at discrete timestep n, continuous time (n + 1)/N, from x_T as given
+   * (default 999: t = 1, the reference). As DDPM's option: a small model's x0 estimates at the
+   * noisiest times can be worse than none, and skipping them can make better samples (RUNS.md).
+   */
+  maxTimestep?: number;
 }
 
 export interface DdimConfig {
@@ -87,7 +93,7 @@ export interface Sampler {
 }
 
 const OPTIONS: Record<SamplerConfig['type'], readonly string[]> = {
-  'dpm-solver': ['type', 'order', 'skipType', 'lowerOrderFinal'],
+  'dpm-solver': ['type', 'order', 'skipType', 'lowerOrderFinal', 'maxTimestep'],
   ddim: ['type', 'eta'],
   ddpm: ['type', 'maxTimestep'],
 };
@@ -106,13 +112,14 @@ export function createSampler(config: SamplerConfig): Sampler {
   }
   switch (config.type) {
     case 'dpm-solver': {
-      const { order = 2, skipType = 'time_uniform', lowerOrderFinal = true } = config;
+      const { order = 2, skipType = 'time_uniform', lowerOrderFinal = true, maxTimestep = 999 } = config;
       if (order !== 1 && order !== 2 && order !== 3) throw new MigeInputError(`order must be 1, 2 or 3, got ${String(order)}`, `${where}.order`);
       if (skipType !== 'time_uniform' && skipType !== 'logSNR' && skipType !== 'time_quadratic') {
         throw new MigeInputError(`skipType must be 'time_uniform', 'logSNR' or 'time_quadratic', got ${JSON.stringify(skipType)}`, `${where}.skipType`);
       }
       if (typeof lowerOrderFinal !== 'boolean') throw new MigeInputError(`lowerOrderFinal must be a boolean, got ${String(lowerOrderFinal)}`, `${where}.lowerOrderFinal`);
-      return new DpmSolverSampler({ type: 'dpm-solver', order, skipType, lowerOrderFinal });
+      checkMaxTimestep(maxTimestep, where);
+      return new DpmSolverSampler({ type: 'dpm-solver', order, skipType, lowerOrderFinal, maxTimestep });
     }
     case 'ddim': {
       const { eta = 0 } = config;
@@ -121,10 +128,14 @@ export function createSampler(config: SamplerConfig): Sampler {
     }
     case 'ddpm': {
       const { maxTimestep = 999 } = config;
-      if (typeof maxTimestep !== 'number' || !Number.isInteger(maxTimestep) || maxTimestep < 1 || maxTimestep > 999) {
-        throw new MigeInputError(`maxTimestep must be an integer in [1, 999], got ${String(maxTimestep)}`, `${where}.maxTimestep`);
-      }
+      checkMaxTimestep(maxTimestep, where);
       return new DdpmSampler({ type: 'ddpm', maxTimestep });
     }
+  }
+}
+
+function checkMaxTimestep(maxTimestep: unknown, where: string): void {
+  if (typeof maxTimestep !== 'number' || !Number.isInteger(maxTimestep) || maxTimestep < 1 || maxTimestep > 999) {
+    throw new MigeInputError(`maxTimestep must be an integer in [1, 999], got ${String(maxTimestep)}`, `${where}.maxTimestep`);
   }
 }

@@ -5,6 +5,7 @@ import { modelFlowDefaults } from './defaults.js';
 import { denoise } from './denoise.js';
 import { resolveEngine } from './engine-select.js';
 import { disposeInputs, initialNoise, prepareItemsWith, type FlowItem, type PreparedItems } from './prepare.js';
+import type { SamplerConfig } from '../diffusion/index.js';
 import type { FlowImage, FlowName, FlowOptions, FlowResult, GenerationParams } from './types.js';
 
 /** Options with the flow's defaults filled in and checked. */
@@ -32,7 +33,10 @@ function resolveOptions(model: MigeModel, flow: FlowName, options: FlowOptions) 
   if (engine !== undefined && engine !== 'tfjs' && engine !== 'onnx' && (typeof engine !== 'object' || engine === null || typeof engine.denoiseStep !== 'function')) {
     throw new MigeInputError(`engine must be 'tfjs', 'onnx' or a FlowEngine, got ${JSON.stringify(engine)}`, where);
   }
-  return { steps, scales, numImages, size, seed, previewEvery, sampler: options.sampler ?? d.sampler, latents: options.latents ?? 'sample', guidance: d.guidance, engine };
+  // Like the scales, a sampler of the model's own type changes only the fields it names (so
+  // { type: 'dpm-solver', order: 3 } keeps the model's maxTimestep); another type replaces it.
+  const sampler = options.sampler && options.sampler.type === d.sampler.type ? ({ ...d.sampler, ...options.sampler } as SamplerConfig) : (options.sampler ?? d.sampler);
+  return { steps, scales, numImages, size, seed, previewEvery, sampler, latents: options.latents ?? 'sample', guidance: d.guidance, engine };
 }
 
 /** Items in request order, `numImages` per request with seeds seed, seed + 1, … */

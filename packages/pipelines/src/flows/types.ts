@@ -21,6 +21,10 @@ export interface FlowOptions {
   numImages?: number;
   /** Output side in pixels: must be the model's image size (its position table is fixed). */
   size?: number;
+  /**
+   * The sampler. One of the model's default type changes only the fields it names (like
+   * `scales`); one of another type replaces the default.
+   */
   sampler?: SamplerConfig;
   latents?: LatentMode;
   onStep?: StepCallback;

@@ -58,7 +58,11 @@ describe('the mige command line', () => {
     const img = await decodeImage(out);
     expect([img.width, img.height]).toEqual([64, 64]);
     const params = JSON.parse(await readFile(join(dir, 'default', 'gen.json'), 'utf8')) as Record<string, unknown>;
-    expect(params).toMatchObject({ flow: 'generate', model: 'mige-world', steps: 2, sampler: { type: 'dpm-solver' }, scales: { y: 2 } });
+    expect(params).toMatchObject({ flow: 'generate', model: 'mige-world', steps: 2, sampler: { type: 'dpm-solver', maxTimestep: 549 }, scales: { y: 2 } });
+    // A sampler flag changes only what it names of the model's sampler.
+    const o = await mige(['generate', '--steps', '2', '--order', '1', '-i', '<imagehere> on a plain blue background', '--image', join(dir, 'subj.png'), '-o', join(dir, 'default', 'gen1.png')]);
+    expect([o.code, o.stderr]).toEqual([0, expect.not.stringMatching(/error/i)]);
+    expect(JSON.parse(await readFile(join(dir, 'default', 'gen1.json'), 'utf8'))).toMatchObject({ sampler: { type: 'dpm-solver', order: 1, maxTimestep: 549 } });
     const e = await mige(['edit', '--steps', '2', '-i', 'make the square blue', '--source', join(dir, 'src.png'), '-o', join(dir, 'default', 'edit.png')]);
     expect([e.code, e.stderr]).toEqual([0, expect.not.stringMatching(/error/i)]);
     expect(JSON.parse(await readFile(join(dir, 'default', 'edit.json'), 'utf8'))).toMatchObject({ flow: 'edit', model: 'mige-world' });
@@ -147,6 +151,8 @@ describe('the mige command line', () => {
       [['train', '--model', 'mige-tiny', '--world', '2', '--out', join(dir, 't3'), '--edit-focus=-1'], 1, /^mige train: error: --edit-focus: must be >= 0, got -1/],
       [['train', '--model', 'mige-tiny', '--world', '2', '--out', join(dir, 't4'), '--stop-at', '0'], 1, /^mige train: error: --stop-at: must be >= 1, got 0/],
       [['info', '--backend', 'gpu9'], 1, /^mige info: error: --backend: must be one of/],
+      [['generate', ...TINY, '-i', 'x', '--max-timestep', '1000'], 1, /^mige generate: error: --max-timestep: must be <= 999, got 1000/],
+      [['generate', ...TINY, '-i', 'x', '--sampler', 'ddim', '--max-timestep', '500'], 1, /^mige generate: error: --max-timestep: only applies to --sampler dpm-solver or ddpm/],
     ];
     for (const [args, code, pattern] of cases) {
       const r = await mige(args);

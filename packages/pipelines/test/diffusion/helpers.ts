@@ -48,12 +48,12 @@ export function gaussianDataModel(mu: Latents, s: number, ns = new NoiseSchedule
  * The exact probability-flow ODE solution for that Gaussian data from x_T at t = 1 to t_end:
  * the standardised variable (x − α·mu)/√(α²s² + σ²) is constant along the ODE.
  */
-export function gaussianOdeSolution(mu: Latents, s: number, xT: Latents, tEnd: number, ns = new NoiseScheduleVP()): Latents {
+export function gaussianOdeSolution(mu: Latents, s: number, xT: Latents, tEnd: number, ns = new NoiseScheduleVP(), tStart = 1): Latents {
   const scale = (t: number) => {
     const a = Math.exp(ns.marginalLogMeanCoeff(t));
     return { a, v: Math.sqrt(a * a * s * s + 1 - a * a) };
   };
-  const start = scale(1);
+  const start = scale(tStart);
   const end = scale(tEnd);
   return tf.tidy(() => tf.add(tf.mul(mu, end.a), tf.mul(tf.sub(xT, tf.mul(mu, start.a)), end.v / start.v)));
 }

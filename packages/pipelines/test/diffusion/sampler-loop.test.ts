@@ -136,7 +136,7 @@ describe('validation', () => {
     bad({ type: 'dpm-solver', lowerOrderFinal: 'yes' }, /SamplerConfig\.lowerOrderFinal/);
     bad({ type: 'ddim', eta: -0.5 }, /SamplerConfig\.eta/);
     bad({ type: 'ddim', order: 2 }, /SamplerConfig\.order: 'order' is not an option of the ddim sampler/);
-    expect(createSampler({ type: 'dpm-solver' }).config).toEqual({ type: 'dpm-solver', order: 2, skipType: 'time_uniform', lowerOrderFinal: true });
+    expect(createSampler({ type: 'dpm-solver' }).config).toEqual({ type: 'dpm-solver', order: 2, skipType: 'time_uniform', lowerOrderFinal: true, maxTimestep: 999 });
     expect(createSampler({ type: 'ddim' }).config).toEqual({ type: 'ddim', eta: 0 });
   });
 
@@ -154,6 +154,14 @@ describe('validation', () => {
     }
     const late = createSampler({ type: 'ddpm', maxTimestep: 700 }).modelTimes(100);
     expect([late.length, late[0], late.at(-1)]).toEqual([100, 700, 0]);
+    for (const maxTimestep of [0, 1000, 2.5, '499']) {
+      expect(() => createSampler({ type: 'dpm-solver', maxTimestep } as SamplerConfig)).toThrow(/SamplerConfig\.maxTimestep: maxTimestep must be an integer in \[1, 999\]/);
+    }
+    // Model time (t − 1/N)·N: the first call at the start timestep itself.
+    const dpmLate = createSampler({ type: 'dpm-solver', maxTimestep: 499 }).modelTimes(20);
+    expect(dpmLate).toHaveLength(20);
+    expect(dpmLate[0]).toBeCloseTo(499, 3);
+    expect(createSampler({ type: 'dpm-solver' }).modelTimes(20)[0]).toBeCloseTo(999, 3);
     await expect(dpm.sample(echo, tf.zeros([4, 2, 2]) as unknown as Latents, { steps: 2 })).rejects.toThrow(/xT/);
     await expect(createSampler({ type: 'ddpm' }).sample(echo, x, { steps: 2 })).rejects.toThrow(/ddpm\.sample\.rng: .*needs options\.rng/);
     await expect(createSampler({ type: 'ddim', eta: 0.5 }).sample(echo, x, { steps: 2, rng: [new Rng(1), new Rng(2)] })).rejects.toThrow(/2 generators for a batch of 1/);

@@ -66,6 +66,25 @@ describe.each(TEST_BACKENDS)('exact-solution checks on %s', (backend) => {
     expect(rate(e3)).toBeGreaterThan(2);
   });
 
+  it('DPM-Solver++ started at maxTimestep follows the ODE from that time, and 999 is the default', async () => {
+    const run = (maxTimestep?: number) => {
+      const config = { type: 'dpm-solver', order: 2, skipType: 'logSNR', ...(maxTimestep === undefined ? {} : { maxTimestep }) } as const;
+      return createSampler(config).sample(gaussianDataModel(mu, 0.5), xT, { steps: 40 });
+    };
+    const [full, same, late] = [await run(), await run(999), await run(499)];
+    expect(maxAbsDiff(same, full)).toBe(0);
+    // Gaussian data: from t = 0.5 the error against the exact solution from there is below the
+    // full run's against its own, and both are small next to how far apart the solutions are.
+    const exactLate = gaussianOdeSolution(mu, 0.5, xT, T_END, undefined, 0.5);
+    const exactFull = gaussianOdeSolution(mu, 0.5, xT, T_END);
+    const [errLate, errFull, apart] = [maxAbsDiff(late, exactLate), maxAbsDiff(full, exactFull), maxAbsDiff(exactLate, exactFull)];
+    report.push(`${backend} DPM-Solver++ logSNR 40 steps: from t = 0.5 ${errLate.toExponential(2)}, from t = 1 ${errFull.toExponential(2)} (solutions ${apart.toExponential(2)} apart)`);
+    expect(errLate).toBeLessThan(5e-3);
+    expect(errLate).toBeLessThan(errFull);
+    expect(apart).toBeGreaterThan(0.1);
+    tf.dispose([full, same, late, exactLate, exactFull]);
+  });
+
   it('DDIM lands on the point mass and converges at first order on Gaussian data', async () => {
     const ddim = createSampler({ type: 'ddim' });
     for (const steps of [1, 10, 50]) {

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError } from '@mige/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SamplerConfig } from '../../src/diffusion/index.js';
 import { edit, generate, modelFlowDefaults, REFERENCE_SAMPLER } from '../../src/flows/index.js';
 import { loadModel, MIGE_TINY, MigeModel, parseSamplingDefaults, samplingDefaults, saveModel, setSamplingDefaults } from '../../src/model/index.js';
 import { picture } from '../flows/pictures.js';
@@ -34,6 +35,16 @@ describe('a model\'s own sampling defaults (sampling.json)', () => {
     const g = await generate(loaded, { instruction: 'a <imagehere>', images: [picture(2)] }, { steps: 2, sampler: { type: 'ddim' } });
     expect(g.images[0]?.params).toMatchObject({ steps: 2, scales: { y: 7 }, sampler: { type: 'ddim' } });
     g.tensor.dispose();
+    // A request's sampler of the default's type changes only the fields it names, as scales do.
+    setSamplingDefaults(loaded, { edit: { sampler: { type: 'ddpm', maxTimestep: 700 }, steps: 4 } });
+    const merged = async (sampler: SamplerConfig) => {
+      const r = await edit(loaded, { instruction: 'make it blue', source: picture(1) }, { sampler });
+      r.tensor.dispose();
+      return r.images[0]?.params.sampler;
+    };
+    expect(await merged({ type: 'ddpm' })).toEqual({ type: 'ddpm', maxTimestep: 700 });
+    expect(await merged({ type: 'ddpm', maxTimestep: 300 })).toEqual({ type: 'ddpm', maxTimestep: 300 });
+    expect(await merged({ type: 'ddim' })).toEqual({ type: 'ddim' });
 
     // Saving a model without defaults over the folder removes the stale file.
     setSamplingDefaults(loaded, {});

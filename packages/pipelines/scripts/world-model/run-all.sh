@@ -73,3 +73,10 @@ FT4=$RUNS/finetune5   # the run's name as it happened (RUNS.md)
 node dist/cli.js train --model "$FT3/model" --out "$FT4" --steps 7000 --seed 4 "${FINETUNE[@]}" >> "$RUNS/finetune5.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT3/model" --run "$FT4" --ema 1 --sampling "$SAMPLING" --out "$FT4/model"
 npx tsx scripts/world-model/average-models.ts --models "$FT3/model,$FT4/model" --out "$RUNS/soup34"
+
+# Stage 3g, the shipped default model: a fifth fine-tune, of the mean (training seed 5, a
+# 7,000-step cosine; RUNS.md, 2026-11-29, 13:23 UTC on), sampling generation from timestep 549.
+FT5=$RUNS/finetune6   # the run's name as it happened (RUNS.md)
+SHIPPED_SAMPLING='{"generate":{"sampler":{"type":"dpm-solver","maxTimestep":549},"steps":20,"scales":{"y":2}},"edit":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":1.5,"s":1.5}},"compose":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":1.5,"s":1.5}}}'
+node dist/cli.js train --model "$RUNS/soup34" --out "$FT5" --steps 7000 --seed 5 "${FINETUNE[@]}" >> "$RUNS/finetune6.log" 2>&1
+npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/soup34" --run "$FT5" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT5/model"

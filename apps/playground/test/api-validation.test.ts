@@ -5,9 +5,9 @@ import { decodeImage, sniffImageFormat } from '@mige/core';
 import { modelFlowDefaults, setSamplingDefaults, type MigeModel } from '@mige/pipelines';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, DEFAULT_LIMITS } from '../src/server/index.js';
+import { createServer, DEFAULT_LIMITS, parseEventStream } from '../src/server/index.js';
 import { validateJobRequest } from '../src/server/validate-request.js';
-import { countPlaceholders, type InfoResponse, type PlaygroundLimits } from '../src/api/api-types.js';
+import { countPlaceholders, type InfoResponse, type JobAccepted, type JobEvent, type PlaygroundLimits } from '../src/api/api-types.js';
 import { dataUrl, noiseImage, tinyModel } from './helpers.js';
 
 const LIMITS: Partial<PlaygroundLimits> = {
@@ -49,11 +49,16 @@ describe('playground API: info and request validation', () => {
       expect(info.defaults.compose).toEqual({ steps: 40, scales: { y: 5, s: 1 }, sampler: 'dpm-solver' });
       const spec = await validateJobRequest(edit(), { ...DEFAULT_LIMITS, ...LIMITS }, (flow) => modelFlowDefaults(own, flow));
       expect(spec.options).toMatchObject({ steps: 12, scales: { y: 2, s: 1 }, sampler: { type: 'ddpm' } });
-      // The UI always names a sampler: the default's type keeps the model's whole configuration.
+      // The UI always names a sampler: one of the model's type runs with the model's maxTimestep
+      // (the flows merge it), one of another type without it.
       setSamplingDefaults(own, { edit: { sampler: { type: 'dpm-solver', maxTimestep: 549 } } });
-      const named = async (sampler: string) => (await validateJobRequest(edit({ sampler }), { ...DEFAULT_LIMITS, ...LIMITS }, (flow) => modelFlowDefaults(own, flow))).options.sampler;
-      expect(await named('dpm-solver')).toEqual({ type: 'dpm-solver', maxTimestep: 549 });
-      expect(await named('ddim')).toEqual({ type: 'ddim', eta: 0 });
+      const ranWith = async (sampler: string) => {
+        const { id } = (await server.inject({ method: 'POST', url: '/api/jobs', payload: edit({ sampler, steps: 2 }) })).json<JobAccepted>();
+        const done = parseEventStream((await server.inject({ method: 'GET', url: `/api/jobs/${id}/events` })).body).at(-1) as Extract<JobEvent, { type: 'done' }>;
+        return done.params[0]?.sampler;
+      };
+      expect(await ranWith('dpm-solver')).toEqual({ type: 'dpm-solver', order: 2, skipType: 'time_uniform', maxTimestep: 549 });
+      expect(await ranWith('ddim')).toEqual({ type: 'ddim', eta: 0 });
     } finally {
       await server.close();
       own.dispose();

@@ -112,8 +112,7 @@ export async function validateJobRequest(
     images,
     ...(source ? { source } : {}),
     ...(sourceSlot !== undefined ? { sourceSlot } : {}),
-    // No sampler asked for, or the default's type: the model's own configuration, as is (its
-    // maxTimestep, say); another type: that sampler's configuration in the list.
-    options: { steps, scales, seed, numImages, sampler: sampler === samplerName(d.sampler) ? d.sampler : SAMPLERS[sampler as SamplerName] },
+    // No sampler asked for: the model's own default configuration, as is.
+    options: { steps, scales, seed, numImages, sampler: r.sampler === undefined ? d.sampler : SAMPLERS[sampler as SamplerName] },
   };
 }

@@ -29,7 +29,7 @@ export class DpmSolverSampler implements Sampler {
    */
   timesteps(steps: number): Float32Array {
     const ns = this.schedule;
-    const tT = this.startTime();
+    const tT = Math.min(ns.T, f32((this.config.maxTimestep + 1) / ns.totalN));
     const t0 = 1 / ns.totalN;
     switch (this.config.skipType) {
       case 'time_uniform':
@@ -41,12 +41,6 @@ export class DpmSolverSampler implements Sampler {
         return lambdas.map((l) => ns.inverseLambda(l));
       }
     }
-  }
-
-  /** Where the solver starts: continuous time (maxTimestep + 1)/N, T = 1 at the default 999. */
-  startTime(): number {
-    const ns = this.schedule;
-    return Math.min(ns.T, f32((this.config.maxTimestep + 1) / ns.totalN));
   }
 
   modelTimes(steps: number): number[] {

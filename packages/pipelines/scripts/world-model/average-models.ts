@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, parseSafetensors, writeSafetensors, type TensorData, type WritableTensor } from '@mige/core';
 import { MODEL_FILES, readModelConfig, SAMPLING_FILE } from '../../src/model/index.js';
-import { args } from './common.js';
+import { args, writableFromData } from './common.js';
 
 const a = args({ models: '', weights: '', out: '' });
 const dirs = a.models.split(',').filter(Boolean);
@@ -32,7 +32,7 @@ for (const [name, t0] of first) {
   });
   // Integers, and tensors equal in every folder (the frozen VAE and ViT), are kept bit for bit.
   if (t0.dtype !== 'float32' || parts.every((t) => t.data.every((v, k) => v === t0.data[k]))) {
-    out.set(name, { dtype: t0.dtype === 'float32' ? 'F32' : 'I32', shape: t0.shape, data: t0.data });
+    out.set(name, writableFromData(t0));
     continue;
   }
   const data = new Float32Array(t0.data.length);

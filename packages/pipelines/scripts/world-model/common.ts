@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, type nn, type tf } from '@mige/core';
+import { initBackend, type nn, type TensorData, type tf, type WritableTensor } from '@mige/core';
 import { parseMigeConfig, type MigeConfig, type MigeModel } from '../../src/model/index.js';
 import { attachOnnx, detachOnnx, exportModel } from '../../src/onnx/index.js';
 import { readCheckpoint, writeCheckpoint } from '../../src/train/index.js';
@@ -15,6 +15,11 @@ export function args<K extends string>(spec: Record<K, string>): Record<K, strin
   const options = Object.fromEntries(Object.keys(spec).map((k) => [k, { type: 'string' as const }]));
   const { values } = parseArgs({ options, strict: true });
   return { ...spec, ...(values as Partial<Record<K, string>>) };
+}
+
+/** A parsed tensor, ready to write back unchanged. */
+export function writableFromData(t: TensorData): WritableTensor {
+  return { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: t.shape, data: t.data };
 }
 
 export async function start(): Promise<void> {

@@ -6,11 +6,11 @@
  *
  *   npx tsx scripts/world-model/grow-depth.ts --model models/mige-world --out dir
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MigeInputError, parseSafetensors, writeSafetensors, type WritableTensor } from '@mige/core';
-import { MODEL_FILES, readModelConfig, SAMPLING_FILE } from '../../src/model/index.js';
-import { args } from './common.js';
+import { MigeInputError, parseSafetensors, writeSafetensors, writeTextFileAtomic, type WritableTensor } from '@mige/core';
+import { MODEL_FILES, MODEL_FORMAT, MODEL_FORMAT_VERSION, readModelConfig, SAMPLING_FILE } from '../../src/model/index.js';
+import { args, writableFromData } from './common.js';
 
 const a = args({ model: '', out: '' });
 if (!a.model || !a.out) throw new MigeInputError('give --model dir and --out dir', 'grow-depth');
@@ -19,10 +19,13 @@ const config = readModelConfig(configPath);
 const depth = config.backbone.depth;
 const weightsPath = join(a.model, MODEL_FILES.weights);
 const parsed = parseSafetensors(readFileSync(weightsPath), { where: weightsPath });
+if (!parsed.tensors.has(`blocks.${depth - 1}.attn.proj.weight`) || parsed.tensors.has(`blocks.${depth}.attn.proj.weight`)) {
+  throw new MigeInputError(`does not hold exactly the ${depth} DiT blocks its config.json gives`, weightsPath);
+}
 const ZEROED = /^(attn\.proj|cross_attn\.proj|mlp\.fc2)\.(weight|bias)$/;
 const out = new Map<string, WritableTensor>();
 for (const [name, t] of parsed.tensors) {
-  const tensor: WritableTensor = { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: t.shape, data: t.data };
+  const tensor = writableFromData(t);
   const m = /^blocks\.(\d+)\.(.+)$/.exec(name);
   if (!m) {
     out.set(name, tensor);
@@ -33,11 +36,10 @@ for (const [name, t] of parsed.tensors) {
   out.set(`blocks.${2 * i}.${rest}`, tensor);
   out.set(`blocks.${2 * i + 1}.${rest}`, ZEROED.test(rest) ? { ...tensor, data: new Float32Array(t.data.length) } : tensor);
 }
-if (![...parsed.tensors.keys()].some((k) => k.startsWith(`blocks.${depth - 1}.`))) throw new MigeInputError(`has no blocks.${depth - 1}: weights and config.json disagree`, weightsPath);
 mkdirSync(a.out, { recursive: true });
-const raw = JSON.parse(readFileSync(configPath, 'utf8')) as { config: { backbone: { depth: number } } };
-raw.config.backbone.depth = 2 * depth;
-writeFileSync(join(a.out, MODEL_FILES.config), `${JSON.stringify(raw, null, 2)}\n`);
 for (const f of [SAMPLING_FILE, MODEL_FILES.tokenizer]) copyFileSync(join(a.model, f), join(a.out, f));
 writeSafetensors(join(a.out, MODEL_FILES.weights), out, parsed.metadata);
+// config.json last, as saveModel writes it: a folder with the new config has the new weights.
+const grown = { ...config, backbone: { ...config.backbone, depth: 2 * depth } };
+writeTextFileAtomic(join(a.out, MODEL_FILES.config), `${JSON.stringify({ format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: grown }, null, 2)}\n`);
 console.log(`${a.out}: DiT depth ${depth} → ${2 * depth}, ${out.size} tensors`);

@@ -3,7 +3,7 @@
  * driven generation, one edit and one compositional edit, at the default model's 64 px.
  *
  *   npx tsx scripts/make-demo-inputs.ts                         # each task's case 0
- *     [--tasks subject,remove,compose_add]                      # the three examples' world tasks
+ *     [--tasks subject,remove,compose_replace]                   # the three examples' world tasks
  *   npx tsx scripts/make-demo-inputs.ts --model DIR --scan 40   # each task's first case that DIR
  *                                                               # carries out, as the demo runs it
  *
@@ -20,7 +20,7 @@ import { generateExample, objectScores, WORLD_TASKS, type WorldExample, type Wor
 import { flowEvalModel, loadModel } from '../src/index.js';
 
 const { values } = parseArgs({
-  options: { model: { type: 'string' }, scan: { type: 'string', default: '0' }, tasks: { type: 'string', default: 'subject,remove,compose_add' } },
+  options: { model: { type: 'string' }, scan: { type: 'string', default: '0' }, tasks: { type: 'string', default: 'subject,remove,compose_replace' } },
 });
 const scan = Number(values.scan);
 if (!Number.isInteger(scan) || scan < 0) throw new Error(`--scan must be a whole number of cases, got '${values.scan}'`);
@@ -48,17 +48,28 @@ const write = async (file: string, img: RgbImage): Promise<void> => {
   await writeImage(join(DIR, file), img);
   written.add(file);
 };
-for (const p of picks) {
-  let index = 0;
-  const passed: number[] = [];
-  if (run) {
+// Scan every task before writing anything: a task the model carries out in none of the cases
+// would give the demo an example it fails, so it stops here with the demo as it was.
+const scanned = new Map<WorldTask, number[]>();
+if (run) {
+  for (const p of picks) {
+    if (scanned.has(p.task)) continue;
+    const passed: number[] = [];
     for (let i = 0; i < scan; i++) {
       const ex = generateExample(SEED, i, { task: p.task, size: 64 });
       if (objectScores(ex, await run(ex)).instructed === 1) passed.push(i);
     }
-    index = passed[0] ?? 0;
     console.log(`${p.task}: ${passed.length} of ${scan} carried out (cases ${passed.join(', ') || 'none'})`);
+    scanned.set(p.task, passed);
   }
+  const none = picks.filter((p) => scanned.get(p.task)?.length === 0).map((p) => p.task);
+  if (none.length > 0) {
+    throw new Error(`${values.model} carries out none of the first ${scan} cases of ${none.join(', ')}: demo/ left unchanged (try a larger --scan or other --tasks)`);
+  }
+}
+for (const p of picks) {
+  const passed = scanned.get(p.task) ?? [];
+  const index = passed[0] ?? 0;
   const ex = generateExample(SEED, index, { task: p.task, size: 64 });
   const entities: string[] = [];
   for (let k = 0; k < ex.entities.length; k++) {

@@ -74,9 +74,19 @@ node dist/cli.js train --model "$FT3/model" --out "$FT4" --steps 7000 --seed 4 "
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT3/model" --run "$FT4" --ema 1 --sampling "$SAMPLING" --out "$FT4/model"
 npx tsx scripts/world-model/average-models.ts --models "$FT3/model,$FT4/model" --out "$RUNS/soup34"
 
-# Stage 3g, the shipped default model: a fifth fine-tune, of the mean (training seed 5, a
+# Stage 3g: a fifth fine-tune, of the mean (training seed 5, a
 # 7,000-step cosine; RUNS.md, 2026-11-29, 13:23 UTC on), sampling generation from timestep 549.
 FT5=$RUNS/finetune6   # the run's name as it happened (RUNS.md)
 SHIPPED_SAMPLING='{"generate":{"sampler":{"type":"dpm-solver","maxTimestep":549},"steps":20,"scales":{"y":2}},"edit":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":1.5,"s":1.5}},"compose":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":1.5,"s":1.5}}}'
 node dist/cli.js train --model "$RUNS/soup34" --out "$FT5" --steps 7000 --seed 5 "${FINETUNE[@]}" >> "$RUNS/finetune6.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/soup34" --run "$FT5" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT5/model"
+
+# Stage 3h, the shipped default model: the DiT deepened from 6 to 12 blocks (each new block a
+# copy of the one before with zeroed output projections, so it starts out computing exactly what
+# stage 3g's model does), then stage 3g's recipe on it (training seed 6, a 4,400-step cosine;
+# RUNS.md, 2026-12-04).
+GROWN=$RUNS/grow12
+npx tsx scripts/world-model/grow-depth.ts --model "$FT5/model" --out "$GROWN"
+FT6=$RUNS/grow12-ft
+node dist/cli.js train --model "$GROWN" --out "$FT6" --steps 4400 --seed 6 "${FINETUNE[@]}" >> "$RUNS/grow12-ft.log" 2>&1
+npx tsx scripts/world-model/checkpoint-to-model.ts --init "$GROWN" --run "$FT6" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT6/model"

@@ -54,13 +54,27 @@ function chooseTask(rng: Rng, ratios: Partial<Record<WorldTask, number>> | undef
  * so the bytes are the same whatever order or subset of examples is generated.
  */
 export function generateExample(seed: number, index: number, options: ExampleOptions = {}): WorldExample {
-  if (!Number.isInteger(index) || index < 0) throw new MigeInputError(`index must be an integer >= 0, got ${index}`, 'generateExample');
   const size = options.size ?? 64;
   checkSize(size, size);
+  const { rng, task } = startExample(seed, index, options, 'generateExample');
+  return TASK_FNS[task](rng, size, size);
+}
+
+/**
+ * The task of example `index` of the dataset `seed`, without rendering it: what
+ * `generateExample(seed, index, options).task` is, at the cost of one random draw.
+ */
+export function exampleTask(seed: number, index: number, options: Pick<ExampleOptions, 'taskRatios' | 'task'> = {}): WorldTask {
+  return startExample(seed, index, options, 'exampleTask').task;
+}
+
+/** The example's random stream, with its task already drawn from it. */
+function startExample(seed: number, index: number, options: Pick<ExampleOptions, 'taskRatios' | 'task'>, where: string): { rng: Rng; task: WorldTask } {
+  if (!Number.isInteger(index) || index < 0) throw new MigeInputError(`index must be an integer >= 0, got ${index}`, where);
   const rng = new Rng(seed).fork(index);
   const task = options.task ?? chooseTask(rng, options.taskRatios);
-  if (!TASK_FNS[task]) throw new MigeInputError(`unknown task '${String(task)}' (${WORLD_TASKS.join(', ')})`, 'generateExample');
-  return TASK_FNS[task](rng, size, size);
+  if (!TASK_FNS[task]) throw new MigeInputError(`unknown task '${String(task)}' (${WORLD_TASKS.join(', ')})`, where);
+  return { rng, task };
 }
 
 export interface StreamOptions extends ExampleOptions {

@@ -4,6 +4,6 @@ export { SHAPE_NAMES, PATTERN_NAMES, insideShape, patternOn, type ShapeName, typ
 export { randomScene, regionName, PLACEMENT_TRIES } from './scene.js';
 export { renderScene, renderSubject, drawObject, annotateScene, maskToRle, rleToMask, type RenderedScene } from './raster.js';
 export { TEMPLATES, describeObject } from './templates.js';
-export { generateExample, streamExamples, type ExampleOptions, type StreamOptions } from './generate.js';
+export { exampleTask, generateExample, streamExamples, type ExampleOptions, type StreamOptions } from './generate.js';
 export { writeDataset, type WorldRecord, type WriteResult } from './write.js';
 export * from './types.js';

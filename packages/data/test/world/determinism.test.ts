@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MigeInputError } from '@mige/core';
 import { countPlaceholders } from '../../src/format/index.js';
-import { TEMPLATES, generateExample, streamExamples, WORLD_TASKS, type WorldExample } from '../../src/world/index.js';
+import { TEMPLATES, exampleTask, generateExample, streamExamples, WORLD_TASKS, type WorldExample } from '../../src/world/index.js';
 
 function bytes(e: WorldExample): Buffer {
   return Buffer.concat([...e.entities.map((x) => Buffer.from(x.data)), Buffer.from(e.target.data)]);
@@ -25,6 +25,17 @@ describe('world determinism', () => {
     expect(bytes(first).equals(bytes(generateExample(11, 0, { size: 48 })))).toBe(true);
     const shard = [...streamExamples({ seed: 11, count: 2, start: 3, size: 48 })];
     expect(bytes(shard[1] as WorldExample).equals(bytes(generateExample(11, 4, { size: 48 })))).toBe(true);
+  });
+
+  it("tells an example's task without rendering it, as generateExample draws it", () => {
+    const ratios = { subject: 1, compose_add: 2 };
+    for (let i = 0; i < 60; i++) {
+      expect(exampleTask(11, i)).toBe(generateExample(11, i, { size: 32 }).task);
+      expect(exampleTask(11, i, { taskRatios: ratios })).toBe(generateExample(11, i, { size: 32, taskRatios: ratios }).task);
+    }
+    expect(new Set(Array.from({ length: 60 }, (_, i) => exampleTask(11, i))).size).toBe(WORLD_TASKS.length);
+    expect(exampleTask(11, 3, { task: 'move' })).toBe('move');
+    expect(() => exampleTask(11, -1)).toThrow(/index must be an integer >= 0, got -1/);
   });
 
   it('differs between seeds', () => {

@@ -5,18 +5,37 @@
  * inside). Tells "the edit itself is wrong" from "the model disturbs what it should keep".
  *
  *   npx tsx scripts/world-model/error-regions.ts --model models/mige-world --tasks add,compose_add,compose_replace --count 40 [--steps 50] [--scales '{"y":1,"s":1}']
+ *
+ * --train-seed 3000 scores the first --count cases per task of the training set (`mige train
+ * --world-seed 3000`) instead of a benchmark split: a model that memorised its training data
+ * scores much better there than on the benchmark.
  */
 import type { RgbImage } from '@mige/core';
-import { benchmarkSplit, splitExamples } from '@mige/data';
+import { benchmarkSplit, splitExamples, streamExamples, type WorldExample } from '@mige/data';
 import type { GuidanceScales } from '../../src/diffusion/index.js';
 import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { args, attachTempOnnx, start } from './common.js';
 
-const a = args({ model: 'models/mige-world', tasks: 'add,compose_add,compose_replace', count: '40', seed: '0', dilate: '2', steps: '', scales: '' });
+const a = args({ model: 'models/mige-world', tasks: 'add,compose_add,compose_replace', count: '40', seed: '0', dilate: '2', steps: '', scales: '', 'train-seed': '' });
 await start();
 const tasks = a.tasks.split(',');
-const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fromEntries(tasks.map((t) => [t, Number(a.count)])) });
+const count = Number(a.count);
+
+/** The first `count` training examples (dataset `seed`, as `mige train --world-seed`) of each task. */
+function* trainingExamples(seed: number): Generator<WorldExample> {
+  const seen = new Map<string, number>();
+  for (const ex of streamExamples({ seed, count: 1_000_000, size: 64 })) {
+    const n = seen.get(ex.task) ?? 0;
+    if (!tasks.includes(ex.task) || n >= count) continue;
+    seen.set(ex.task, n + 1);
+    yield ex;
+    if (tasks.every((t) => (seen.get(t) ?? 0) >= count)) return;
+  }
+}
+const examples = a['train-seed']
+  ? trainingExamples(Number(a['train-seed']))
+  : splitExamples(benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fromEntries(tasks.map((t) => [t, count])) }));
 
 /** 1 where any channel of target and source differ, grown by `grow` px (Chebyshev). */
 function changedMask(target: RgbImage, source: RgbImage, grow: number): Uint8Array {
@@ -52,7 +71,7 @@ const detach = await attachTempOnnx(model);
 // --steps 50, --scales '{"y":1,"s":1}': override the model's sampling.json.
 const flow = flowEvalModel(model, { engine: 'onnx', ...(a.steps ? { steps: Number(a.steps) } : {}), ...(a.scales ? { scales: JSON.parse(a.scales) as GuidanceScales } : {}) });
 const totals = new Map<string, { n: number; area: number; modelIn: number; modelOut: number; copy: number }>();
-for (const ex of splitExamples(split)) {
+for (const ex of examples) {
   if (!ex.source) continue;
   const mask = changedMask(ex.target, ex.source, Number(a.dilate));
   const [modelIn, modelOut] = splitL2(await flow(ex), ex.target, mask);

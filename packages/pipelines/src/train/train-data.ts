@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { blipEvalTransform, MigeInputError, vaeTransform, type ChwImage, type InstructionTask, type RgbImage } from '@mige/core';
-import { loadDataset, prepareExample, rleToMask, type WorldExample } from '@mige/data';
+import { exampleTask, generateExample, loadDataset, prepareExample, rleToMask, type StreamOptions, type WorldExample, type WorldTask } from '@mige/data';
 
 /** The task groups MIGE trains jointly; the sampler's ratios are over these. */
 export type TrainTask = 'subject' | 'edit' | 'add' | 'replace';
@@ -111,23 +111,45 @@ function objectPixels(e: WorldExample, size: number): Uint8Array {
   return out;
 }
 
-/** In-memory synthetic-world examples (no files): what tests and the default model's training use. */
-export function datasetFromWorld(examples: readonly WorldExample[], sizes: ImageSizes): TrainDataset {
-  const { sizes: counts, byTask } = group(examples, (e: WorldExample) => trainTaskOf(e.task, e.source !== undefined, e.entities.filter((img) => img !== e.source).length, `world example (${e.task})`));
+/** MIGE's group of a synthetic-world task (the world's own `add` is an edit: it has no subject image). */
+function worldTrainTask(task: WorldTask): TrainTask {
+  return trainTaskOf(task, task !== 'subject', 0, `world task ${task}`);
+}
+
+function fromWorld(e: WorldExample, task: TrainTask, sizes: ImageSizes): TrainExample {
   const vae = (img: RgbImage) => vaeTransform(img, sizes.imageSize);
   return {
+    task,
+    instruction: e.instruction,
+    target: vae(e.target),
+    source: e.source ? vae(e.source) : null,
+    entities: e.entities.map((img) => ({ vit: blipEvalTransform(img, sizes.vitSize), vae: vae(img) })),
+    sourceEntity: e.source ? e.entities.indexOf(e.source) : -1,
+    objects: () => objectPixels(e, sizes.imageSize),
+  };
+}
+
+/** In-memory synthetic-world examples (no files): what tests use. */
+export function datasetFromWorld(examples: readonly WorldExample[], sizes: ImageSizes): TrainDataset {
+  const { sizes: counts, byTask } = group(examples, (e: WorldExample) => worldTrainTask(e.task));
+  return {
     sizes: counts,
-    get(task, index) {
-      const e = pick(byTask, task, index);
-      return Promise.resolve({
-        task,
-        instruction: e.instruction,
-        target: vae(e.target),
-        source: e.source ? vae(e.source) : null,
-        entities: e.entities.map((img) => ({ vit: blipEvalTransform(img, sizes.vitSize), vae: vae(img) })),
-        sourceEntity: e.source ? e.entities.indexOf(e.source) : -1,
-        objects: () => objectPixels(e, sizes.imageSize),
-      });
-    },
+    get: (task, index) => Promise.resolve(fromWorld(pick(byTask, task, index), task, sizes)),
+  };
+}
+
+/**
+ * Examples start..start+count-1 of the synthetic-world dataset `seed`, rendered when drawn: the
+ * dataset `datasetFromWorld([...streamExamples(options)])` gives (same examples, same order), in
+ * memory for one index per example instead of its images, so a run can draw from millions.
+ */
+export function datasetFromWorldSeed(options: StreamOptions, sizes: ImageSizes): TrainDataset {
+  const { seed, count, start = 0 } = options;
+  if (!Number.isInteger(count) || count < 1) throw new MigeInputError(`count must be an integer >= 1, got ${count}`, 'datasetFromWorldSeed');
+  const indices = Array.from({ length: count }, (_, k) => start + k);
+  const { sizes: counts, byTask } = group(indices, (i) => worldTrainTask(exampleTask(seed, i, options)));
+  return {
+    sizes: counts,
+    get: (task, index) => Promise.resolve(fromWorld(generateExample(seed, pick(byTask, task, index), options), task, sizes)),
   };
 }

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { MigeInputError } from '@mige/core';
-import { streamExamples } from '@mige/data';
 import { saveModel } from '../../model/index.js';
-import { datasetFromManifest, datasetFromWorld, REFERENCE_TRAIN_CONFIG, train, TRAIN_TASKS, type TrainConfig, type TrainDataset, type TrainTask } from '../../train/index.js';
+import { datasetFromManifest, datasetFromWorldSeed, REFERENCE_TRAIN_CONFIG, train, TRAIN_TASKS, type TrainConfig, type TrainDataset, type TrainTask } from '../../train/index.js';
 import { choice, flag, num, parse, required, str, UsageError, type ParsedValues } from '../args.js';
 import { BACKEND_HELP, BACKEND_OPTION, MODEL_HELP, modelFromArgs, startBackend } from '../common.js';
 import type { Command } from '../io.js';
@@ -19,7 +18,7 @@ Checkpoints go to <out>/step-XXXXXXXX/ (atomic; <out>/latest.json points at the 
 to <out>/metrics.jsonl, and the trained model to <out>/model when training ends. Ctrl-C writes a
 checkpoint of the finished steps before stopping; --resume continues from it bit-exactly.
   --data <file>         MIGE records (JSON or JSONL; paths relative to the file)
-  --world <n>           or: n synthetic-world examples generated in memory
+  --world <n>           or: n synthetic-world examples, each rendered when drawn (no files)
   --world-size <px>     their canvas side (default: the model's image size)
   --world-seed <n>      their seed (default 0)
   --out <dir>           where checkpoints, metrics and the final model go
@@ -84,7 +83,7 @@ ${BACKEND_HELP}`,
       } else {
         const size = num(v, 'world-size', { integer: true, min: 32, max: 128 }) ?? model.config.imageSize;
         const seed = num(v, 'world-seed', { integer: true, min: 0 }) ?? 0;
-        dataset = datasetFromWorld([...streamExamples({ seed, count: world as number, size })], sizes);
+        dataset = datasetFromWorldSeed({ seed, count: world as number, size }, sizes);
       }
       const stopAt = num(v, 'stop-at', { integer: true, min: 1 });
       const result = await train({ model, dataset, outDir: out, config, resume: flag(v, 'resume'), log: io.stderr, logMode, signal: controller.signal, ...(stopAt !== undefined ? { stopAt } : {}) });

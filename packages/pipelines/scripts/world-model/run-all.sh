@@ -81,7 +81,7 @@ SHIPPED_SAMPLING='{"generate":{"sampler":{"type":"dpm-solver","maxTimestep":549}
 node dist/cli.js train --model "$RUNS/soup34" --out "$FT5" --steps 7000 --seed 5 "${FINETUNE[@]}" >> "$RUNS/finetune6.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/soup34" --run "$FT5" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT5/model"
 
-# Stage 3h, the shipped default model: the DiT deepened from 6 to 12 blocks (each new block a
+# Stage 3h: the DiT deepened from 6 to 12 blocks (each new block a
 # copy of the one before with zeroed output projections, so it starts out computing exactly what
 # stage 3g's model does), then stage 3g's recipe on it (training seed 6, a 4,400-step cosine;
 # RUNS.md, 2026-12-04).
@@ -90,3 +90,12 @@ npx tsx scripts/world-model/grow-depth.ts --model "$FT5/model" --out "$GROWN"
 FT6=$RUNS/grow12-ft
 node dist/cli.js train --model "$GROWN" --out "$FT6" --steps 4400 --seed 6 "${FINETUNE[@]}" >> "$RUNS/grow12-ft.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$GROWN" --run "$FT6" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT6/model"
+
+# Stage 3i, the shipped default model: stage 3h's recipe once more on its EMA, but on 1,000,000
+# fresh examples (seed 5000, each drawn about once; by stage 3h the model had memorised the
+# 10,000 examples' compositions) with the compositions' share doubled (training seed 9, a
+# 3,600-step cosine; RUNS.md, 2026-12-05). Later flags override FINETUNE's.
+FT7=$RUNS/grow12-fresh-compose   # the run's name as it happened (RUNS.md)
+node dist/cli.js train --model "$FT6/model" --out "$FT7" --steps 3600 --seed 9 "${FINETUNE[@]}" \
+  --world 1000000 --world-seed 5000 --ratios subject=1,edit=1,add=1,replace=1 >> "$RUNS/grow12-fresh-compose.log" 2>&1
+npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT6/model" --run "$FT7" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT7/model"

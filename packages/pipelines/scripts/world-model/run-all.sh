@@ -91,7 +91,7 @@ FT6=$RUNS/grow12-ft
 node dist/cli.js train --model "$GROWN" --out "$FT6" --steps 4400 --seed 6 "${FINETUNE[@]}" >> "$RUNS/grow12-ft.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$GROWN" --run "$FT6" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT6/model"
 
-# Stage 3i, the shipped default model: stage 3h's recipe once more on its EMA, but on 1,000,000
+# Stage 3i: stage 3h's recipe once more on its EMA, but on 1,000,000
 # fresh examples (seed 5000, each drawn about once; by stage 3h the model had memorised the
 # 10,000 examples' compositions) with the compositions' share doubled (training seed 9, a
 # 3,600-step cosine; RUNS.md, 2026-12-05). Later flags override FINETUNE's.
@@ -99,3 +99,11 @@ FT7=$RUNS/grow12-fresh-compose   # the run's name as it happened (RUNS.md)
 node dist/cli.js train --model "$FT6/model" --out "$FT7" --steps 3600 --seed 9 "${FINETUNE[@]}" \
   --world 1000000 --world-seed 5000 --ratios subject=1,edit=1,add=1,replace=1 >> "$RUNS/grow12-fresh-compose.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT6/model" --run "$FT7" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT7/model"
+
+# Stage 3j, the shipped default model: stage 3i's recipe once more on its EMA, on 1,000,000 other
+# fresh examples (seed 6000) with compositional adds drawn twice as often (training seed 10, a
+# 3,600-step cosine; RUNS.md, 2026-12-05, third session).
+FT8=$RUNS/s3-add2   # the run's name as it happened (RUNS.md)
+node dist/cli.js train --model "$FT7/model" --out "$FT8" --steps 3600 --seed 10 "${FINETUNE[@]}" \
+  --world 1000000 --world-seed 6000 --ratios subject=1,edit=1,add=2,replace=1 >> "$RUNS/s3-add2.log" 2>&1
+npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT7/model" --run "$FT8" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT8/model"

@@ -108,10 +108,18 @@ node dist/cli.js train --model "$FT7/model" --out "$FT8" --steps 3600 --seed 10 
   --world 1000000 --world-seed 6000 --ratios subject=1,edit=1,add=2,replace=1 >> "$RUNS/s3-add2.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT7/model" --run "$FT8" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT8/model"
 
-# Stage 3k, the shipped default model: stage 3j's recipe once more on its EMA, on 1,000,000 other
+# Stage 3k: stage 3j's recipe once more on its EMA, on 1,000,000 other
 # fresh examples (seed 8000) with both compositions drawn twice as often (training seed 12, a
 # 3,600-step cosine; RUNS.md, 2026-12-05, fourth session).
 FT9=$RUNS/s4-comp2   # the run's name as it happened (RUNS.md)
 node dist/cli.js train --model "$FT8/model" --out "$FT9" --steps 3600 --seed 12 "${FINETUNE[@]}" \
   --world 1000000 --world-seed 8000 --ratios subject=1,edit=1,add=2,replace=2 >> "$RUNS/s4-comp2.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT8/model" --run "$FT9" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT9/model"
+
+# Stage 3l, the shipped default model: stage 3k's recipe once more on its EMA, on 1,000,000 other
+# fresh examples (seed 9500), training seed 14, a 3,000-step cosine (RUNS.md, 2026-12-05, fourth
+# session).
+FT10=$RUNS/s5-comp2   # the run's name as it happened (RUNS.md)
+node dist/cli.js train --model "$FT9/model" --out "$FT10" --steps 3000 --seed 14 "${FINETUNE[@]}" \
+  --world 1000000 --world-seed 9500 --ratios subject=1,edit=1,add=2,replace=2 >> "$RUNS/s5-comp2.log" 2>&1
+npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT9/model" --run "$FT10" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT10/model"

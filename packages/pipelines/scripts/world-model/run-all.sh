@@ -91,35 +91,21 @@ FT6=$RUNS/grow12-ft
 node dist/cli.js train --model "$GROWN" --out "$FT6" --steps 4400 --seed 6 "${FINETUNE[@]}" >> "$RUNS/grow12-ft.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$GROWN" --run "$FT6" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT6/model"
 
-# Stage 3i: stage 3h's recipe once more on its EMA, but on 1,000,000
-# fresh examples (seed 5000, each drawn about once; by stage 3h the model had memorised the
-# 10,000 examples' compositions) with the compositions' share doubled (training seed 9, a
-# 3,600-step cosine; RUNS.md, 2026-12-05). Later flags override FINETUNE's.
-FT7=$RUNS/grow12-fresh-compose   # the run's name as it happened (RUNS.md)
-node dist/cli.js train --model "$FT6/model" --out "$FT7" --steps 3600 --seed 9 "${FINETUNE[@]}" \
-  --world 1000000 --world-seed 5000 --ratios subject=1,edit=1,add=1,replace=1 >> "$RUNS/grow12-fresh-compose.log" 2>&1
-npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT6/model" --run "$FT7" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT7/model"
-
-# Stage 3j: stage 3i's recipe once more on its EMA, on 1,000,000 other
-# fresh examples (seed 6000) with compositional adds drawn twice as often (training seed 10, a
-# 3,600-step cosine; RUNS.md, 2026-12-05, third session).
-FT8=$RUNS/s3-add2   # the run's name as it happened (RUNS.md)
-node dist/cli.js train --model "$FT7/model" --out "$FT8" --steps 3600 --seed 10 "${FINETUNE[@]}" \
-  --world 1000000 --world-seed 6000 --ratios subject=1,edit=1,add=2,replace=1 >> "$RUNS/s3-add2.log" 2>&1
-npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT7/model" --run "$FT8" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT8/model"
-
-# Stage 3k: stage 3j's recipe once more on its EMA, on 1,000,000 other
-# fresh examples (seed 8000) with both compositions drawn twice as often (training seed 12, a
-# 3,600-step cosine; RUNS.md, 2026-12-05, fourth session).
-FT9=$RUNS/s4-comp2   # the run's name as it happened (RUNS.md)
-node dist/cli.js train --model "$FT8/model" --out "$FT9" --steps 3600 --seed 12 "${FINETUNE[@]}" \
-  --world 1000000 --world-seed 8000 --ratios subject=1,edit=1,add=2,replace=2 >> "$RUNS/s4-comp2.log" 2>&1
-npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT8/model" --run "$FT9" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT9/model"
-
-# Stage 3l, the shipped default model: stage 3k's recipe once more on its EMA, on 1,000,000 other
-# fresh examples (seed 9500), training seed 14, a 3,000-step cosine (RUNS.md, 2026-12-05, fourth
-# session).
-FT10=$RUNS/s5-comp2   # the run's name as it happened (RUNS.md)
-node dist/cli.js train --model "$FT9/model" --out "$FT10" --steps 3000 --seed 14 "${FINETUNE[@]}" \
-  --world 1000000 --world-seed 9500 --ratios subject=1,edit=1,add=2,replace=2 >> "$RUNS/s5-comp2.log" 2>&1
-npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT9/model" --run "$FT10" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT10/model"
+# Stages 3i-3l: stage 3h's recipe again and again, each on the EMA before it and on 1,000,000
+# fresh examples of its own world seed (each drawn about once; by stage 3h the model had memorised
+# the 10,000 examples' compositions). Later flags override FINETUNE's. Each run keeps the name it
+# had as it happened (RUNS.md, 2026-12-05).
+# fresh_finetune INIT NAME STEPS TRAINING_SEED WORLD_SEED RATIOS
+fresh_finetune() {
+  node dist/cli.js train --model "$1" --out "$RUNS/$2" --steps "$3" --seed "$4" "${FINETUNE[@]}" \
+    --world 1000000 --world-seed "$5" --ratios "$6" >> "$RUNS/$2.log" 2>&1
+  npx tsx scripts/world-model/checkpoint-to-model.ts --init "$1" --run "$RUNS/$2" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$RUNS/$2/model"
+}
+# 3i: the compositions' share doubled against the joint mix.
+fresh_finetune "$FT6/model" grow12-fresh-compose 3600 9 5000 subject=1,edit=1,add=1,replace=1
+# 3j (third session): compositional adds drawn twice as often.
+fresh_finetune "$RUNS/grow12-fresh-compose/model" s3-add2 3600 10 6000 subject=1,edit=1,add=2,replace=1
+# 3k (fourth session): both compositions drawn twice as often.
+fresh_finetune "$RUNS/s3-add2/model" s4-comp2 3600 12 8000 subject=1,edit=1,add=2,replace=2
+# 3l, the shipped default model (fourth session): 3k once more, a 3,000-step cosine.
+fresh_finetune "$RUNS/s4-comp2/model" s5-comp2 3000 14 9500 subject=1,edit=1,add=2,replace=2

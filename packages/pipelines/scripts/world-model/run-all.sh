@@ -67,8 +67,8 @@ FT3=$RUNS/finetune4   # the run's name as it happened (RUNS.md)
 node dist/cli.js train --model "$FT2/model" --out "$FT3" --steps 8500 --seed 3 "${FINETUNE[@]}" >> "$RUNS/finetune4.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT2/model" --run "$FT3" --ema 1 --sampling "$SAMPLING" --out "$FT3/model"
 
-# Stage 3f, the shipped default model: a fourth fine-tune (training seed 4, a 7,000-step cosine;
-# RUNS.md, 2026-11-29, 11:10 UTC on), then the mean of its EMA and stage 3e's, which ships.
+# Stage 3f: a fourth fine-tune (training seed 4, a 7,000-step cosine;
+# RUNS.md, 2026-11-29, 11:10 UTC on), then the mean of its EMA and stage 3e's (the default model at the time).
 FT4=$RUNS/finetune5   # the run's name as it happened (RUNS.md)
 node dist/cli.js train --model "$FT3/model" --out "$FT4" --steps 7000 --seed 4 "${FINETUNE[@]}" >> "$RUNS/finetune5.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT3/model" --run "$FT4" --ema 1 --sampling "$SAMPLING" --out "$FT4/model"
@@ -107,5 +107,7 @@ fresh_finetune "$FT6/model" grow12-fresh-compose 3600 9 5000 subject=1,edit=1,ad
 fresh_finetune "$RUNS/grow12-fresh-compose/model" s3-add2 3600 10 6000 subject=1,edit=1,add=2,replace=1
 # 3k (fourth session): both compositions drawn twice as often.
 fresh_finetune "$RUNS/s3-add2/model" s4-comp2 3600 12 8000 subject=1,edit=1,add=2,replace=2
-# 3l, the shipped default model (fourth session): 3k once more, a 3,000-step cosine.
+# 3l (fourth session): 3k once more, a 3,000-step cosine.
 fresh_finetune "$RUNS/s4-comp2/model" s5-comp2 3000 14 9500 subject=1,edit=1,add=2,replace=2
+# 3m, the shipped default model (fifth session): the edits' share doubled as well.
+fresh_finetune "$RUNS/s5-comp2/model" s6-edit2 3000 15 10500 subject=1,edit=2,add=2,replace=2

@@ -91,7 +91,7 @@ FT6=$RUNS/grow12-ft
 node dist/cli.js train --model "$GROWN" --out "$FT6" --steps 4400 --seed 6 "${FINETUNE[@]}" >> "$RUNS/grow12-ft.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$GROWN" --run "$FT6" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT6/model"
 
-# Stages 3i-3l: stage 3h's recipe again and again, each on the EMA before it and on 1,000,000
+# Stages 3i-3m: stage 3h's recipe again and again, each on the EMA before it and on 1,000,000
 # fresh examples of its own world seed (each drawn about once; by stage 3h the model had memorised
 # the 10,000 examples' compositions). Later flags override FINETUNE's. Each run keeps the name it
 # had as it happened (RUNS.md, 2026-12-05).

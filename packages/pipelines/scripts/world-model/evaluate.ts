@@ -12,26 +12,34 @@
  * the removed object). Rows "edits" and "compositions" are the means over their tasks.
  * `--tasks subject,add` evaluates only those tasks (a quicker probe).
  * `--include a.json,b.json` adds the model rows of earlier runs on the same split and settings
- * (for example the ablations, evaluated once, next to a re-evaluated default model).
+ * (for example the ablations, evaluated once, next to a re-evaluated default model);
+ * `--chance-only true` then runs only the `--chance-for` rows of models evaluated earlier.
+ * `--count full` evaluates the data issue's whole split (500 subject and composition cases per
+ * task, 200 per edit task) instead of each task's first N.
  */
 import { readFileSync } from 'node:fs';
 import { MigeInputError, tensorToImages, tf, vaeTransformBatch, writeTextFileAtomic, type RgbImage } from '@mige/core';
-import { benchmarkSplit, copySourceModel, evaluate, METRIC_NAMES, splitExamples, WORLD_TASKS, type EvalReport, type ScoreRow, type WorldExample, type WorldTask } from '@mige/data';
+import { benchmarkSplit, copySourceModel, DEFAULT_SPLIT_COUNTS, evaluate, METRIC_NAMES, splitExamples, WORLD_TASKS, type EvalReport, type ScoreRow, type WorldExample, type WorldTask } from '@mige/data';
 import type { GuidanceScales, SamplerConfig } from '../../src/diffusion/index.js';
 import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { args, attachTempOnnx, start } from './common.js';
 
-const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '', engine: 'onnx', 'chance-for': '', include: '', tasks: WORLD_TASKS.join(',') });
+const a = args({ models: '', count: '40', steps: '', seed: '0', out: '../../results/world-benchmark', 'vae-ceiling': '', sampler: '', scales: '', engine: 'onnx', 'chance-for': '', 'chance-only': 'false', include: '', tasks: WORLD_TASKS.join(',') });
 // --sampler '{"type":"ddim"}' (JSON SamplerConfig): default, the model's own (sampling.json, else the reference's).
 const sampler = a.sampler ? (JSON.parse(a.sampler) as SamplerConfig) : undefined;
 // --scales '{"y":3,"s":1.5}': guidance scales for every flow (default, the model's own).
 const scales = a.scales ? (JSON.parse(a.scales) as GuidanceScales) : undefined;
+if (!['true', 'false'].includes(a['chance-only'])) throw new MigeInputError(`--chance-only must be true or false, got '${a['chance-only']}'`, '--chance-only');
+if (a['chance-only'] === 'true' && !a['chance-for']) throw new MigeInputError('--chance-only true needs --chance-for (the models whose chance rows to run)', '--chance-only');
 await start();
 // --tasks subject,add: only these tasks (a quicker probe; the table's groups need them all).
 const tasks = a.tasks.split(',').filter(Boolean) as WorldTask[];
 for (const t of tasks) if (!WORLD_TASKS.includes(t)) throw new MigeInputError(`unknown task '${t}' (tasks: ${WORLD_TASKS.join(', ')})`, '--tasks');
-const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fromEntries(tasks.map((t) => [t, Number(a.count)])) });
+// --count full: the data issue's whole split (DEFAULT_SPLIT_COUNTS: 500 per subject / composition
+// task, 200 per edit task); a number N takes each task's first N of those cases.
+if (a.count !== 'full' && !/^\d+$/.test(a.count)) throw new MigeInputError(`--count must be a number of cases per task or 'full', got '${a.count}'`, '--count');
+const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fromEntries(tasks.map((t) => [t, a.count === 'full' ? DEFAULT_SPLIT_COUNTS[t] : Number(a.count)])) });
 // Earlier runs' model rows: only from the same split and settings, and never twice under one name.
 const settings = { split: split.manifest, steps: a.steps ? Number(a.steps) : 'model default', sampler: sampler ?? 'model default', scales: scales ?? 'model default' };
 // Read first, so that a mismatch fails before any model runs.
@@ -90,19 +98,20 @@ for (const entry of a.models.split(',').filter(Boolean)) {
   const model = await loadModel(dir);
   const detach = a.engine === 'onnx' ? await attachTempOnnx(model) : null;
   const flow = flowEvalModel(model, { engine: detach ? 'onnx' : 'tfjs', ...(a.steps ? { steps: Number(a.steps) } : {}), ...(sampler ? { sampler } : {}), ...(scales ? { scales } : {}) });
-  const { report } = await evaluate({ examples: splitExamples(split), model: flow, name, manifest: split.manifest });
+  // --chance-only true: only the chance rows (the model's own row comes from an --include file).
+  const own = a['chance-only'] === 'true' ? null : (await evaluate({ examples: splitExamples(split), model: flow, name, manifest: split.manifest })).report;
   if (a['chance-for'].split(',').includes(name)) {
     const withOther = (ex: WorldExample) => flow({ ...ex, instruction: otherInstruction(ex) });
     chanceReports.push((await evaluate({ examples: splitExamples(split), model: withOther, name: `chance (${name}, another instruction)`, manifest: split.manifest })).report);
   }
   await detach?.();
   model.dispose();
-  reports.push(report, ...chanceReports.splice(0));
-  console.log(`${name}: ${report.overall.n} cases in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  reports.push(...(own ? [own] : included.filter((r) => r.name === name)), ...chanceReports.splice(0));
+  console.log(`${name}: ${split.cases.length} cases in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 for (const r of included) if (!reports.some((x) => x.name === r.name)) reports.push(r);
 const f = (v: number | null) => (v === null ? '–' : v.toFixed(3));
-const lines = [`Benchmark: synthetic world, ${a.count} cases per task (split seed ${a.seed}, 64 px), ${a.steps || 'the model\'s default'} steps of ${a.sampler || 'the model\'s default sampler'}, guidance scales ${a.scales || 'the model\'s defaults'} (a model folder's sampling.json, else the reference's), seed 0.`, ''];
+const lines = [`Benchmark: synthetic world, ${a.count === 'full' ? 'the whole split (500 per subject and composition task, 200 per edit task)' : `${a.count} cases per task`} (split seed ${a.seed}, 64 px), ${a.steps || 'the model\'s default'} steps of ${a.sampler || 'the model\'s default sampler'}, guidance scales ${a.scales || 'the model\'s defaults'} (a model folder's sampling.json, else the reference's), seed 0.`, ''];
 // The bar's groups: each task's mean weighs the same (a metric that does not apply stays null).
 const GROUPS = { edits: ['background', 'recolor', 'remove', 'add', 'move', 'resize'], compositions: ['compose_add', 'compose_replace'] } as const;
 const groupRow = (r: EvalReport, tasks: readonly WorldTask[]): ScoreRow => {

@@ -95,10 +95,10 @@ npx tsx scripts/world-model/checkpoint-to-model.ts --init "$GROWN" --run "$FT6" 
 # fresh examples of its own world seed (each drawn about once; by stage 3h the model had memorised
 # the 10,000 examples' compositions). Later flags override FINETUNE's. Each run keeps the name it
 # had as it happened (RUNS.md, 2026-12-05).
-# fresh_finetune INIT NAME STEPS TRAINING_SEED WORLD_SEED RATIOS
+# fresh_finetune INIT NAME STEPS TRAINING_SEED WORLD_SEED RATIOS [MORE_TRAIN_FLAGS...]
 fresh_finetune() {
   node dist/cli.js train --model "$1" --out "$RUNS/$2" --steps "$3" --seed "$4" "${FINETUNE[@]}" \
-    --world 1000000 --world-seed "$5" --ratios "$6" >> "$RUNS/$2.log" 2>&1
+    --world 1000000 --world-seed "$5" --ratios "$6" "${@:7}" >> "$RUNS/$2.log" 2>&1
   npx tsx scripts/world-model/checkpoint-to-model.ts --init "$1" --run "$RUNS/$2" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$RUNS/$2/model"
 }
 # 3i: the compositions' share doubled against the joint mix.
@@ -109,5 +109,9 @@ fresh_finetune "$RUNS/grow12-fresh-compose/model" s3-add2 3600 10 6000 subject=1
 fresh_finetune "$RUNS/s3-add2/model" s4-comp2 3600 12 8000 subject=1,edit=1,add=2,replace=2
 # 3l (fourth session): 3k once more, a 3,000-step cosine.
 fresh_finetune "$RUNS/s4-comp2/model" s5-comp2 3000 14 9500 subject=1,edit=1,add=2,replace=2
-# 3m, the shipped default model (fifth session): the edits' share doubled as well.
+# 3m (fifth session): the edits' share doubled as well.
 fresh_finetune "$RUNS/s5-comp2/model" s6-edit2 3000 15 10500 subject=1,edit=2,add=2,replace=2
+# 3n, the shipped default model (seventh session): 3m's mix, longer and gentler (lr 1e-4 → 1e-5).
+# As it happened it started as a 6,000-step cosine and resumed from step 200 as this 4,000-step
+# one (the lr differs by under 0.1% up to there; RUNS.md).
+fresh_finetune "$RUNS/s6-edit2/model" s7-long 4000 18 13500 subject=1,edit=2,add=2,replace=2 --lr 1e-4

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { MigeInputError } from '@mige/core';
+import { WORLD_TASKS, type WorldTask } from '@mige/data';
 import { saveModel } from '../../model/index.js';
 import { datasetFromManifest, datasetFromWorldSeed, REFERENCE_TRAIN_CONFIG, train, TRAIN_TASKS, type TrainConfig, type TrainDataset, type TrainTask } from '../../train/index.js';
 import { choice, flag, num, parse, required, str, UsageError, type ParsedValues } from '../args.js';
@@ -21,6 +22,9 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
   --world <n>           or: n synthetic-world examples, each rendered when drawn (no files)
   --world-size <px>     their canvas side (default: the model's image size)
   --world-seed <n>      their seed (default 0)
+  --world-tasks <list>  how often the world draws each of its tasks, e.g. add=3,move=2 (tasks
+                        not named keep 1; default: all nine equally often). Within --ratios'
+                        groups: edit = recolor, remove, add, move, resize, background
   --out <dir>           where checkpoints, metrics and the final model go
   --resume              continue from <out>/latest.json when it exists
   --steps <n>           optimizer steps (default ${R.steps})
@@ -57,7 +61,7 @@ ${BACKEND_HELP}`,
   async run(argv, io) {
     const v = parse(argv, {
       model: { type: 'string' }, 'init-seed': { type: 'string' }, data: { type: 'string' }, world: { type: 'string' },
-      'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
+      'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, 'world-tasks': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
       steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' }, lr: { type: 'string' },
       'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' }, 'edit-focus': { type: 'string' }, 'stop-at': { type: 'string' }, 'focus-on': { type: 'string' }, 'timestep-power': { type: 'string' },
       ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
@@ -68,6 +72,7 @@ ${BACKEND_HELP}`,
     const data = str(v, 'data');
     const world = num(v, 'world', { integer: true, min: 1 });
     if ((data === undefined) === (world === undefined)) throw new UsageError('give exactly one of --data <manifest> or --world <n>');
+    if (data !== undefined && str(v, 'world-tasks') !== undefined) throw new UsageError('--world-tasks applies to --world only');
     const config = trainConfigFromArgs(v);
     const logMode = choice(v, 'log', ['auto', 'bar', 'jsonl'] as const) ?? 'auto';
     await startBackend(v);
@@ -83,7 +88,8 @@ ${BACKEND_HELP}`,
       } else {
         const size = num(v, 'world-size', { integer: true, min: 32, max: 128 }) ?? model.config.imageSize;
         const seed = num(v, 'world-seed', { integer: true, min: 0 }) ?? 0;
-        dataset = datasetFromWorldSeed({ seed, count: world as number, size }, sizes);
+        const tasks = str(v, 'world-tasks');
+        dataset = datasetFromWorldSeed({ seed, count: world as number, size, ...(tasks !== undefined ? { taskRatios: parseWorldTasks(tasks) } : {}) }, sizes);
       }
       const stopAt = num(v, 'stop-at', { integer: true, min: 1 });
       const result = await train({ model, dataset, outDir: out, config, resume: flag(v, 'resume'), log: io.stderr, logMode, signal: controller.signal, ...(stopAt !== undefined ? { stopAt } : {}) });
@@ -129,15 +135,25 @@ function trainConfigFromArgs(v: ParsedValues): Partial<TrainConfig> {
 
 /** "subject=1,edit=2" → ratios (tasks not named get 0). */
 export function parseRatios(s: string): Record<TrainTask, number> {
-  const out: Record<TrainTask, number> = { subject: 0, edit: 0, add: 0, replace: 0 };
+  return parseWeights(s, TRAIN_TASKS, 0, '--ratios');
+}
+
+/** "add=3,move=2" → the world's task ratios (tasks not named keep 1, the default's uniform draw). */
+export function parseWorldTasks(s: string): Record<WorldTask, number> {
+  return parseWeights(s, WORLD_TASKS, 1, '--world-tasks');
+}
+
+function parseWeights<K extends string>(s: string, names: readonly K[], unnamed: number, option: string): Record<K, number> {
+  const out = Object.fromEntries(names.map((k) => [k, unnamed])) as Record<K, number>;
   for (const part of s.split(',')) {
     const [k, x, ...rest] = part.split('=');
-    const task = (k ?? '').trim() as TrainTask;
+    const name = (k ?? '').trim() as K;
     const n = Number(x);
-    if (!TRAIN_TASKS.includes(task) || rest.length > 0 || x === undefined || x.trim() === '' || !Number.isFinite(n) || n < 0) {
-      throw new MigeInputError(`"${part}" is not task=weight with task one of ${TRAIN_TASKS.join(', ')} and weight >= 0`, '--ratios');
+    if (!names.includes(name) || rest.length > 0 || x === undefined || x.trim() === '' || !Number.isFinite(n) || n < 0) {
+      throw new MigeInputError(`"${part}" is not task=weight with task one of ${names.join(', ')} and weight >= 0`, option);
     }
-    out[task] = n;
+    out[name] = n;
   }
+  if (names.every((k) => out[k] === 0)) throw new MigeInputError('every weight is 0', option);
   return out;
 }

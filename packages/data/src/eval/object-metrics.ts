@@ -181,3 +181,39 @@ export function objectScores(ex: WorldExample, out: RgbImage): ObjectScores {
   }
   return { instructed, othersUnchanged, subjectPreserved };
 }
+
+/**
+ * Why an output fails a task that places one object (recolor, add, move, resize, compose_add,
+ * compose_replace), looking where `instructed` looks:
+ * - right: `instructed` passes;
+ * - wrong-size: (resize) the asked shape and colour in the asked region, at another size;
+ * - not-moved: (move) the asked shape and colour, still in the source object's region;
+ * - wrong-place: the asked shape and colour in another region;
+ * - wrong-shape: an object of the asked colour in the asked region, detected as another shape;
+ * - colour-astray: the asked colour only elsewhere, as another shape;
+ * - absent: no object of the asked colour.
+ */
+export type ObjectFailure = 'right' | 'wrong-size' | 'not-moved' | 'wrong-place' | 'wrong-shape' | 'colour-astray' | 'absent';
+export const OBJECT_FAILURES: readonly ObjectFailure[] = ['right', 'wrong-size', 'not-moved', 'wrong-place', 'wrong-shape', 'colour-astray', 'absent'];
+const PLACING_TASKS: readonly WorldExample['task'][] = ['recolor', 'add', 'move', 'resize', 'compose_add', 'compose_replace'];
+
+/** See ObjectFailure; null for tasks that place no single object (subject, remove, background). */
+export function objectFailure(ex: WorldExample, out: RgbImage): ObjectFailure | null {
+  if (!PLACING_TASKS.includes(ex.task)) return null;
+  const idx = ex.annotations.edit.object;
+  const want = typeof idx === 'number' ? ex.annotations.target.objects[idx] : undefined;
+  if (!want) throw new Error(`objectFailure: a ${ex.task} example without its edited object's annotation`);
+  const found = detectObjects(out);
+  if (placedRight(found, want, out, ex.task === 'resize')) return 'right';
+  const region = REGION_OF(want.bbox, out.width, out.height);
+  const same = findLike(found, want);
+  if (same) {
+    const at = REGION_OF(same.bbox, out.width, out.height);
+    if (at === region) return 'wrong-size';
+    const from = ex.annotations.source?.objects[idx as number];
+    return ex.task === 'move' && from && at === REGION_OF(from.bbox, out.width, out.height) ? 'not-moved' : 'wrong-place';
+  }
+  const coloured = found.filter((d) => d.color === want.color);
+  if (coloured.some((d) => REGION_OF(d.bbox, out.width, out.height) === region)) return 'wrong-shape';
+  return coloured.length ? 'colour-astray' : 'absent';
+}

@@ -1,18 +1,12 @@
 /**
- * Why object edits fail: for each benchmark case of the object tasks, what the output holds where
- * `instructed` (see @mige/data's objectScores) looks for the edited object. Counts per task:
- *   right          instructed passes
- *   wrong size     (resize) right shape, colour and region, size off by more than ±20%
- *   not moved      (move) right shape and colour, still in the source's region
- *   wrong place    right shape and colour, another region
- *   wrong shape    an object of the right colour in the right region, another shape
- *   colour astray  an object of the right colour only elsewhere, another shape
- *   absent         no object of the asked colour at all
+ * Why object edits fail: for each benchmark case of the tasks that place one object, what the
+ * output holds where `instructed` looks (@mige/data's objectFailure: right, wrong-size, not-moved,
+ * wrong-place, wrong-shape, colour-astray, absent), counted per task.
  *
  *   npx tsx scripts/world-model/failure-modes.ts --model models/mige-world --tasks add,move,resize --count 40 [--seed 1] [--verbose true]
  */
 import { MigeInputError, type RgbImage } from '@mige/core';
-import { benchmarkSplit, detectObjects, objectScores, regionName, splitExamples, WORLD_TASKS, type ObjectAnnotation, type WorldExample, type WorldTask } from '@mige/data';
+import { benchmarkSplit, detectObjects, objectFailure, OBJECT_FAILURES, splitExamples, WORLD_TASKS, type ObjectFailure, type WorldExample, type WorldTask } from '@mige/data';
 import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { args, attachTempOnnx, start } from './common.js';
@@ -28,40 +22,26 @@ await start();
 const model = await loadModel(a.model);
 const detach = await attachTempOnnx(model);
 const run = flowEvalModel(model);
-const regionOf = (b: readonly number[], img: RgbImage) => regionName((b[0] as number) + (b[2] as number) / 2, (b[1] as number) + (b[3] as number) / 2, img.width, img.height);
-
-function failure(ex: WorldExample, out: RgbImage): string {
-  if (objectScores(ex, out).instructed === 1) return 'right';
-  const idx = ex.annotations.edit.object as number;
-  const want = ex.annotations.target.objects[idx] as ObjectAnnotation;
-  const found = detectObjects(out);
-  const region = regionOf(want.bbox, out);
-  const same = found.find((d) => d.shape === want.shape && d.color === want.color);
-  if (same) {
-    const at = regionOf(same.bbox, out);
-    if (at === region) return 'wrong size';
-    const from = ex.annotations.source?.objects[idx];
-    return ex.task === 'move' && from && at === regionOf(from.bbox, out) ? 'not moved' : 'wrong place';
+/** The objectFailure kind; with --verbose, what a wrong shape was read as, next to the source's object there. */
+function failure(ex: WorldExample, out: RgbImage): ObjectFailure {
+  const kind = objectFailure(ex, out) as ObjectFailure;
+  if (kind === 'wrong-shape' && a.verbose === 'true') {
+    const idx = ex.annotations.edit.object as number;
+    const want = ex.annotations.target.objects[idx];
+    const got = detectObjects(out).filter((d) => d.color === want?.color).map((d) => `${d.shape} (iou ${d.iou.toFixed(2)})`);
+    console.log(`${ex.task}: asked ${want?.shape}, got ${got.join(', ')}; source had ${ex.annotations.source?.objects[idx]?.shape ?? '-'}`);
   }
-  const coloured = found.filter((d) => d.color === want.color);
-  const there = coloured.find((d) => regionOf(d.bbox, out) === region);
-  if (there) {
-    // What came out instead, next to what the source had in that box (a replace that only recolours).
-    if (a.verbose === 'true') console.log(`${ex.task}: asked ${want.shape}, got ${there.shape} (iou ${there.iou.toFixed(2)}), source had ${ex.annotations.source?.objects[idx]?.shape ?? '-'}`);
-    return 'wrong shape';
-  }
-  return coloured.length ? 'colour astray' : 'absent';
+  return kind;
 }
 
-const KINDS = ['right', 'wrong size', 'not moved', 'wrong place', 'wrong shape', 'colour astray', 'absent'];
 const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: Object.fromEntries(tasks.map((t) => [t, Number(a.count)])) });
-const counts = new Map<string, Map<string, number>>();
+const counts = new Map<string, Map<ObjectFailure, number>>();
 for (const ex of splitExamples(split)) {
   const kind = failure(ex, await run(ex));
-  const row = counts.get(ex.task) ?? new Map<string, number>();
+  const row = counts.get(ex.task) ?? new Map<ObjectFailure, number>();
   row.set(kind, (row.get(kind) ?? 0) + 1);
   counts.set(ex.task, row);
 }
 await detach();
-console.log(`| task | ${KINDS.join(' | ')} |\n| --- |${KINDS.map(() => ' --- |').join('')}`);
-for (const [task, row] of counts) console.log(`| ${task} | ${KINDS.map((k) => row.get(k) ?? 0).join(' | ')} |`);
+console.log(`| task | ${OBJECT_FAILURES.join(' | ')} |\n| --- |${OBJECT_FAILURES.map(() => ' --- |').join('')}`);
+for (const [task, row] of counts) console.log(`| ${task} | ${OBJECT_FAILURES.map((k) => row.get(k) ?? 0).join(' | ')} |`);

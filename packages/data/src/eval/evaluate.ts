@@ -6,7 +6,7 @@ import { clipDirScores, clipIScores, clipTScores, dinoScores } from '../embed-me
 import type { ImageEmbedder } from '../embed-metrics/image-encoder.js';
 import type { TextEmbedder } from '../embed-metrics/text-encoder.js';
 import { captionScene } from './captions.js';
-import { objectScores } from './object-metrics.js';
+import { objectFailure, objectScores, type ObjectFailure } from './object-metrics.js';
 import { l1Distance, l2Distance } from './pixel-metrics.js';
 import type { SplitManifest } from './split.js';
 
@@ -22,6 +22,8 @@ export interface EvalReport {
   tasks: Partial<Record<WorldTask, ScoreRow>>;
   /** Means over all examples (each example weighs the same, whatever its task). */
   overall: ScoreRow;
+  /** Per task that places one object: how many cases fell into each objectFailure kind (absent when no such task ran). */
+  failures?: Partial<Record<WorldTask, Partial<Record<ObjectFailure, number>>>>;
 }
 
 /** One evaluated case kept for the grid picture. */
@@ -87,12 +89,18 @@ export async function evaluate(options: EvaluateOptions): Promise<{ report: Eval
   const perTask = new Map<WorldTask, Accumulator>();
   const overall = new Accumulator();
   const samples: EvalSample[] = [];
+  const failures: NonNullable<EvalReport['failures']> = {};
   for await (const example of examples) {
     const output = await model(example);
     if (output.width !== example.target.width || output.height !== example.target.height) {
       throw new MigeInputError(`model output is ${output.width}x${output.height}, target is ${example.target.width}x${example.target.height}`, name);
     }
     const obj = objectScores(example, output);
+    const failure = objectFailure(example, output);
+    if (failure) {
+      const counts = (failures[example.task] ??= {});
+      counts[failure] = (counts[failure] ?? 0) + 1;
+    }
     const values: Record<MetricName, number | null> = {
       l1: l1Distance(output, example.target), l2: l2Distance(output, example.target), ...obj,
       ...(await embeddingScores(example, output, options.embedders)),
@@ -108,5 +116,6 @@ export async function evaluate(options: EvaluateOptions): Promise<{ report: Eval
   for (const [task, acc] of perTask) tasks[task] = acc.row();
   const report: EvalReport = { name, tasks, overall: overall.row() };
   if (options.manifest) report.manifest = options.manifest;
+  if (Object.keys(failures).length) report.failures = failures;
   return { report, samples };
 }

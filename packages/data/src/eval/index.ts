@@ -4,7 +4,7 @@ export { l1Distance, l2Distance } from './pixel-metrics.js';
 export { objectFailure, objectScores, OBJECT_FAILURES, type ObjectFailure, type ObjectScores } from './object-metrics.js';
 export { blankCanvas, copySourceModel, groundTruthModel, type EvalModel } from './baselines.js';
 export { evaluate, METRIC_NAMES, type EvalReport, type EvalSample, type EvaluateOptions, type MetricName, type ScoreRow } from './evaluate.js';
-export { imageGrid, reportMarkdown, sampleGrid, writeReport } from './report.js';
+export { failureMarkdown, imageGrid, reportMarkdown, sampleGrid, writeReport } from './report.js';
 export { captionScene } from './captions.js';
 export {
   benchmarkSplit, splitExamples, DEFAULT_SPLIT_COUNTS, WORLD_GENERATOR_VERSION,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { writeImage, type RgbImage } from '@mige/core';
 import { writeTextAtomic } from '../format/write-dataset.js';
 import { blankCanvas } from './baselines.js';
+import { OBJECT_FAILURES } from './object-metrics.js';
 import { METRIC_NAMES, type EvalReport, type EvalSample, type MetricName, type ScoreRow } from './evaluate.js';
 
 const HEADERS: Record<MetricName, string> = {
@@ -25,6 +26,15 @@ export function reportMarkdown(report: EvalReport): string {
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
   for (const [task, row] of Object.entries(report.tasks)) lines.push(`| ${task} | ${row.n} | ${cells(row, shown).join(' | ')} |`);
   lines.push(`| **all** | ${report.overall.n} | ${cells(report.overall, shown).join(' | ')} |`);
+  const failures = failureMarkdown(report);
+  return lines.join('\n') + '\n' + (failures ? `\nWhy the placed-object checks fail (cases; objectFailure):\n\n${failures}` : '');
+}
+
+/** The report's objectFailure counts as a Markdown table (a row per task), or '' when it has none. */
+export function failureMarkdown(report: EvalReport): string {
+  if (!report.failures) return '';
+  const lines = [`| task | ${OBJECT_FAILURES.join(' | ')} |`, `| --- | ${OBJECT_FAILURES.map(() => '---').join(' | ')} |`];
+  for (const [task, counts] of Object.entries(report.failures)) lines.push(`| ${task} | ${OBJECT_FAILURES.map((k) => counts[k] ?? 0).join(' | ')} |`);
   return lines.join('\n') + '\n';
 }
 

@@ -6,6 +6,7 @@ import { WORLD_TASKS, type WorldTask } from '../../src/world/index.js';
 
 const counts = Object.fromEntries(WORLD_TASKS.map((t) => [t, 25])) as Record<WorldTask, number>;
 const split = benchmarkSplit({ seed: 7, counts, size: 64 });
+const PLACING: WorldTask[] = ['recolor', 'add', 'move', 'resize', 'compose_add', 'compose_replace'];
 const metric = (r: EvalReport, t: WorldTask, m: 'l1' | 'instructed' | 'othersUnchanged' | 'subjectPreserved') => r.tasks[t]?.metrics[m];
 
 describe('baselines', () => {
@@ -19,6 +20,7 @@ describe('baselines', () => {
     }
     for (const t of ['subject', 'compose_add', 'compose_replace'] as const) expect(metric(report, t, 'subjectPreserved')).toBe(1);
     expect(report.overall.n).toBe(25 * WORLD_TASKS.length);
+    expect(report.failures).toEqual(Object.fromEntries(PLACING.map((t) => [t, { right: 25 }])));
   });
 
   it('copy-source keeps other objects but does none of the edits', async () => {
@@ -32,5 +34,8 @@ describe('baselines', () => {
     expect(metric(report, 'subject', 'instructed')).toBe(0);
     expect(metric(report, 'subject', 'subjectPreserved')).toBe(0);
     expect(metric(report, 'recolor', 'l1')).toBeGreaterThan(0);
+    // The source holds the moved object where it was, and the recoloured one in its old colour.
+    expect(report.failures?.move).toEqual({ 'not-moved': 25 });
+    expect(report.failures?.recolor?.right ?? 0).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import { decodeImage } from '@mige/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copySourceModel } from '../../src/eval/baselines.js';
 import { evaluate, type EvalReport } from '../../src/eval/evaluate.js';
+import { OBJECT_FAILURES } from '../../src/eval/object-metrics.js';
 import { writeReport } from '../../src/eval/report.js';
 import { benchmarkSplit, splitExamples, WORLD_GENERATOR_VERSION } from '../../src/eval/split.js';
 
@@ -36,7 +37,12 @@ describe('evaluate + writeReport', () => {
     expect(json.manifest?.seed).toBe(5);
     const md = await readFile(join(dir, 'report.md'), 'utf8');
     expect(md).toMatch(/\| recolor \| 5 \|/);
-    expect(md.split('\n').filter((l) => l.startsWith('|')).length).toBe(2 + 4 + 1);
+    // The metrics table (head, 4 tasks, all), then the failure table (head, recolor, compose_add).
+    expect(md.split('\n').filter((l) => l.startsWith('|')).length).toBe(2 + 4 + 1 + 2 + 2);
+    const sum = (counts: Record<string, number> | undefined) => Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
+    expect(Object.keys(json.failures ?? {}).sort()).toEqual(['compose_add', 'recolor']);
+    expect(sum(json.failures?.recolor)).toBe(5);
+    expect(md).toMatch(new RegExp(`\\| compose_add \\| ${OBJECT_FAILURES.map((k) => json.failures?.compose_add?.[k] ?? 0).join(' \\| ')} \\|`));
     expect((await stat(join(dir, 'grid.png'))).size).toBeGreaterThan(0);
     const grid = await decodeImage(join(dir, 'grid.png'));
     expect(grid.height).toBe(4 * 48 + 5 * 2);

@@ -14,12 +14,13 @@
  * `--include a.json,b.json` adds the model rows of earlier runs on the same split and settings
  * (for example the ablations, evaluated once, next to a re-evaluated default model);
  * `--chance-only true` then runs only the `--chance-for` rows of models evaluated earlier.
+ * Each row's placed-object failures (objectFailure: right, wrong-size, not-moved, ...) follow the tables.
  * `--count full` evaluates the data issue's whole split (500 subject and composition cases per
  * task, 200 per edit task) instead of each task's first N.
  */
 import { readFileSync } from 'node:fs';
 import { MigeInputError, tensorToImages, tf, vaeTransformBatch, writeTextFileAtomic, type RgbImage } from '@mige/core';
-import { benchmarkSplit, copySourceModel, DEFAULT_SPLIT_COUNTS, evaluate, METRIC_NAMES, splitExamples, WORLD_TASKS, type EvalReport, type ScoreRow, type WorldExample, type WorldTask } from '@mige/data';
+import { benchmarkSplit, copySourceModel, DEFAULT_SPLIT_COUNTS, evaluate, failureMarkdown, METRIC_NAMES, splitExamples, WORLD_TASKS, type EvalReport, type ScoreRow, type WorldExample, type WorldTask } from '@mige/data';
 import type { GuidanceScales, SamplerConfig } from '../../src/diffusion/index.js';
 import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
@@ -130,6 +131,11 @@ for (const task of [...WORLD_TASKS, ...(Object.keys(GROUPS) as (keyof typeof GRO
     if (row) lines.push(`| ${r.name} | ${METRIC_NAMES.map((m) => f(row.metrics[m])).join(' | ')} |`);
   }
   lines.push('');
+}
+// Why the placed-object checks fail, per row (@mige/data's objectFailure counts).
+for (const r of reports) {
+  const table = failureMarkdown(r);
+  if (table) lines.push(`### why placed objects fail: ${r.name}`, '', table);
 }
 writeTextFileAtomic(`${a.out}.json`, `${JSON.stringify({ ...settings, reports, groups }, null, 2)}\n`);
 writeTextFileAtomic(`${a.out}.md`, `${lines.join('\n')}\n`);

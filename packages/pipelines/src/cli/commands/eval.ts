@@ -13,7 +13,8 @@ export const evalCommand: Command = {
 
 Runs every case of the benchmark split through its flow (subject → generate, compose_* → compose,
 the rest → edit) and writes report.json, report.md and grid.png (the first case of each task:
-source, images, output, target) to --out.
+source, images, output, target) to --out. Both reports also count why the tasks that place an
+object fail (right, wrong-size, not-moved, wrong-place, wrong-shape, colour-astray, absent).
   --out <dir>           report folder
   --count <n>           cases per task (default: the full split, 200-500 per task)
   --tasks <list>        comma-separated tasks (default all: ${WORLD_TASKS.join(', ')})

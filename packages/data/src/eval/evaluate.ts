@@ -6,7 +6,7 @@ import { clipDirScores, clipIScores, clipTScores, dinoScores } from '../embed-me
 import type { ImageEmbedder } from '../embed-metrics/image-encoder.js';
 import type { TextEmbedder } from '../embed-metrics/text-encoder.js';
 import { captionScene } from './captions.js';
-import { objectFailure, objectScores, type ObjectFailure } from './object-metrics.js';
+import { objectScoresAndFailure, type ObjectFailure } from './object-metrics.js';
 import { l1Distance, l2Distance } from './pixel-metrics.js';
 import type { SplitManifest } from './split.js';
 
@@ -95,8 +95,7 @@ export async function evaluate(options: EvaluateOptions): Promise<{ report: Eval
     if (output.width !== example.target.width || output.height !== example.target.height) {
       throw new MigeInputError(`model output is ${output.width}x${output.height}, target is ${example.target.width}x${example.target.height}`, name);
     }
-    const obj = objectScores(example, output);
-    const failure = objectFailure(example, output);
+    const { scores: obj, failure } = objectScoresAndFailure(example, output);
     if (failure) {
       const counts = (failures[example.task] ??= {});
       counts[failure] = (counts[failure] ?? 0) + 1;

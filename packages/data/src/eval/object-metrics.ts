@@ -137,7 +137,16 @@ function subjectAgreement(found: DetectedObject[], subj: WorldObject, entity: Rg
 
 /** Scores an output against an example's annotations (see ObjectScores for the definitions). */
 export function objectScores(ex: WorldExample, out: RgbImage): ObjectScores {
+  return scoresOf(ex, out, detectObjects(out));
+}
+
+/** objectScores and objectFailure from one detection pass (what evaluate needs per case). */
+export function objectScoresAndFailure(ex: WorldExample, out: RgbImage): { scores: ObjectScores; failure: ObjectFailure | null } {
   const found = detectObjects(out);
+  return { scores: scoresOf(ex, out, found), failure: failureOf(ex, out, found) };
+}
+
+function scoresOf(ex: WorldExample, out: RgbImage, found: DetectedObject[]): ObjectScores {
   const target = ex.annotations.target.objects;
   const editIdx = typeof ex.annotations.edit.object === 'number' ? ex.annotations.edit.object : -1;
   let instructed: number;
@@ -199,11 +208,14 @@ const PLACING_TASKS: readonly WorldExample['task'][] = ['recolor', 'add', 'move'
 
 /** See ObjectFailure; null for tasks that place no single object (subject, remove, background). */
 export function objectFailure(ex: WorldExample, out: RgbImage): ObjectFailure | null {
+  return failureOf(ex, out, detectObjects(out));
+}
+
+function failureOf(ex: WorldExample, out: RgbImage, found: DetectedObject[]): ObjectFailure | null {
   if (!PLACING_TASKS.includes(ex.task)) return null;
   const idx = ex.annotations.edit.object;
   const want = typeof idx === 'number' ? ex.annotations.target.objects[idx] : undefined;
   if (!want) throw new Error(`objectFailure: a ${ex.task} example without its edited object's annotation`);
-  const found = detectObjects(out);
   if (placedRight(found, want, out, ex.task === 'resize')) return 'right';
   const region = REGION_OF(want.bbox, out.width, out.height);
   const same = findLike(found, want);

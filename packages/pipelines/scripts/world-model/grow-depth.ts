@@ -1,10 +1,11 @@
 /**
- * Deepens a model's DiT without changing what it computes: after each block it inserts a copy
- * whose output projections (attn.proj, cross_attn.proj, mlp.fc2) are zero, so the new block adds
- * nothing to the residual stream until training moves them (progressive stacking). The rest of
- * the model is copied bit for bit; training then continues with `mige train --model <out>`.
+ * Deepens a model's DiT without changing what it computes: after every `--every`-th block (1:
+ * each block, doubling the depth; 2: every second one, 12 → 18) it inserts a copy whose output
+ * projections (attn.proj, cross_attn.proj, mlp.fc2) are zero, so the new block adds nothing to the
+ * residual stream until training moves them (progressive stacking). The rest of the model is
+ * copied bit for bit; training then continues with `mige train --model <out>`.
  *
- *   npx tsx scripts/world-model/grow-depth.ts --model models/mige-world --out dir
+ *   npx tsx scripts/world-model/grow-depth.ts --model models/mige-world --out dir [--every 2]
  */
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,8 +13,10 @@ import { MigeInputError, parseSafetensors, writeSafetensors, writeTextFileAtomic
 import { MODEL_FILES, MODEL_FORMAT, MODEL_FORMAT_VERSION, readModelConfig, SAMPLING_FILE } from '../../src/model/index.js';
 import { args, writableFromData } from './common.js';
 
-const a = args({ model: '', out: '' });
+const a = args({ model: '', out: '', every: '1' });
 if (!a.model || !a.out) throw new MigeInputError('give --model dir and --out dir', 'grow-depth');
+const every = Number(a.every);
+if (!Number.isInteger(every) || every < 1) throw new MigeInputError(`--every must be a whole number ≥ 1, got "${a.every}"`, 'grow-depth');
 const configPath = join(a.model, MODEL_FILES.config);
 const config = readModelConfig(configPath);
 const depth = config.backbone.depth;
@@ -23,6 +26,9 @@ if (!parsed.tensors.has(`blocks.${depth - 1}.attn.proj.weight`) || parsed.tensor
   throw new MigeInputError(`does not hold exactly the ${depth} DiT blocks its config.json gives`, weightsPath);
 }
 const ZEROED = /^(attn\.proj|cross_attn\.proj|mlp\.fc2)\.(weight|bias)$/;
+// Old block i lands at newIndex(i); a copy follows it when (i + 1) % every === 0.
+const newIndex = (i: number): number => i + Math.floor(i / every);
+const grownDepth = depth + Math.floor(depth / every);
 const out = new Map<string, WritableTensor>();
 for (const [name, t] of parsed.tensors) {
   const tensor = writableFromData(t);
@@ -33,13 +39,15 @@ for (const [name, t] of parsed.tensors) {
   }
   const i = Number(m[1]);
   const rest = m[2] as string;
-  out.set(`blocks.${2 * i}.${rest}`, tensor);
-  out.set(`blocks.${2 * i + 1}.${rest}`, ZEROED.test(rest) ? { ...tensor, data: new Float32Array(t.data.length) } : tensor);
+  out.set(`blocks.${newIndex(i)}.${rest}`, tensor);
+  if ((i + 1) % every === 0) {
+    out.set(`blocks.${newIndex(i) + 1}.${rest}`, ZEROED.test(rest) ? { ...tensor, data: new Float32Array(t.data.length) } : tensor);
+  }
 }
 mkdirSync(a.out, { recursive: true });
 for (const f of [SAMPLING_FILE, MODEL_FILES.tokenizer]) copyFileSync(join(a.model, f), join(a.out, f));
 writeSafetensors(join(a.out, MODEL_FILES.weights), out, parsed.metadata);
 // config.json last, as saveModel writes it: a folder with the new config has the new weights.
-const grown = { ...config, backbone: { ...config.backbone, depth: 2 * depth } };
+const grown = { ...config, backbone: { ...config.backbone, depth: grownDepth } };
 writeTextFileAtomic(join(a.out, MODEL_FILES.config), `${JSON.stringify({ format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: grown }, null, 2)}\n`);
-console.log(`${a.out}: DiT depth ${depth} → ${2 * depth}, ${out.size} tensors`);
+console.log(`${a.out}: DiT depth ${depth} → ${grownDepth}, ${out.size} tensors`);

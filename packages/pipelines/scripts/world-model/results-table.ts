@@ -38,7 +38,12 @@ const [model, copy] = [byName(a.default), byName('copy-source')];
 if (model && copy) {
   const beats = (k: 'edits' | 'compositions') => {
     const [m, c] = [model[k].metrics.l2, copy[k].metrics.l2];
-    return m !== null && c !== null ? `${m < c ? 'yes' : 'no'} (${f(m)} vs ${f(c)})` : 'not measured';
+    if (m === null || c === null) return 'not measured';
+    // Enough digits that the two numbers read differently, and the margin, so a tie shows as one.
+    let digits = 4;
+    while (digits < 6 && f(m, digits) === f(c, digits)) digits++;
+    const margin = (Math.abs(m - c) / c) * 100;
+    return `${m < c ? 'yes' : 'no'} (${f(m, digits)} vs ${f(c, digits)}, ${margin.toFixed(1)}% ${m < c ? 'lower' : 'higher'})`;
   };
   lines.push('', `Bar, ${a.default} below copy-source's L2: edits ${beats('edits')}, compositions ${beats('compositions')}.`);
 }

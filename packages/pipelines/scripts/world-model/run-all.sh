@@ -111,7 +111,12 @@ fresh_finetune "$RUNS/s3-add2/model" s4-comp2 3600 12 8000 subject=1,edit=1,add=
 fresh_finetune "$RUNS/s4-comp2/model" s5-comp2 3000 14 9500 subject=1,edit=1,add=2,replace=2
 # 3m (fifth session): the edits' share doubled as well.
 fresh_finetune "$RUNS/s5-comp2/model" s6-edit2 3000 15 10500 subject=1,edit=2,add=2,replace=2
-# 3n, the shipped default model (seventh session): 3m's mix, longer and gentler (lr 1e-4 → 1e-5).
+# 3n (seventh session): 3m's mix, longer and gentler (lr 1e-4 → 1e-5).
 # As it happened it started as a 6,000-step cosine and resumed from step 200 as this 4,000-step
 # one (the lr differs by under 0.1% up to there; RUNS.md).
 fresh_finetune "$RUNS/s6-edit2/model" s7-long 4000 18 13500 subject=1,edit=2,add=2,replace=2 --lr 1e-4
+# 3o, the shipped default model (eighth session): 3n's recipe twice more on 3n's EMA with new
+# seeds, then the mean of the two EMAs (as stage 3f's mean).
+fresh_finetune "$RUNS/s7-long/model" s9-long 4000 20 16500 subject=1,edit=2,add=2,replace=2 --lr 1e-4
+fresh_finetune "$RUNS/s7-long/model" s9b-long 4000 21 18000 subject=1,edit=2,add=2,replace=2 --lr 1e-4
+npx tsx scripts/world-model/average-models.ts --models "$RUNS/s9-long/model,$RUNS/s9b-long/model" --out "$RUNS/soup-s9"

@@ -1,17 +1,18 @@
 /**
  * Averages the weights of model folders that share one architecture (a "model soup" of
  * fine-tunes from one init), writing a new model folder with the first one's config, sampling
- * and tokenizer. Frozen parts, equal in every folder, stay as they are, bit for bit.
+ * and tokenizer (`--sampling '{...}'` sets the sampling instead, as checkpoint-to-model's does).
+ * Frozen parts, equal in every folder, stay as they are, bit for bit.
  *
- *   npx tsx scripts/world-model/average-models.ts --models a,b [--weights 0.5,0.5] --out dir
+ *   npx tsx scripts/world-model/average-models.ts --models a,b [--weights 0.5,0.5] [--sampling JSON] --out dir
  */
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MigeInputError, parseSafetensors, writeSafetensors, type TensorData, type WritableTensor } from '@mige/core';
-import { MODEL_FILES, readModelConfig, SAMPLING_FILE } from '../../src/model/index.js';
+import { MigeInputError, parseSafetensors, writeSafetensors, writeTextFileAtomic, type TensorData, type WritableTensor } from '@mige/core';
+import { MODEL_FILES, parseSamplingDefaults, readModelConfig, SAMPLING_FILE } from '../../src/model/index.js';
 import { args, writableFromData } from './common.js';
 
-const a = args({ models: '', weights: '', out: '' });
+const a = args({ models: '', weights: '', out: '', sampling: '' });
 const dirs = a.models.split(',').filter(Boolean);
 if (dirs.length < 2 || !a.out) throw new MigeInputError('give --models a,b[,...] and --out', 'average-models');
 const weights = a.weights ? a.weights.split(',').map(Number) : dirs.map(() => 1 / dirs.length);
@@ -44,6 +45,8 @@ for (const [name, t0] of first) {
 }
 for (const [i, f] of files.entries()) if (f.size !== first.size) throw new MigeInputError(`has ${f.size} tensors, the first model ${first.size}`, dirs[i] as string);
 mkdirSync(a.out, { recursive: true });
-for (const f of [MODEL_FILES.config, SAMPLING_FILE, MODEL_FILES.tokenizer]) copyFileSync(join(dirs[0] as string, f), join(a.out, f));
+for (const f of [MODEL_FILES.config, MODEL_FILES.tokenizer]) copyFileSync(join(dirs[0] as string, f), join(a.out, f));
+if (a.sampling) writeTextFileAtomic(join(a.out, SAMPLING_FILE), `${JSON.stringify(parseSamplingDefaults(JSON.parse(a.sampling), '--sampling'), null, 2)}\n`);
+else copyFileSync(join(dirs[0] as string, SAMPLING_FILE), join(a.out, SAMPLING_FILE));
 writeSafetensors(join(a.out, MODEL_FILES.weights), out, parsed[0]?.metadata);
 console.log(`${a.out}: ${out.size} tensors, weights ${weights.join(', ')} of ${dirs.join(', ')}`);

@@ -119,8 +119,7 @@ fresh_finetune "$RUNS/s6-edit2/model" s7-long 4000 18 13500 subject=1,edit=2,add
 # seeds, then the mean of the two EMAs (as stage 3f's mean).
 fresh_finetune "$RUNS/s7-long/model" s9-long 4000 20 16500 subject=1,edit=2,add=2,replace=2 --lr 1e-4
 fresh_finetune "$RUNS/s7-long/model" s9b-long 4000 21 18000 subject=1,edit=2,add=2,replace=2 --lr 1e-4
-npx tsx scripts/world-model/average-models.ts --models "$RUNS/s9-long/model,$RUNS/s9b-long/model" --out "$RUNS/soup-s9"
 # The shipped sampling: edits at text guidance 3 (more instructions carried out on both
 # validation splits, L2 still far below copy-source's; RUNS.md, 2026-12-06), the rest as before.
 FINAL_SAMPLING='{"generate":{"sampler":{"type":"dpm-solver","maxTimestep":549},"steps":20,"scales":{"y":2}},"edit":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":3,"s":1.5}},"compose":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":1.5,"s":1.5}}}'
-node -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify(JSON.parse(process.argv[2]), null, 2) + "\n")' "$RUNS/soup-s9/sampling.json" "$FINAL_SAMPLING"
+npx tsx scripts/world-model/average-models.ts --models "$RUNS/s9-long/model,$RUNS/s9b-long/model" --sampling "$FINAL_SAMPLING" --out "$RUNS/soup-s9"

@@ -45,6 +45,13 @@ export interface TrainConfig {
   /** Which cells editFocus weighs up (FocusOn). */
   editFocusOn: FocusOn;
   /**
+   * editFocus applies only to items drawn at a timestep below this (1000: all). At low noise x_t
+   * already shows where the edit is, so weighing it up sharpens the edited object (its shape)
+   * without teaching the model to change cells it is unsure of, which is what focus at high
+   * noise does (RUNS.md).
+   */
+  editFocusBelow: number;
+  /**
    * Timesteps are drawn with density ∝ t^(k − 1): 1 is uniform (the reference); k > 1
    * favours high noise, where an edit's colours and shapes are decided. Unlike a loss weight that
    * depends on the target, this leaves each timestep's optimum unchanged.
@@ -86,6 +93,7 @@ export const REFERENCE_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   mseMaxWeight: null,
   editFocus: 0,
   editFocusOn: 'changed',
+  editFocusBelow: 1000,
   timestepPower: 1,
   dropout: { ...MIGE_CFG_DROPOUT, caption: 0.1 },
   taskRatios: { subject: 1, edit: 1, add: 0.5, replace: 0.5 },
@@ -126,6 +134,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): TrainC
   if (c.mseMaxWeight !== null && !(c.mseMaxWeight >= 1)) throw new MigeInputError(`mseMaxWeight must be >= 1 or null, got ${c.mseMaxWeight}`, where);
   if (!(typeof c.editFocus === 'number' && c.editFocus >= 0 && Number.isFinite(c.editFocus))) throw new MigeInputError(`editFocus must be a finite number >= 0, got ${String(c.editFocus)}`, where);
   if (c.editFocusOn !== 'changed' && c.editFocusOn !== 'objects') throw new MigeInputError(`editFocusOn must be "changed" or "objects", got ${JSON.stringify(c.editFocusOn)}`, where);
+  if (!(Number.isInteger(c.editFocusBelow) && c.editFocusBelow >= 1 && c.editFocusBelow <= 1000)) throw new MigeInputError(`editFocusBelow must be an integer timestep in [1, 1000], got ${String(c.editFocusBelow)}`, where);
   if (!(typeof c.timestepPower === 'number' && c.timestepPower >= 1 && c.timestepPower <= 8)) throw new MigeInputError(`timestepPower must be a number in [1, 8], got ${String(c.timestepPower)}`, where);
   if (c.mse !== null && !['eps', 'snr', 'v'].includes(c.mse)) throw new MigeInputError(`mse must be "eps", "snr" or "v", got ${JSON.stringify(c.mse)}`, where);
   if (c.emaDecay !== null && !(c.emaDecay > 0 && c.emaDecay < 1)) throw new MigeInputError(`emaDecay must be in (0, 1) or null, got ${c.emaDecay}`, where);

@@ -128,9 +128,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const batch = prepareTrainBatch(model, examples, rng.fork('latents'), cfg.latents, latentCache);
         const stepDraws = drawStep(rng, examples.length, latentShape, 1000, cfg.dropout, cfg.timestepPower);
         // Items that condition dropout left without their instruction or source stay uniform: their
-        // weights could only say where the (unknown) edit is.
+        // weights could only say where the (unknown) edit is. So do items at or above editFocusBelow.
         const focus = cfg.editFocus > 0
-          ? editFocusWeights(examples, latentShape[1], cfg.editFocus, { on: cfg.editFocusOn, skip: stepDraws.dropY.map((d, i) => d || (stepDraws.dropSource[i] ?? false)) })
+          ? editFocusWeights(examples, latentShape[1], cfg.editFocus, {
+            on: cfg.editFocusOn,
+            skip: stepDraws.dropY.map((d, i) => d || (stepDraws.dropSource[i] ?? false) || (stepDraws.t[i] as number) >= cfg.editFocusBelow),
+          })
           : null;
         try {
           const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, stepDraws, {

@@ -150,6 +150,29 @@ describe('training', () => {
     expect(s4).toBe(s0);
   });
 
+  it('editFocusBelow applies the focus only to items drawn below that timestep', async () => {
+    const edits = (['recolor', 'move'] as const).map((task, i) => generateExample(6, i, { task, size: 32 }));
+    const firstLoss = async (config: Partial<TrainConfig>) => {
+      const model = MigeModel.create(MIGE_TINY, { seed: 5 });
+      randomizeOutputs(model);
+      const res = await train({ model, dataset: datasetFromWorld(edits, SIZES), outDir: tmp(), config: { ...FAST, steps: 1, ...config }, log: quiet });
+      model.dispose();
+      return res.losses[0] as number;
+    };
+    // The step's timesteps, drawn as the trainer draws them (step 0, micro-batch 0).
+    const cfg = resolveTrainConfig({ ...FAST, steps: 1 });
+    const draws = drawStep(new Rng(cfg.seed).fork('step/0/0'), 2, [4, 4, 4], 1000, cfg.dropout, cfg.timestepPower);
+    const ts = Array.from(draws.t);
+    draws.noise.dispose();
+    const [plain, focused] = [await firstLoss({ editFocus: 0 }), await firstLoss({ editFocus: 4 })];
+    expect(Math.abs(focused - plain)).toBeGreaterThan(1e-4 * plain);
+    // Every item at or above the bound: uniform, bit for bit; every item below it: the full focus.
+    expect(Math.min(...ts)).toBeGreaterThan(0);
+    expect(await firstLoss({ editFocus: 4, editFocusBelow: Math.min(...ts) })).toBe(plain);
+    expect(await firstLoss({ editFocus: 4, editFocusBelow: Math.min(1000, Math.max(...ts) + 1) })).toBe(focused);
+    expect(() => resolveTrainConfig({ editFocusBelow: 0 })).toThrow(/editFocusBelow must be an integer timestep in \[1, 1000\], got 0/);
+  });
+
   it('trains every module but the ViT and the VAE, which stay bit-identical', async () => {
     const model = MigeModel.create(MIGE_TINY, { seed: 2 });
     const before = snapshot(model);

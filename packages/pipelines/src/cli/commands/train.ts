@@ -46,6 +46,8 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
                         (default 0: uniform, as the reference)
   --focus-on <cells>    changed (what the edit changes; default) | objects (every
                         object of the source and the target; synthetic-world data)
+  --focus-below <t>     apply --edit-focus only to items drawn at timesteps below t
+                        (default 1000: all)
   --timestep-power <k>  draw t with density ∝ t^(k−1): 1 uniform (default, as the
                         reference); 2 favours high noise, where edits are decided
   --ratios <list>       task weights, e.g. subject=1,edit=1,add=0.5,replace=0.5 (the default)
@@ -63,7 +65,7 @@ ${BACKEND_HELP}`,
       model: { type: 'string' }, 'init-seed': { type: 'string' }, data: { type: 'string' }, world: { type: 'string' },
       'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, 'world-tasks': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
       steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' }, lr: { type: 'string' },
-      'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' }, 'edit-focus': { type: 'string' }, 'stop-at': { type: 'string' }, 'focus-on': { type: 'string' }, 'timestep-power': { type: 'string' },
+      'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' }, 'edit-focus': { type: 'string' }, 'stop-at': { type: 'string' }, 'focus-on': { type: 'string' }, 'focus-below': { type: 'string' }, 'timestep-power': { type: 'string' },
       ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       'keep-last': { type: 'string' }, 'log-every': { type: 'string' }, log: { type: 'string' }, ...BACKEND_OPTION,
     });
@@ -122,6 +124,7 @@ function trainConfigFromArgs(v: ParsedValues): Partial<TrainConfig> {
   set('mseMaxWeight', num(v, 'mse-max-weight', { min: 1 }));
   set('editFocus', num(v, 'edit-focus', { min: 0 }));
   set('editFocusOn', choice(v, 'focus-on', ['changed', 'objects'] as const));
+  set('editFocusBelow', num(v, 'focus-below', { integer: true, min: 1, max: 1000 }));
   set('timestepPower', num(v, 'timestep-power', { min: 1, max: 8 }));
   set('seed', num(v, 'seed', { integer: true, min: 0 }));
   set('latents', choice(v, 'latents', ['sample', 'mean'] as const));

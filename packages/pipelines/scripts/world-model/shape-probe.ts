@@ -24,6 +24,9 @@ const shapes = [...SHAPE_NAMES];
 const confusion = shapes.map(() => shapes.map(() => 0));
 const none = shapes.map(() => 0);
 let diffSum = 0, diffN = 0;
+// The diagonal by the added object's size (the words' small / medium / large: < 25%, > 30% of the canvas).
+const bySize: Record<string, [number, number]> = { small: [0, 0], medium: [0, 0], large: [0, 0] };
+const sizeOf = (px: number) => (px < 64 * 0.25 ? 'small' : px > 64 * 0.3 ? 'large' : 'medium');
 const region = (b: readonly number[]) => regionName(b[0]! + b[2]! / 2, b[1]! + b[3]! / 2, 64, 64);
 for (const ex of splitExamples(split) as Iterable<WorldExample>) {
   const idx = ex.annotations.edit.object as number;
@@ -37,6 +40,9 @@ for (const ex of splitExamples(split) as Iterable<WorldExample>) {
     outs.push(out);
     const d = detectObjects(out).find((o) => o.color === ann.color && region(o.bbox) === region(ann.bbox));
     if (d) confusion[si]![shapes.indexOf(d.shape)]!++; else none[si]!++;
+    const tally = bySize[sizeOf(ann.size)]!;
+    tally[1]++;
+    if (d?.shape === s) tally[0]++;
   }
   for (let i = 0; i < outs.length; i++) for (let j = i + 1; j < outs.length; j++) {
     let s = 0;
@@ -48,7 +54,10 @@ for (const ex of splitExamples(split) as Iterable<WorldExample>) {
 const lines = [`asked \\ detected (${a.model}, add, split seed ${a.seed}): ${shapes.join(' ')} none`];
 for (const [i, s] of shapes.entries()) lines.push(`${s.padEnd(9)} ${confusion[i]!.map((v) => String(v).padStart(3)).join(' ')}   ${none[i]}`);
 const diag = confusion.reduce((acc, row, i) => acc + row[i]!, 0), total = confusion.flat().reduce((p, q) => p + q, 0) + none.reduce((p, q) => p + q, 0);
-lines.push(`right shape ${diag} of ${total}; mean pairwise L2 between shape-swapped outputs ${(diffSum / diffN).toFixed(5)}`);
+// What the diagonal would hold if the detected shape ignored the asked one: each column's share.
+const expected = shapes.reduce((acc, _, j) => acc + confusion.reduce((c, row) => c + row[j]!, 0) / shapes.length, 0);
+lines.push(`by size, right of asked: ${Object.entries(bySize).map(([k, [r, n]]) => `${k} ${r}/${n}`).join(', ')}`);
+lines.push(`right shape ${diag} of ${total} (${expected.toFixed(1)} if the word were ignored); mean pairwise L2 between shape-swapped outputs ${(diffSum / diffN).toFixed(5)}`);
 console.log(lines.join('\n'));
 if (a.out) writeTextFileAtomic(a.out, lines.join('\n') + '\n');
 await detach();

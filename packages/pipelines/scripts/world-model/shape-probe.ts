@@ -7,7 +7,7 @@
  *
  *   npx tsx scripts/world-model/shape-probe.ts --model models/mige-world --count 12 --seed 1 [--out F]
  */
-import { writeTextFileAtomic, type RgbImage } from '@mige/core';
+import { MigeInputError, writeTextFileAtomic, type RgbImage } from '@mige/core';
 import { benchmarkSplit, detectObjects, regionName, SHAPE_NAMES, splitExamples, type WorldExample } from '@mige/data';
 import type { GuidanceScales } from '../../src/diffusion/index.js';
 import { flowEvalModel } from '../../src/flows/index.js';
@@ -15,6 +15,9 @@ import { loadModel } from '../../src/model/index.js';
 import { args, attachTempOnnx, start } from './common.js';
 
 const a = args({ model: 'models/mige-world', count: '12', seed: '1', scales: '', out: '' });
+for (const k of ['count', 'seed'] as const) {
+  if (!/^\d+$/.test(a[k])) throw new MigeInputError(`must be a whole number, got '${a[k]}'`, `--${k}`);
+}
 await start();
 const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: { add: Number(a.count) } });
 const model = await loadModel(a.model);

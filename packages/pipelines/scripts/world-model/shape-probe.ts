@@ -8,7 +8,7 @@
  *   npx tsx scripts/world-model/shape-probe.ts --model models/mige-world --count 12 --seed 1 [--out F]
  */
 import { MigeInputError, writeTextFileAtomic, type RgbImage } from '@mige/core';
-import { benchmarkSplit, detectObjects, regionName, SHAPE_NAMES, splitExamples, type WorldExample } from '@mige/data';
+import { benchmarkSplit, detectObjects, l2Distance, regionName, SHAPE_NAMES, splitExamples, type WorldExample } from '@mige/data';
 import type { GuidanceScales } from '../../src/diffusion/index.js';
 import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
@@ -19,7 +19,8 @@ for (const k of ['count', 'seed'] as const) {
   if (!/^\d+$/.test(a[k])) throw new MigeInputError(`must be a whole number, got '${a[k]}'`, `--${k}`);
 }
 await start();
-const split = benchmarkSplit({ seed: Number(a.seed), size: 64, counts: { add: Number(a.count) } });
+const CANVAS = 64;
+const split = benchmarkSplit({ seed: Number(a.seed), size: CANVAS, counts: { add: Number(a.count) } });
 const model = await loadModel(a.model);
 const detach = await attachTempOnnx(model);
 const flow = flowEvalModel(model, { engine: 'onnx', ...(a.scales ? { scales: JSON.parse(a.scales) as GuidanceScales } : {}) });
@@ -29,8 +30,8 @@ const none = shapes.map(() => 0);
 let diffSum = 0, diffN = 0;
 // The diagonal by the added object's size (the words' small / medium / large: < 25%, > 30% of the canvas).
 const bySize: Record<string, [number, number]> = { small: [0, 0], medium: [0, 0], large: [0, 0] };
-const sizeOf = (px: number) => (px < 64 * 0.25 ? 'small' : px > 64 * 0.3 ? 'large' : 'medium');
-const region = (b: readonly number[]) => regionName(b[0]! + b[2]! / 2, b[1]! + b[3]! / 2, 64, 64);
+const sizeOf = (px: number) => (px < CANVAS * 0.25 ? 'small' : px > CANVAS * 0.3 ? 'large' : 'medium');
+const region = (b: readonly number[]) => regionName(b[0]! + b[2]! / 2, b[1]! + b[3]! / 2, CANVAS, CANVAS);
 for (const ex of splitExamples(split) as Iterable<WorldExample>) {
   const idx = ex.annotations.edit.object as number;
   const ann = ex.annotations.target.objects[idx]!;
@@ -48,10 +49,8 @@ for (const ex of splitExamples(split) as Iterable<WorldExample>) {
     if (d?.shape === s) tally[0]++;
   }
   for (let i = 0; i < outs.length; i++) for (let j = i + 1; j < outs.length; j++) {
-    let s = 0;
-    const x = outs[i]!.data, y = outs[j]!.data;
-    for (let k = 0; k < x.length; k++) s += ((x[k]! - y[k]!) / 255) ** 2;
-    diffSum += s / x.length; diffN++;
+    diffSum += l2Distance(outs[i]!, outs[j]!);
+    diffN++;
   }
 }
 const lines = [`asked \\ detected (${a.model}, add, split seed ${a.seed}): ${shapes.join(' ')} none`];

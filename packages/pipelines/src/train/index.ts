@@ -35,7 +35,8 @@ export {
 } from './progress-log.js';
 export { emaWarmupDecay, train, type TrainOptions, type TrainResult } from './trainer.js';
 export { REFERENCE_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from './train-config.js';
-export { datasetFromManifest, datasetFromWorld, datasetFromWorldSeed, trainTaskOf, PROMPT_TASK, TRAIN_TASKS, type ImageSizes, type TrainDataset, type TrainExample, type TrainTask } from './train-data.js';
+export { datasetFromManifest, datasetFromSource, datasetFromWorld, datasetFromWorldSeed, trainTaskOf, PROMPT_TASK, TRAIN_TASKS, type ImageSizes, type TrainDataset, type TrainDatasetSource, type TrainExample, type TrainTask } from './train-data.js';
 export { prepareTrainBatch, disposeTrainBatch, type TrainBatch } from './train-batch.js';
 export { LatentCache } from './latent-cache.js';
-export { batchLoss, drawStep, type DropoutConfig, type StepDraws } from './train-step.js';
+export { batchLoss, drawStep, itemLosses, type DropoutConfig, type StepDraws } from './train-step.js';
+export { shardRange } from './micro-batch.js';

@@ -18,9 +18,10 @@ export interface TrainBatch {
  * comes from `rng` forked per image (`<i>/target`, `<i>/source`, `<i>/entity/<j>`), so a resumed
  * run draws the same latents. An entity that is the source image reuses the source's latent, as
  * the reference's edit data does. `encoder` stands in for the VAE's (a LatentCache: images seen
- * before skip the VAE, same latents).
+ * before skip the VAE, same latents). `firstItem`: the index of examples[0] in its micro-batch,
+ * when these are one worker's share of it (the keys use the micro-batch's indices).
  */
-export function prepareTrainBatch(model: MigeModel, examples: readonly TrainExample[], rng: Rng, mode: LatentMode, encoder: LatentEncoder = model.vae): TrainBatch {
+export function prepareTrainBatch(model: MigeModel, examples: readonly TrainExample[], rng: Rng, mode: LatentMode, encoder: LatentEncoder = model.vae, firstItem = 0): TrainBatch {
   const images: ChwImage[] = [];
   const rngs: Rng[] = [];
   const add = (img: ChwImage, key: string): number => {
@@ -29,7 +30,8 @@ export function prepareTrainBatch(model: MigeModel, examples: readonly TrainExam
     return images.length - 1;
   };
   // Row indices into the encoded batch; -1: no source (zeros).
-  const rows = examples.map((ex, i) => {
+  const rows = examples.map((ex, k) => {
+    const i = firstItem + k;
     const target = add(ex.target, `${i}/target`);
     const source = ex.source ? add(ex.source, `${i}/source`) : -1;
     const entities = ex.entities.map((e, j) => (j === ex.sourceEntity && source >= 0 ? source : add(e.vae, `${i}/entity/${j}`)));

@@ -33,7 +33,15 @@ export interface TrainExample {
 export interface TrainDataset {
   readonly sizes: Readonly<Record<TrainTask, number>>;
   get(task: TrainTask, index: number): Promise<TrainExample>;
+  /** How to build the same dataset again in another thread (training workers); the built-in constructors set it. */
+  readonly source?: TrainDatasetSource;
 }
+
+/** Plain, structured-cloneable data that datasetFromSource turns back into the same dataset. */
+export type TrainDatasetSource =
+  | { kind: 'manifest'; path: string; sizes: ImageSizes }
+  | { kind: 'world-seed'; options: StreamOptions; sizes: ImageSizes }
+  | { kind: 'world'; examples: readonly WorldExample[]; sizes: ImageSizes };
 
 export interface ImageSizes {
   /** VAE side (the model's image size). */
@@ -85,6 +93,7 @@ export async function datasetFromManifest(path: string, sizes: ImageSizes): Prom
   const { sizes: counts, byTask } = group(records, (r, i) => trainTaskOf(r.record.task, r.source !== null, r.entities.filter((e) => e !== r.source).length, `${path} record ${i}`));
   return {
     sizes: counts,
+    source: { kind: 'manifest', path, sizes },
     async get(task, index) {
       const r = pick(byTask, task, index);
       const ex = await prepareExample(r.record, dirname(path), { vaeSize: sizes.imageSize, clipSize: sizes.vitSize });
@@ -134,6 +143,7 @@ export function datasetFromWorld(examples: readonly WorldExample[], sizes: Image
   const { sizes: counts, byTask } = group(examples, (e: WorldExample) => worldTrainTask(e.task));
   return {
     sizes: counts,
+    source: { kind: 'world', examples, sizes },
     get: (task, index) => Promise.resolve(fromWorld(pick(byTask, task, index), task, sizes)),
   };
 }
@@ -150,6 +160,16 @@ export function datasetFromWorldSeed(options: StreamOptions, sizes: ImageSizes):
   const { sizes: counts, byTask } = group(indices, (i) => worldTrainTask(exampleTask(seed, i, options)));
   return {
     sizes: counts,
+    source: { kind: 'world-seed', options, sizes },
     get: (task, index) => Promise.resolve(fromWorld(generateExample(seed, pick(byTask, task, index), options), task, sizes)),
   };
+}
+
+/** The dataset a TrainDataset's `source` describes (what a training worker trains on). */
+export function datasetFromSource(source: TrainDatasetSource): Promise<TrainDataset> {
+  switch (source.kind) {
+    case 'manifest': return datasetFromManifest(source.path, source.sizes);
+    case 'world-seed': return Promise.resolve(datasetFromWorldSeed(source.options, source.sizes));
+    case 'world': return Promise.resolve(datasetFromWorld(source.examples, source.sizes));
+  }
 }

@@ -47,6 +47,11 @@ export function drawStep(rng: Rng, batch: number, latentShape: [number, number, 
  * tf.variableGrads: gradients reach the encoder (but the frozen ViT), fusion and the backbone.
  */
 export function batchLoss(model: MigeModel, batch: TrainBatch, draws: StepDraws, options: HybridLossOptions = {}): tf.Scalar {
+  return tf.mean(itemLosses(model, batch, draws, options)) as tf.Scalar;
+}
+
+/** batchLoss before the mean: each item's IDDPM hybrid loss [B]. */
+export function itemLosses(model: MigeModel, batch: TrainBatch, draws: StepDraws, options: HybridLossOptions = {}): tf.Tensor1D {
   const { y, mask } = model.encoder.encode(batch.inputs, { fusion: model.fusion, patchEmbedder: model.backbone.patchEmbedder });
   const nullY = model.backbone.nullCondition();
   const dropped = applyCfgDropout({ y, cond: batch.cond }, { dropY: draws.dropY, dropSource: draws.dropSource }, nullY);
@@ -58,6 +63,5 @@ export function batchLoss(model: MigeModel, batch: TrainBatch, draws: StepDraws,
   const eps = model.config.prediction === 'v'
     ? vToEps(out.eps, xT, extractIntoTensor(tables.sqrtAlphasCumprod, steps), extractIntoTensor(tables.sqrtOneMinusAlphasCumprod, steps))
     : out.eps;
-  const { loss } = hybridLoss({ x0: batch.x0, t: draws.t, noise: draws.noise, xT, eps, variance: out.variance }, undefined, options);
-  return tf.mean(loss) as tf.Scalar;
+  return hybridLoss({ x0: batch.x0, t: draws.t, noise: draws.noise, xT, eps, variance: out.variance }, undefined, options).loss as tf.Tensor1D;
 }

@@ -1,17 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkAbort, MigeInputError, nn, Rng, tf, type ProgressCallback } from '@mige/core';
+import { checkAbort, MigeInputError, nn, tf, type ProgressCallback } from '@mige/core';
 import { TaskSampler, type TaskSamplerState } from '@mige/data';
 import type { MigeModel } from '../model/index.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint-io.js';
-import { editFocusWeights } from './edit-focus.js';
 import { Ema } from './ema.js';
 import { createTrainLogger } from './progress-log.js';
 import { LatentCache } from './latent-cache.js';
-import { disposeTrainBatch, prepareTrainBatch } from './train-batch.js';
+import { accumulate, microBatchGradients, shardRange, type GradientContext } from './micro-batch.js';
 import { resolveTrainConfig, type TrainConfig } from './train-config.js';
 import { TRAIN_TASKS, type TrainDataset, type TrainTask } from './train-data.js';
-import { batchLoss, drawStep } from './train-step.js';
+import { TrainWorkers } from './train-workers.js';
 
 export interface TrainOptions {
   model: MigeModel;
@@ -33,6 +32,14 @@ export interface TrainOptions {
    * that stopped here did (RUNS.md records the default model's stages this way).
    */
   stopAt?: number;
+  /**
+   * Threads to train on (default 1). tfjs-wasm computes on one core: with N > 1, each step's
+   * micro-batches are split item-wise over N threads (each holds a copy of the model) and the
+   * gradients added up, so a step costs about 1/N of the time. The draws do not depend on N: the
+   * result is the one-thread run's up to float summation order, and resuming with another N works.
+   * Needs batchSize >= N and a dataset with a `source` (the built-in datasets have one).
+   */
+  workers?: number;
 }
 
 export interface TrainResult {
@@ -96,8 +103,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     checkpoint = ck.path;
     tf.dispose([...ck.model.values(), ...ck.optimizer.values(), ...(ck.ema ? ck.ema.values() : [])]);
   }
-  const s = model.latentSize();
-  const latentShape: [number, number, number] = [model.vae.latentChannels, s, s];
   const logger = createTrainLogger({ stream: options.log ?? process.stderr, total: cfg.steps, metricsFile: join(outDir, 'metrics.jsonl'), mode: options.logMode ?? 'auto', startStep: step });
   const save = async () => {
     const state: TrainState = { step, sampler: sampler.state(), config: cfg, model: model.config.name };
@@ -106,7 +111,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }, { keepLast: cfg.keepLast });
   };
   // The VAE is frozen: each image's latent distribution is computed once per run.
-  const latentCache = new LatentCache(model.vae);
+  const ctx: GradientContext = { model, params, dataset, cfg, latents: new LatentCache(model.vae) };
+  const workers = options.workers ?? 1;
+  const pool = workers > 1 ? await TrainWorkers.start(model, dataset, cfg, workers) : null;
   const losses: number[] = [];
   const started = performance.now();
   const startStep = step;
@@ -119,36 +126,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if (step > startStep) await save();
         throw e;
       }
+      const micros = Array.from({ length: cfg.gradAccumSteps }, () => sampler.take(cfg.batchSize));
+      // Workers start on their shares first; the main thread computes share 0 meanwhile.
+      const others = pool ? pool.dispatch(step, micros) : null;
+      others?.catch(() => undefined); // awaited below; a failure of share 0 must not leave it unhandled
       let lossSum = 0;
       let acc: Record<string, tf.Tensor> | null = null;
-      for (let micro = 0; micro < cfg.gradAccumSteps; micro++) {
-        const draws = sampler.take(cfg.batchSize);
-        const examples = await Promise.all(draws.map((d) => dataset.get(d.task as TrainTask, d.index)));
-        const rng = new Rng(cfg.seed).fork(`step/${step}/${micro}`);
-        const batch = prepareTrainBatch(model, examples, rng.fork('latents'), cfg.latents, latentCache);
-        const stepDraws = drawStep(rng, examples.length, latentShape, 1000, cfg.dropout, cfg.timestepPower);
-        // Items that condition dropout left without their instruction or source stay uniform: their
-        // weights could only say where the (unknown) edit is. So do items at or above editFocusBelow.
-        const focus = cfg.editFocus > 0
-          ? editFocusWeights(examples, latentShape[1], cfg.editFocus, {
-            on: cfg.editFocusOn,
-            skip: stepDraws.dropY.map((d, i) => d || (stepDraws.dropSource[i] ?? false) || (stepDraws.t[i] as number) >= cfg.editFocusBelow),
-          })
-          : null;
-        try {
-          const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, stepDraws, {
-            mse: cfg.mse ?? (model.config.prediction === 'v' ? 'v' : 'eps'),
-            ...(cfg.mseMaxWeight !== null ? { maxWeight: cfg.mseMaxWeight } : {}),
-            ...(focus ? { weight: focus } : {}),
-          }), params.map(([, p]) => p));
-          lossSum += value.dataSync()[0] as number;
-          value.dispose();
-          acc = accumulate(acc, grads, cfg.gradAccumSteps);
-        } finally {
-          disposeTrainBatch(batch);
-          stepDraws.noise.dispose();
-          focus?.dispose();
-        }
+      for (const [micro, draws] of micros.entries()) {
+        const r = await microBatchGradients(ctx, step, micro, draws, shardRange(draws.length, workers, 0));
+        lossSum += r.loss;
+        acc = accumulate(acc, r.grads, cfg.gradAccumSteps);
+      }
+      if (pool && others && acc) {
+        lossSum += await others;
+        acc = pool.addGradients(acc);
       }
       const grads = Object.fromEntries(Object.entries(acc ?? {}).map(([v, g]) => [nameOf.get(v) as string, g]));
       const { gradNorm, lr } = optimizer.apply(grads);
@@ -166,25 +157,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       await new Promise((r) => setImmediate(r));
     }
   } finally {
+    await pool?.dispose();
     logger.close();
     optimizer.dispose();
     ema?.dispose();
   }
   return { step, losses, checkpoint };
-}
-
-/** Running mean of micro-batch gradients (each divided by the number of micro-batches). */
-function accumulate(acc: Record<string, tf.Tensor> | null, grads: Record<string, tf.Tensor>, n: number): Record<string, tf.Tensor> {
-  const out: Record<string, tf.Tensor> = {};
-  for (const [k, g] of Object.entries(grads)) {
-    const scaled = n === 1 ? g : tf.tidy(() => tf.div(g, n));
-    if (n !== 1) g.dispose();
-    const prev = acc?.[k];
-    out[k] = prev ? tf.tidy(() => tf.add(prev, scaled)) : scaled;
-    if (prev) {
-      prev.dispose();
-      scaled.dispose();
-    }
-  }
-  return out;
 }

@@ -58,6 +58,9 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
   --stop-at <step>      stop (with a checkpoint) at this step; the lr schedule still
                         spans --steps, so a later --resume with more --steps continues it
   --log <mode>          auto (bar on a terminal, JSON lines otherwise) | bar | jsonl
+  --workers <n>         threads to train on (default 1): each step's batch is split over n
+                        threads, each with a copy of the model (wasm computes on one core;
+                        on 2 cores, --workers 2). The result does not depend on n.
 ${MODEL_HELP}
 ${BACKEND_HELP}`,
   async run(argv, io) {
@@ -67,7 +70,7 @@ ${BACKEND_HELP}`,
       steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' }, lr: { type: 'string' },
       'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' }, 'edit-focus': { type: 'string' }, 'stop-at': { type: 'string' }, 'focus-on': { type: 'string' }, 'focus-below': { type: 'string' }, 'timestep-power': { type: 'string' },
       ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
-      'keep-last': { type: 'string' }, 'log-every': { type: 'string' }, log: { type: 'string' }, ...BACKEND_OPTION,
+      'keep-last': { type: 'string' }, 'log-every': { type: 'string' }, log: { type: 'string' }, workers: { type: 'string' }, ...BACKEND_OPTION,
     });
     const modelArg = required(v, 'model');
     const out = required(v, 'out');
@@ -94,7 +97,8 @@ ${BACKEND_HELP}`,
         dataset = datasetFromWorldSeed({ seed, count: world as number, size, ...(tasks !== undefined ? { taskRatios: parseWorldTasks(tasks) } : {}) }, sizes);
       }
       const stopAt = num(v, 'stop-at', { integer: true, min: 1 });
-      const result = await train({ model, dataset, outDir: out, config, resume: flag(v, 'resume'), log: io.stderr, logMode, signal: controller.signal, ...(stopAt !== undefined ? { stopAt } : {}) });
+      const workers = num(v, 'workers', { integer: true, min: 1, max: 64 }) ?? 1;
+      const result = await train({ model, dataset, outDir: out, config, resume: flag(v, 'resume'), log: io.stderr, logMode, signal: controller.signal, workers, ...(stopAt !== undefined ? { stopAt } : {}) });
       await saveModel(model, resolve(out, 'model'));
       io.stdout.write(`trained ${result.step} steps; checkpoint ${result.checkpoint}; model ${resolve(out, 'model')}\n`);
     } finally {

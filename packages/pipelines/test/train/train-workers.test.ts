@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '@mige/core';
-import { useBackend } from '@mige/core/testing';
+import { lazyTempDir, useBackend } from '@mige/core/testing';
 import { generateExample, type WorldExample } from '@mige/data';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGE_TINY, MigeModel } from '../../src/model/index.js';
 import { accumulate } from '../../src/train/micro-batch.js';
 import { datasetFromWorld, shardRange, train, type TrainConfig, type TrainDataset } from '../../src/train/index.js';
@@ -22,14 +20,11 @@ function flat(model: MigeModel): Map<string, Float32Array> {
 }
 
 describe('training on several threads', () => {
-  const dirs: string[] = [];
-  const tmp = () => {
-    const d = mkdtempSync(join(tmpdir(), 'mige-workers-'));
-    dirs.push(d);
-    return d;
-  };
+  const dir = lazyTempDir('train-workers');
+  let runs = 0;
+  const tmp = () => join(dir.get(), `run-${runs++}`);
   beforeAll(() => useBackend('wasm'));
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  afterAll(() => dir.remove());
 
   it('splits a micro-batch into near-equal contiguous shares, the main thread first', () => {
     expect([0, 1, 2].map((w) => shardRange(8, 3, w))).toEqual([[0, 3], [3, 6], [6, 8]]);

@@ -113,11 +113,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // The VAE is frozen: each image's latent distribution is computed once per run.
   const ctx: GradientContext = { model, params, dataset, cfg, latents: new LatentCache(model.vae) };
   const workers = options.workers ?? 1;
-  const pool = workers > 1 ? await TrainWorkers.start(model, dataset, cfg, workers) : null;
+  let pool: TrainWorkers | null = null;
   const losses: number[] = [];
   const started = performance.now();
   const startStep = step;
   try {
+    if (workers > 1) pool = await TrainWorkers.start(model, dataset, cfg, workers);
     const last = Math.min(cfg.steps, options.stopAt ?? cfg.steps);
     while (step < last) {
       try {

@@ -77,6 +77,22 @@ export async function microBatchGradients(ctx: GradientContext, step: number, mi
 }
 
 /**
+ * One thread's share of optimizer step `step`: items shardRange(·, workers, index) of each
+ * micro-batch in `micros`, gradients averaged over the micro-batches and the loss summed over
+ * them (the caller divides by their number). Index 0 of 1 is the whole step.
+ */
+export async function shareGradients(ctx: GradientContext, step: number, micros: readonly (readonly TaskDraw[])[], workers: number, index: number): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
+  let loss = 0;
+  let acc: Record<string, tf.Tensor> = {};
+  for (const [micro, draws] of micros.entries()) {
+    const r = await microBatchGradients(ctx, step, micro, draws, shardRange(draws.length, workers, index));
+    loss += r.loss;
+    acc = accumulate(acc, r.grads, micros.length);
+  }
+  return { loss, grads: acc };
+}
+
+/**
  * Running mean of micro-batch gradients (each divided by the number of micro-batches). A variable
  * the loss did not reach (the image path's, when no item's instruction holds an image) has no gradient in that
  * micro-batch; one that has one in another keeps it.

@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, tf } from '@mige/core';
 import { loadModel } from '../model/index.js';
 import { LatentCache } from './latent-cache.js';
-import { accumulate, microBatchGradients, shardRange, type GradientContext } from './micro-batch.js';
+import { shareGradients, type GradientContext } from './micro-batch.js';
 import { datasetFromSource } from './train-data.js';
 import { paramOffsets, type TrainWorkerInit, type TrainWorkerJob, type TrainWorkerReply } from './train-workers.js';
 
@@ -29,19 +29,13 @@ try {
           const off = offsets[i] as number;
           tf.tidy(() => p.assign(tf.tensor(weights.subarray(off, off + p.size), p.shape)));
         });
-        let loss = 0;
-        let acc: Record<string, tf.Tensor> | null = null;
-        for (const [micro, draws] of job.micros.entries()) {
-          const r = await microBatchGradients(ctx, job.step, micro, draws, shardRange(draws.length, init.workers, init.index));
-          loss += r.loss;
-          acc = accumulate(acc, r.grads, job.micros.length);
-        }
+        const { loss, grads: acc } = await shareGradients(ctx, job.step, job.micros, init.workers, init.index);
         const present = params.map(([, p], i) => {
-          const g = acc?.[p.name];
+          const g = acc[p.name];
           if (g) grads.set(g.dataSync() as Float32Array, offsets[i]);
           return g !== undefined;
         });
-        tf.dispose(Object.values(acc ?? {}));
+        tf.dispose(Object.values(acc));
         post({ ok: true, loss, present });
       } catch (e) {
         post({ ok: false, error: e instanceof Error ? e.message : String(e) });

@@ -7,7 +7,7 @@ import { readCheckpoint, writeCheckpoint } from './checkpoint-io.js';
 import { Ema } from './ema.js';
 import { createTrainLogger } from './progress-log.js';
 import { LatentCache } from './latent-cache.js';
-import { accumulate, microBatchGradients, shardRange, type GradientContext } from './micro-batch.js';
+import { shareGradients, type GradientContext } from './micro-batch.js';
 import { resolveTrainConfig, type TrainConfig } from './train-config.js';
 import { TRAIN_TASKS, type TrainDataset, type TrainTask } from './train-data.js';
 import { TrainWorkers } from './train-workers.js';
@@ -131,18 +131,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       // Workers start on their shares first; the main thread computes share 0 meanwhile.
       const others = pool ? pool.dispatch(step, micros) : null;
       others?.catch(() => undefined); // awaited below; a failure of share 0 must not leave it unhandled
-      let lossSum = 0;
-      let acc: Record<string, tf.Tensor> | null = null;
-      for (const [micro, draws] of micros.entries()) {
-        const r = await microBatchGradients(ctx, step, micro, draws, shardRange(draws.length, workers, 0));
-        lossSum += r.loss;
-        acc = accumulate(acc, r.grads, cfg.gradAccumSteps);
-      }
-      if (pool && others && acc) {
+      const own = await shareGradients(ctx, step, micros, workers, 0);
+      let lossSum = own.loss;
+      let acc = own.grads;
+      if (pool && others) {
         lossSum += await others;
         acc = pool.addGradients(acc);
       }
-      const grads = Object.fromEntries(Object.entries(acc ?? {}).map(([v, g]) => [nameOf.get(v) as string, g]));
+      const grads = Object.fromEntries(Object.entries(acc).map(([v, g]) => [nameOf.get(v) as string, g]));
       const { gradNorm, lr } = optimizer.apply(grads);
       tf.dispose(Object.values(grads));
       ema?.update(cfg.emaWarmup ? emaWarmupDecay(cfg.emaDecay as number, step) : undefined);

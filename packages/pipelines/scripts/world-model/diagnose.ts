@@ -4,16 +4,20 @@
  * that scores the same, the model ignores its instructions), next to the source-vs-target latent
  * RMSE (what copying scores). x0 errors at high t are what few-step samplers amplify (RUNS.md).
  *
- *   npx tsx scripts/world-model/diagnose.ts --model runs/world/joint/model [--tasks background] [--world-seed 3000]
+ * `--grid F` also writes a PNG: per case the source, the target and the decoded x0 at each t (with
+ * the source and the right instruction), which shows from which t on the model's x0 loses an
+ * object's shape (RUNS.md: at t = 500 an added heart is already a blob).
+ *
+ *   npx tsx scripts/world-model/diagnose.ts --model runs/world/joint/model [--tasks background] [--world-seed 3000] [--grid x0.png]
  */
-import { Rng, tf, type Latents } from '@mige/core';
-import { benchmarkSplit, splitExamples, streamExamples } from '@mige/data';
+import { Rng, tensorToImages, tf, writeImage, type Latents, type RgbImage } from '@mige/core';
+import { benchmarkSplit, imageGrid, splitExamples, streamExamples } from '@mige/data';
 import { ddpmTables, epsFromOutput, linearBetas } from '../../src/diffusion/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { datasetFromWorld, editFocusWeights, prepareTrainBatch } from '../../src/train/index.js';
 import { args, start } from './common.js';
 
-const a = args({ model: 'runs/world/joint/model', count: '4', tasks: 'recolor,move', t: '50,200,400,600,800,950,999', 'world-seed': '', 'world-count': '10000' });
+const a = args({ model: 'runs/world/joint/model', count: '4', tasks: 'recolor,move', t: '50,200,400,600,800,950,999', 'world-seed': '', 'world-count': '10000', grid: '' });
 await start();
 const model = await loadModel(a.model);
 const tasks = a.tasks.split(',');
@@ -38,6 +42,8 @@ const { alphasCumprod } = ddpmTables(linearBetas(1000));
 const rms = (t: tf.Tensor) => Math.sqrt(tf.tidy(() => tf.mean(tf.square(t)).dataSync()[0] as number));
 console.log(`copy-source latent RMSE ${rms(tf.sub(batch.cond, batch.x0)).toFixed(3)}, x0 RMS ${rms(batch.x0).toFixed(3)}`);
 const n = worldExamples.length;
+const decode = (x0: tf.Tensor) => tensorToImages(tf.tidy(() => model.vae.decode(tf.div(x0, model.vae.scalingFactor) as Latents) as tf.Tensor4D));
+const gridColumns: RgbImage[][] = a.grid ? [worldExamples.map((ex) => ex.source ?? ex.target), decode(batch.x0)] : [];
 const other = Array.from({ length: n }, (_, i) => (i + 1) % n);
 const [yOther, maskOther] = [tf.gather(y, other), tf.gather(mask, other)];
 console.log(`copy-source latent RMSE on the edited cells ${rmsEdited(tf.sub(batch.cond, batch.x0)).toFixed(3)}`);
@@ -49,12 +55,17 @@ for (const t of a.t.split(',').map(Number)) {
     const noise = new Rng(`noise/${t}`).randn(batch.x0.shape);
     const xt = tf.add(tf.mul(batch.x0, alpha), tf.mul(noise, sigma)) as tf.Tensor4D;
     const runs = [[batch.cond, y, mask], [tf.zerosLike(batch.cond), y, mask], [batch.cond, yOther, maskOther]] as const;
-    return runs.map(([cond, yy, mm]) => {
+    return runs.map(([cond, yy, mm], r) => {
       const out = model.backbone.forward({ x: xt, cond: cond as tf.Tensor4D, t: tf.fill([n], t), y: yy, mask: mm });
       const eps = epsFromOutput(model.config.prediction ?? 'epsilon', out.eps, xt as Latents, t);
       const x0 = tf.div(tf.sub(xt, tf.mul(eps, sigma)), alpha);
+      if (a.grid && r === 0) gridColumns.push(decode(x0));
       return `${(rms(tf.sub(eps, noise)) ** 2).toFixed(4)}, ${rms(tf.sub(x0, batch.x0)).toFixed(3)}, ${rmsEdited(tf.sub(x0, batch.x0)).toFixed(3)}`;
     });
   });
   console.log(`${t} | ${row.join(' | ')}`);
+}
+if (a.grid) {
+  await writeImage(a.grid, imageGrid(worldExamples.map((_, i) => gridColumns.map((col) => col[i]!))));
+  console.log(`x0 grid (source, target, x0 at t = ${a.t}): ${a.grid}`);
 }

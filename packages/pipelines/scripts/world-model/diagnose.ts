@@ -42,7 +42,10 @@ const { alphasCumprod } = ddpmTables(linearBetas(1000));
 const rms = (t: tf.Tensor) => Math.sqrt(tf.tidy(() => tf.mean(tf.square(t)).dataSync()[0] as number));
 console.log(`copy-source latent RMSE ${rms(tf.sub(batch.cond, batch.x0)).toFixed(3)}, x0 RMS ${rms(batch.x0).toFixed(3)}`);
 const n = worldExamples.length;
-const decode = (x0: tf.Tensor) => tensorToImages(tf.tidy(() => model.vae.decode(tf.div(x0, model.vae.scalingFactor) as Latents) as tf.Tensor4D));
+const decode = (x0: tf.Tensor): RgbImage[] => {
+  const images = tf.tidy(() => model.vae.decode(tf.div(x0, model.vae.scalingFactor) as Latents) as tf.Tensor4D);
+  try { return tensorToImages(images); } finally { images.dispose(); }
+};
 const gridColumns: RgbImage[][] = a.grid ? [worldExamples.map((ex) => ex.source ?? ex.target), decode(batch.x0)] : [];
 const other = Array.from({ length: n }, (_, i) => (i + 1) % n);
 const [yOther, maskOther] = [tf.gather(y, other), tf.gather(mask, other)];

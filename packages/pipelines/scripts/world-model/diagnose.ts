@@ -1,23 +1,29 @@
 /**
- * How well a model denoises benchmark edits at fixed timesteps: ε-MSE and the RMSE of the x0 it
+ * How well a model denoises benchmark cases at fixed timesteps: ε-MSE and the RMSE of the x0 it
  * implies, with the source and with a zero source, and with another example's instruction (if
  * that scores the same, the model ignores its instructions), next to the source-vs-target latent
  * RMSE (what copying scores). x0 errors at high t are what few-step samplers amplify (RUNS.md).
+ * Every task works; "edited cells" are those of the cases with a source.
  *
- * `--grid F` also writes a PNG: per case the source, the target and the decoded x0 at each t (with
- * the source and the right instruction), which shows from which t on the model's x0 loses an
- * object's shape (RUNS.md: at t = 500 an added heart is already a blob).
+ * `--grid F` also writes a PNG: per case the source (a subject case: its first subject), the
+ * target and the decoded x0 at each t, for the run `--grid-run` names (source, the default: the
+ * source and the right instruction; zero: a zero source; other: another case's instruction). It
+ * shows from which t on the x0 loses an object's shape (RUNS.md: at t = 500 an added heart is
+ * already a blob, a subject's shape is still there at 700).
  *
- *   npx tsx scripts/world-model/diagnose.ts --model runs/world/joint/model [--tasks background] [--world-seed 3000] [--grid x0.png]
+ *   npx tsx scripts/world-model/diagnose.ts --model runs/world/joint/model [--tasks background] [--world-seed 3000] [--grid x0.png --grid-run zero]
  */
-import { Rng, tensorToImages, tf, writeImage, type Latents, type RgbImage } from '@mige/core';
+import { MigeInputError, Rng, tensorToImages, tf, writeImage, type Latents, type RgbImage } from '@mige/core';
 import { benchmarkSplit, imageGrid, splitExamples, streamExamples } from '@mige/data';
 import { ddpmTables, epsFromOutput, linearBetas } from '../../src/diffusion/index.js';
 import { loadModel } from '../../src/model/index.js';
-import { datasetFromWorld, editFocusWeights, prepareTrainBatch } from '../../src/train/index.js';
+import { datasetFromWorld, editFocusWeights, prepareTrainBatch, TRAIN_TASKS } from '../../src/train/index.js';
 import { args, start } from './common.js';
 
-const a = args({ model: 'runs/world/joint/model', count: '4', tasks: 'recolor,move', t: '50,200,400,600,800,950,999', 'world-seed': '', 'world-count': '10000', grid: '' });
+const a = args({ model: 'runs/world/joint/model', count: '4', tasks: 'recolor,move', t: '50,200,400,600,800,950,999', 'world-seed': '', 'world-count': '10000', grid: '', 'grid-run': 'source' });
+const GRID_RUNS = ['source', 'zero', 'other'];
+const gridRun = GRID_RUNS.indexOf(a['grid-run']);
+if (gridRun < 0) throw new MigeInputError(`must be one of ${GRID_RUNS.join(', ')}, got '${a['grid-run']}'`, '--grid-run');
 await start();
 const model = await loadModel(a.model);
 const tasks = a.tasks.split(',');
@@ -27,8 +33,12 @@ const seen = a['world-seed'] ? [...streamExamples({ seed: Number(a['world-seed']
 const worldExamples = a['world-seed']
   ? tasks.flatMap((task) => seen.filter((ex) => ex.task === task).slice(0, Number(a.count)))
   : [...splitExamples(benchmarkSplit({ seed: 0, size: model.config.imageSize, counts: Object.fromEntries(tasks.map((task) => [task, Number(a.count)])) }))];
-const ds = datasetFromWorld(worldExamples, { imageSize: model.config.imageSize, vitSize: model.config.encoder.vision.imgSize });
-const trainExamples = await Promise.all(worldExamples.map((_, i) => ds.get('edit', i)));
+// Each case through its own training group (subject, edit, add, replace), as `mige train` sees it.
+const sizes = { imageSize: model.config.imageSize, vitSize: model.config.encoder.vision.imgSize };
+const trainExamples = await Promise.all(worldExamples.map((ex) => {
+  const ds = datasetFromWorld([ex], sizes);
+  return ds.get(TRAIN_TASKS.find((t) => ds.sizes[t] > 0)!, 0);
+}));
 const batch = prepareTrainBatch(model, trainExamples, new Rng('diagnose'), 'mean');
 // The edited latent cells (editFocusWeights' dilated change mask): where an instruction must act.
 const edited = tf.tidy(() => {
@@ -46,7 +56,7 @@ const decode = (x0: tf.Tensor): RgbImage[] => {
   const images = tf.tidy(() => model.vae.decode(tf.div(x0, model.vae.scalingFactor) as Latents) as tf.Tensor4D);
   try { return tensorToImages(images); } finally { images.dispose(); }
 };
-const gridColumns: RgbImage[][] = a.grid ? [worldExamples.map((ex) => ex.source ?? ex.target), decode(batch.x0)] : [];
+const gridColumns: RgbImage[][] = a.grid ? [worldExamples.map((ex) => ex.source ?? (ex.entities[0] as RgbImage)), decode(batch.x0)] : [];
 const other = Array.from({ length: n }, (_, i) => (i + 1) % n);
 const [yOther, maskOther] = [tf.gather(y, other), tf.gather(mask, other)];
 console.log(`copy-source latent RMSE on the edited cells ${rmsEdited(tf.sub(batch.cond, batch.x0)).toFixed(3)}`);
@@ -62,7 +72,7 @@ for (const t of a.t.split(',').map(Number)) {
       const out = model.backbone.forward({ x: xt, cond: cond as tf.Tensor4D, t: tf.fill([n], t), y: yy, mask: mm });
       const eps = epsFromOutput(model.config.prediction ?? 'epsilon', out.eps, xt as Latents, t);
       const x0 = tf.div(tf.sub(xt, tf.mul(eps, sigma)), alpha);
-      if (a.grid && r === 0) gridColumns.push(decode(x0));
+      if (a.grid && r === gridRun) gridColumns.push(decode(x0));
       return `${(rms(tf.sub(eps, noise)) ** 2).toFixed(4)}, ${rms(tf.sub(x0, batch.x0)).toFixed(3)}, ${rmsEdited(tf.sub(x0, batch.x0)).toFixed(3)}`;
     });
   });
@@ -70,5 +80,5 @@ for (const t of a.t.split(',').map(Number)) {
 }
 if (a.grid) {
   await writeImage(a.grid, imageGrid(worldExamples.map((_, i) => gridColumns.map((col) => col[i]!))));
-  console.log(`x0 grid (source, target, x0 at t = ${a.t}): ${a.grid}`);
+  console.log(`x0 grid (source, target, x0 with run '${a['grid-run']}' at t = ${a.t}): ${a.grid}`);
 }

@@ -97,12 +97,12 @@ export async function shareGradients(ctx: GradientContext, step: number, micros:
  * the loss did not reach (the image path's, when no item's instruction holds an image) has no gradient in that
  * micro-batch; one that has one in another keeps it.
  */
-export function accumulate(acc: Record<string, tf.Tensor> | null, grads: Record<string, tf.Tensor>, n: number): Record<string, tf.Tensor> {
+export function accumulate(acc: Readonly<Record<string, tf.Tensor>>, grads: Record<string, tf.Tensor>, n: number): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = { ...acc };
   for (const [k, g] of Object.entries(grads)) {
     const scaled = n === 1 ? g : tf.tidy(() => tf.div(g, n));
     if (n !== 1) g.dispose();
-    const prev = acc?.[k];
+    const prev = acc[k];
     out[k] = prev ? tf.tidy(() => tf.add(prev, scaled)) : scaled;
     if (prev) {
       prev.dispose();

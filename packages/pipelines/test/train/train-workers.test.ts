@@ -33,7 +33,7 @@ describe('training on several threads', () => {
   });
 
   it('accumulates a gradient that only some micro-batches have (items without images leave the image path without one)', () => {
-    const first = accumulate(null, { a: tf.tensor1d([2, 4]), b: tf.tensor1d([6]) }, 2);
+    const first = accumulate({}, { a: tf.tensor1d([2, 4]), b: tf.tensor1d([6]) }, 2);
     const both = accumulate(first, { a: tf.tensor1d([2, 2]) }, 2);
     expect(Object.keys(both).sort()).toEqual(['a', 'b']);
     expect(Array.from((both.a as tf.Tensor).dataSync())).toEqual([2, 3]);

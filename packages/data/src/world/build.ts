@@ -14,7 +14,7 @@ export interface ExampleParts {
 }
 
 /** Renders the scenes and subjects and fills a randomly chosen paraphrase. */
-export function buildExample(rng: Rng, parts: ExampleParts): WorldExample {
+export function buildExample(rng: Rng, parts: ExampleParts, templates?: readonly string[]): WorldExample {
   const { width, height } = parts.target;
   const target = renderScene(parts.target);
   const images: Record<string, RgbImage> = {};
@@ -33,7 +33,7 @@ export function buildExample(rng: Rng, parts: ExampleParts): WorldExample {
     images.src = source;
     slotObjects.set(source, null);
   }
-  const { instruction, entities } = fillTemplate(chooseTemplate(rng, parts.task), parts.words, images);
+  const { instruction, entities } = fillTemplate(chooseTemplate(rng, parts.task, templates), parts.words, images);
   const annotations: ExampleAnnotations = {
     target: annotateScene(parts.target, target),
     subjects: entities.map((e) => slotObjects.get(e) ?? null),

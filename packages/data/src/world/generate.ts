@@ -26,6 +26,12 @@ export interface ExampleOptions {
   taskRatios?: Partial<Record<WorldTask, number>>;
   /** Forces one task, overriding taskRatios. */
   task?: WorldTask;
+  /**
+   * Chance in [0, 1] that a subject example is drawn onto a source instead (a compositional add
+   * with the subject task's layout and words; see subjectTask). Default 0: the examples, and the
+   * benchmark split, are what they were without the option.
+   */
+  subjectOnSource?: number;
 }
 
 function chooseTask(rng: Rng, ratios: Partial<Record<WorldTask, number>> | undefined): WorldTask {
@@ -56,25 +62,30 @@ function chooseTask(rng: Rng, ratios: Partial<Record<WorldTask, number>> | undef
 export function generateExample(seed: number, index: number, options: ExampleOptions = {}): WorldExample {
   const size = options.size ?? 64;
   checkSize(size, size);
-  const { rng, task } = startExample(seed, index, options, 'generateExample');
-  return TASK_FNS[task](rng, size, size);
+  const { rng, task, onSource } = startExample(seed, index, options, 'generateExample');
+  return onSource ? subjectTask(rng, size, size, true) : TASK_FNS[task](rng, size, size);
 }
 
 /**
  * The task of example `index` of the dataset `seed`, without rendering it: what
  * `generateExample(seed, index, options).task` is, at the cost of one random draw.
  */
-export function exampleTask(seed: number, index: number, options: Pick<ExampleOptions, 'taskRatios' | 'task'> = {}): WorldTask {
-  return startExample(seed, index, options, 'exampleTask').task;
+export function exampleTask(seed: number, index: number, options: Pick<ExampleOptions, 'taskRatios' | 'task' | 'subjectOnSource'> = {}): WorldTask {
+  const { task, onSource } = startExample(seed, index, options, 'exampleTask');
+  return onSource ? 'compose_add' : task;
 }
 
-/** The example's random stream, with its task already drawn from it. */
-function startExample(seed: number, index: number, options: Pick<ExampleOptions, 'taskRatios' | 'task'>, where: string): { rng: Rng; task: WorldTask } {
+/** The example's random stream, with its task (and whether a subject goes onto a source) already drawn from it. */
+function startExample(seed: number, index: number, options: Pick<ExampleOptions, 'taskRatios' | 'task' | 'subjectOnSource'>, where: string): { rng: Rng; task: WorldTask; onSource: boolean } {
   if (!Number.isInteger(index) || index < 0) throw new MigeInputError(`index must be an integer >= 0, got ${index}`, where);
+  const p = options.subjectOnSource ?? 0;
+  if (!(p >= 0 && p <= 1)) throw new MigeInputError(`subjectOnSource must be a chance in [0, 1], got ${p}`, where);
   const rng = new Rng(seed).fork(index);
   const task = options.task ?? chooseTask(rng, options.taskRatios);
   if (!TASK_FNS[task]) throw new MigeInputError(`unknown task '${String(task)}' (${WORLD_TASKS.join(', ')})`, where);
-  return { rng, task };
+  // Drawn only when asked for, so that without the option the stream is unchanged.
+  const onSource = task === 'subject' && p > 0 && rng.uniform() < p;
+  return { rng, task, onSource };
 }
 
 export interface StreamOptions extends ExampleOptions {

@@ -67,6 +67,14 @@ export const TEMPLATES: Record<WorldTask, readonly string[]> = {
   ],
 };
 
+/** Subject-driven generation onto a given source (ExampleOptions.subjectOnSource). */
+export const SUBJECT_ON_SOURCE_TEMPLATES: readonly string[] = [
+  'put {parts} in [src]',
+  'in [src], add {parts}',
+  '[src] place {parts}',
+  'add {parts} to [src]',
+];
+
 /** "a yellow" / "an orange": the indefinite article for a following word. */
 export function withArticle(word: string): string {
   return `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
@@ -98,8 +106,8 @@ export function fillTemplate(
   return { instruction, entities };
 }
 
-export function chooseTemplate(rng: Rng, task: WorldTask): string {
-  return pick(rng, TEMPLATES[task]);
+export function chooseTemplate(rng: Rng, task: WorldTask, templates: readonly string[] = TEMPLATES[task]): string {
+  return pick(rng, templates);
 }
 
 const PATTERN_WORDS: Record<PatternName, string> = { solid: '', stripes: 'striped ', dots: 'dotted ', checks: 'checked ' };

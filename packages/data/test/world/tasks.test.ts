@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '@mige/core';
+import { countPlaceholders } from '../../src/format/index.js';
 import {
-  colorRgb, generateExample, renderScene, shadeRgb, type ColorName, type SceneAnnotation, type WorldExample, type WorldObject, type WorldTask,
+  colorRgb, exampleTask, generateExample, renderScene, shadeRgb, type ColorName, type SceneAnnotation, type WorldExample, type WorldObject, type WorldTask,
 } from '../../src/world/index.js';
 import { maskOf, px, subjectMismatches } from './helpers.js';
 
@@ -178,6 +179,45 @@ describe('world task invariants', () => {
       expect(subjectMismatches(e.entities[k]!, obj, e.target, maskOf(now, e.target))).toBe(0);
       // The new object sits in the old one's box.
       expect(Math.abs(now.bbox[0] + now.bbox[2] / 2 - (old.bbox[0] + old.bbox[2] / 2))).toBeLessThanOrEqual(obj.size / 2);
+    }
+  });
+
+  it('subjectOnSource draws a subject layout onto a background-only source, as a compositional add', () => {
+    const kinds = new Set<string>();
+    for (let i = 0; i < N; i++) {
+      const plain = generateExample(21, i, { task: 'subject' });
+      const e = generateExample(21, i, { task: 'subject', subjectOnSource: 1 });
+      expect(e.task).toBe('compose_add');
+      expect(exampleTask(21, i, { task: 'subject', subjectOnSource: 1 })).toBe('compose_add');
+      const src = e.source as RgbImage;
+      expect(e.annotations.source?.objects).toEqual([]);
+      kinds.add(e.annotations.source!.background.kind);
+      // One placeholder per subject plus the source's, the source among the entities.
+      expect(countPlaceholders(e.instruction)).toBe(e.entities.length);
+      expect(e.entities).toContain(src);
+      const objects = e.annotations.target.objects;
+      expect(objects.length).toBe(e.annotations.edit.count);
+      expect(e.entities.length).toBe(objects.length + 1);
+      // The target is the source where no subject is, and each subject image's object where one is.
+      const inObject = new Uint8Array(src.width * src.height);
+      for (const o of objects) maskOf(o, e.target).forEach((v, k) => { if (v) inObject[k] = 1; });
+      let differ = 0;
+      for (let k = 0; k < inObject.length; k++) if (!inObject[k] && !same(src, e.target, k)) differ++;
+      expect(differ).toBe(0);
+      e.annotations.subjects.forEach((obj, k) => {
+        if (obj === null) return;
+        const placed = objects.find((o) => o.shape === obj.shape)!;
+        expect(subjectMismatches(e.entities[k]!, obj, e.target, maskOf(placed, e.target))).toBe(0);
+      });
+      // The same slot words as the subject task; without the option, the subject example is unchanged.
+      expect(e.instruction).toMatch(/(in the center|on the left|at the top)/);
+      expect(generateExample(21, i, { task: 'subject', subjectOnSource: 0 }).target.data).toEqual(plain.target.data);
+    }
+    expect(kinds.size).toBeGreaterThan(1);
+    const mixed = Array.from({ length: 40 }, (_, i) => exampleTask(3, i, { task: 'subject', subjectOnSource: 0.5 }));
+    expect(new Set(mixed)).toEqual(new Set(['subject', 'compose_add']));
+    for (const bad of [-0.1, 1.5, Number.NaN]) {
+      expect(() => generateExample(1, 0, { subjectOnSource: bad })).toThrow(new RegExp(`subjectOnSource must be a chance in \\[0, 1\\], got ${bad}`));
     }
   });
 });

@@ -152,6 +152,8 @@ describe('the mige command line', () => {
       [['train', '--model', 'mige-tiny', '--world', '2', '--out', join(dir, 't4'), '--stop-at', '0'], 1, /^mige train: error: --stop-at: must be >= 1, got 0/],
       [['train', '--model', 'mige-tiny', '--world', '2', '--out', join(dir, 't5'), '--world-tasks', 'add=x'], 1, /^mige train: error: --world-tasks: "add=x" is not task=weight with task one of subject, recolor/],
       [['train', '--model', 'mige-tiny', '--data', join(dir, 'm.json'), '--out', join(dir, 't6'), '--world-tasks', 'add=2'], 2, /^mige train: --world-tasks applies to --world only/],
+      [['train', '--model', 'mige-tiny', '--data', join(dir, 'm.json'), '--out', join(dir, 't6'), '--world-subjects-on-source', '0.5'], 2, /^mige train: --world-subjects-on-source applies to --world only/],
+      [['train', '--model', 'mige-tiny', '--world', '2', '--out', join(dir, 't8'), '--world-subjects-on-source', '2'], 1, /^mige train: error: --world-subjects-on-source: must be <= 1, got 2/],
       // Every world example a subject generation: the edit group is empty, so --ratios edit=1 has nothing to draw.
       [['train', '--model', 'mige-tiny', '--world', '4', '--out', join(dir, 't7'), '--ratios', 'edit=1', '--world-tasks', 'recolor=0,remove=0,add=0,move=0,resize=0,background=0,compose_add=0,compose_replace=0'], 1, /^mige train: error: .*no task group has both data and a ratio > 0/],
       [['info', '--backend', 'gpu9'], 1, /^mige info: error: --backend: must be one of/],

@@ -25,6 +25,9 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
   --world-tasks <list>  how often the world draws each of its tasks, e.g. add=3,move=2 (tasks
                         not named keep 1; default: all nine equally often). Within --ratios'
                         groups: edit = recolor, remove, add, move, resize, background
+  --world-subjects-on-source <p>
+                        chance in [0, 1] that a world subject example is drawn onto a
+                        background-only source instead, as a compositional add (default 0)
   --out <dir>           where checkpoints, metrics and the final model go
   --resume              continue from <out>/latest.json when it exists
   --steps <n>           optimizer steps (default ${R.steps})
@@ -66,7 +69,7 @@ ${BACKEND_HELP}`,
   async run(argv, io) {
     const v = parse(argv, {
       model: { type: 'string' }, 'init-seed': { type: 'string' }, data: { type: 'string' }, world: { type: 'string' },
-      'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, 'world-tasks': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
+      'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, 'world-tasks': { type: 'string' }, 'world-subjects-on-source': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
       steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' }, lr: { type: 'string' },
       'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' }, 'edit-focus': { type: 'string' }, 'stop-at': { type: 'string' }, 'focus-on': { type: 'string' }, 'focus-below': { type: 'string' }, 'timestep-power': { type: 'string' },
       ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
@@ -77,7 +80,7 @@ ${BACKEND_HELP}`,
     const data = str(v, 'data');
     const world = num(v, 'world', { integer: true, min: 1 });
     if ((data === undefined) === (world === undefined)) throw new UsageError('give exactly one of --data <manifest> or --world <n>');
-    if (data !== undefined && str(v, 'world-tasks') !== undefined) throw new UsageError('--world-tasks applies to --world only');
+    for (const k of ['world-tasks', 'world-subjects-on-source']) if (data !== undefined && str(v, k) !== undefined) throw new UsageError(`--${k} applies to --world only`);
     const config = trainConfigFromArgs(v);
     const logMode = choice(v, 'log', ['auto', 'bar', 'jsonl'] as const) ?? 'auto';
     await startBackend(v);
@@ -94,7 +97,12 @@ ${BACKEND_HELP}`,
         const size = num(v, 'world-size', { integer: true, min: 32, max: 128 }) ?? model.config.imageSize;
         const seed = num(v, 'world-seed', { integer: true, min: 0 }) ?? 0;
         const tasks = str(v, 'world-tasks');
-        dataset = datasetFromWorldSeed({ seed, count: world as number, size, ...(tasks !== undefined ? { taskRatios: parseWorldTasks(tasks) } : {}) }, sizes);
+        const onSource = num(v, 'world-subjects-on-source', { min: 0, max: 1 });
+        dataset = datasetFromWorldSeed({
+          seed, count: world as number, size,
+          ...(tasks !== undefined ? { taskRatios: parseWorldTasks(tasks) } : {}),
+          ...(onSource !== undefined ? { subjectOnSource: onSource } : {}),
+        }, sizes);
       }
       const stopAt = num(v, 'stop-at', { integer: true, min: 1 });
       const workers = num(v, 'workers', { integer: true, min: 1, max: 64 }) ?? 1;

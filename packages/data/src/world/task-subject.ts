@@ -7,8 +7,8 @@ import type { Scene, WorldExample, WorldObject } from './types.js';
 /**
  * Subject-driven generation: 1..3 subjects laid out in named slots on a solid background.
  * `onSource`: the same layout and words drawn onto a given source (a background of any kind, no
- * objects), as a compositional add. It teaches drawing a subject while the conditional input
- * holds an image, which subject generation alone (a zero condition) does not.
+ * objects), as a compositional add: training on it teaches drawing subjects while the conditional
+ * input holds an image, in this slot form (measured, pipelines' RUNS.md of 2026-12-07).
  */
 export function subjectTask(rng: Rng, width: number, height: number, onSource = false): WorldExample {
   const n = rng.int(1, 4);

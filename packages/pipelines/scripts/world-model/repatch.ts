@@ -1,0 +1,70 @@
+/**
+ * Turns a model's DiT into a patch-size-1 one (one token per latent pixel, p² times as many) that
+ * starts close to what the patch-p DiT computes, so training continues instead of starting over:
+ * - x_embedder: the p×p kernel summed into 1×1, so a latent constant over a p×p patch embeds as
+ *   before (every one of its p² new tokens gets the old token's embedding);
+ * - final_layer.linear: the p² sub-position rows averaged into one (each output pixel was one of
+ *   them; a new token cannot know which, so it predicts their mean);
+ * - pos_embed: recomputed for the finer grid with leweiScale × p, so token i sits at position i / p
+ *   on the old grid's scale and the blocks see the positions they were trained on.
+ * Attention over p² copies of a token equals attention over the token, so the blocks are copied as
+ * they are (the copies differ only by their finer positions). The FFM's keys come from the same
+ * x_embedder and follow it. Training then continues with `mige train --model <out>`.
+ *
+ *   npx tsx scripts/world-model/repatch.ts --model models/mige-world --out dir
+ */
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MigeInputError, parseSafetensors, writeSafetensors, writeTextFileAtomic, type WritableTensor } from '@mige/core';
+import { sincosPositionTable } from '@mige/dit';
+import { MODEL_FILES, MODEL_FORMAT, MODEL_FORMAT_VERSION, readModelConfig, SAMPLING_FILE } from '../../src/model/index.js';
+import { args, writableFromData } from './common.js';
+
+const a = args({ model: '', out: '' });
+if (!a.model || !a.out) throw new MigeInputError('give --model dir and --out dir', 'repatch');
+const config = readModelConfig(join(a.model, MODEL_FILES.config));
+const b = config.backbone;
+const p = b.patchSize;
+if (p === 1) throw new MigeInputError('its DiT already has patch size 1', join(a.model, MODEL_FILES.config));
+const weightsPath = join(a.model, MODEL_FILES.weights);
+const parsed = parseSafetensors(readFileSync(weightsPath), { where: weightsPath });
+const get = (name: string) => {
+  const t = parsed.tensors.get(name);
+  if (!t) throw new MigeInputError(`has no tensor ${name}`, weightsPath);
+  return t;
+};
+
+const d = b.hiddenSize;
+const kernel = get('x_embedder.proj.weight'); // [D, C, p, p]
+const cIn = kernel.shape[1] as number;
+const summed = new Float32Array(d * cIn);
+for (let o = 0; o < d * cIn; o++) {
+  for (let k = 0; k < p * p; k++) summed[o] += kernel.data[o * p * p + k] as number;
+}
+const linW = get('final_layer.linear.weight'); // [p·p·c, D], rows ordered (p, q, c)
+const linB = get('final_layer.linear.bias');
+const cOut = (linW.shape[0] as number) / (p * p);
+const meanW = new Float32Array(cOut * d), meanB = new Float32Array(cOut);
+for (let s = 0; s < p * p; s++) {
+  for (let c = 0; c < cOut; c++) {
+    meanB[c] += (linB.data[s * cOut + c] as number) / (p * p);
+    for (let j = 0; j < d; j++) meanW[c * d + j] += (linW.data[(s * cOut + c) * d + j] as number) / (p * p);
+  }
+}
+const grid = b.inputSize;
+const leweiScale = b.leweiScale * p;
+
+const out = new Map<string, WritableTensor>();
+for (const [name, t] of parsed.tensors) out.set(name, writableFromData(t));
+out.set('x_embedder.proj.weight', { dtype: 'F32', shape: [d, cIn, 1, 1], data: summed });
+out.set('final_layer.linear.weight', { dtype: 'F32', shape: [cOut, d], data: meanW });
+out.set('final_layer.linear.bias', { dtype: 'F32', shape: [cOut], data: meanB });
+out.set('pos_embed', { dtype: 'F32', shape: [1, grid * grid, d], data: sincosPositionTable(d, grid, grid, leweiScale) });
+
+mkdirSync(a.out, { recursive: true });
+for (const f of [SAMPLING_FILE, MODEL_FILES.tokenizer]) copyFileSync(join(a.model, f), join(a.out, f));
+writeSafetensors(join(a.out, MODEL_FILES.weights), out, parsed.metadata);
+// config.json last, as saveModel writes it: a folder with the new config has the new weights.
+const repatched = { ...config, backbone: { ...b, patchSize: 1, leweiScale } };
+writeTextFileAtomic(join(a.out, MODEL_FILES.config), `${JSON.stringify({ format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: repatched }, null, 2)}\n`);
+console.log(`${a.out}: DiT patch size ${p} → 1 (${grid * grid} tokens), leweiScale ${b.leweiScale} → ${leweiScale}`);

@@ -39,16 +39,22 @@ const kernel = get('x_embedder.proj.weight'); // [D, C, p, p]
 const cIn = kernel.shape[1] as number;
 const summed = new Float32Array(d * cIn);
 for (let o = 0; o < d * cIn; o++) {
-  for (let k = 0; k < p * p; k++) summed[o] += kernel.data[o * p * p + k] as number;
+  let sum = 0;
+  for (let k = 0; k < p * p; k++) sum += kernel.data[o * p * p + k] as number;
+  summed[o] = sum;
 }
 const linW = get('final_layer.linear.weight'); // [p·p·c, D], rows ordered (p, q, c)
 const linB = get('final_layer.linear.bias');
 const cOut = (linW.shape[0] as number) / (p * p);
 const meanW = new Float32Array(cOut * d), meanB = new Float32Array(cOut);
-for (let s = 0; s < p * p; s++) {
-  for (let c = 0; c < cOut; c++) {
-    meanB[c] += (linB.data[s * cOut + c] as number) / (p * p);
-    for (let j = 0; j < d; j++) meanW[c * d + j] += (linW.data[(s * cOut + c) * d + j] as number) / (p * p);
+for (let c = 0; c < cOut; c++) {
+  let bias = 0;
+  for (let s = 0; s < p * p; s++) bias += linB.data[s * cOut + c] as number;
+  meanB[c] = bias / (p * p);
+  for (let j = 0; j < d; j++) {
+    let w = 0;
+    for (let s = 0; s < p * p; s++) w += linW.data[(s * cOut + c) * d + j] as number;
+    meanW[c * d + j] = w / (p * p);
   }
 }
 const grid = b.inputSize;

@@ -28,24 +28,27 @@ const p = b.patchSize;
 if (p === 1) throw new MigeInputError('its DiT already has patch size 1', join(a.model, MODEL_FILES.config));
 const weightsPath = join(a.model, MODEL_FILES.weights);
 const parsed = parseSafetensors(readFileSync(weightsPath), { where: weightsPath });
-const get = (name: string) => {
+const d = b.hiddenSize;
+const cIn = 2 * b.inChannels; // [x ; cond]
+const cOut = b.learnSigma ? 2 * b.inChannels : b.inChannels;
+const get = (name: string, shape: number[]) => {
   const t = parsed.tensors.get(name);
   if (!t) throw new MigeInputError(`has no tensor ${name}`, weightsPath);
+  if (t.shape.join(',') !== shape.join(',')) {
+    throw new MigeInputError(`${name} has shape [${t.shape.join(', ')}], its config.json gives [${shape.join(', ')}]`, weightsPath);
+  }
   return t;
 };
 
-const d = b.hiddenSize;
-const kernel = get('x_embedder.proj.weight'); // [D, C, p, p]
-const cIn = kernel.shape[1] as number;
+const kernel = get('x_embedder.proj.weight', [d, cIn, p, p]);
 const summed = new Float32Array(d * cIn);
 for (let o = 0; o < d * cIn; o++) {
   let sum = 0;
   for (let k = 0; k < p * p; k++) sum += kernel.data[o * p * p + k] as number;
   summed[o] = sum;
 }
-const linW = get('final_layer.linear.weight'); // [p·p·c, D], rows ordered (p, q, c)
-const linB = get('final_layer.linear.bias');
-const cOut = (linW.shape[0] as number) / (p * p);
+const linW = get('final_layer.linear.weight', [p * p * cOut, d]); // rows ordered (p, q, c)
+const linB = get('final_layer.linear.bias', [p * p * cOut]);
 const meanW = new Float32Array(cOut * d), meanB = new Float32Array(cOut);
 for (let c = 0; c < cOut; c++) {
   let bias = 0;

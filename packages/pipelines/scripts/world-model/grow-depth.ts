@@ -7,11 +7,11 @@
  *
  *   npx tsx scripts/world-model/grow-depth.ts --model models/mige-world --out dir [--every 2]
  */
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MigeInputError, parseSafetensors, writeSafetensors, writeTextFileAtomic, type WritableTensor } from '@mige/core';
-import { MODEL_FILES, MODEL_FORMAT, MODEL_FORMAT_VERSION, readModelConfig, SAMPLING_FILE } from '../../src/model/index.js';
-import { args, writableFromData } from './common.js';
+import { MigeInputError, parseSafetensors, type WritableTensor } from '@mige/core';
+import { MODEL_FILES, readModelConfig } from '../../src/model/index.js';
+import { args, writableFromData, writeDerivedModel } from './common.js';
 
 const a = args({ model: '', out: '', every: '1' });
 if (!a.model || !a.out) throw new MigeInputError('give --model dir and --out dir', 'grow-depth');
@@ -44,10 +44,6 @@ for (const [name, t] of parsed.tensors) {
     out.set(`blocks.${newIndex(i) + 1}.${rest}`, ZEROED.test(rest) ? { ...tensor, data: new Float32Array(t.data.length) } : tensor);
   }
 }
-mkdirSync(a.out, { recursive: true });
-for (const f of [SAMPLING_FILE, MODEL_FILES.tokenizer]) copyFileSync(join(a.model, f), join(a.out, f));
-writeSafetensors(join(a.out, MODEL_FILES.weights), out, parsed.metadata);
-// config.json last, as saveModel writes it: a folder with the new config has the new weights.
 const grown = { ...config, backbone: { ...config.backbone, depth: grownDepth } };
-writeTextFileAtomic(join(a.out, MODEL_FILES.config), `${JSON.stringify({ format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: grown }, null, 2)}\n`);
+writeDerivedModel(a.model, a.out, out, parsed.metadata, grown);
 console.log(`${a.out}: DiT depth ${depth} → ${grownDepth}, ${out.size} tensors`);

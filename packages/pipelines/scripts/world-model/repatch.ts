@@ -13,12 +13,12 @@
  *
  *   npx tsx scripts/world-model/repatch.ts --model models/mige-world --out dir
  */
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MigeInputError, parseSafetensors, writeSafetensors, writeTextFileAtomic, type WritableTensor } from '@mige/core';
-import { sincosPositionTable } from '@mige/dit';
-import { MODEL_FILES, MODEL_FORMAT, MODEL_FORMAT_VERSION, readModelConfig, SAMPLING_FILE } from '../../src/model/index.js';
-import { args, writableFromData } from './common.js';
+import { MigeInputError, parseSafetensors, type WritableTensor } from '@mige/core';
+import { derivedSizes, sincosPositionTable } from '@mige/dit';
+import { MODEL_FILES, readModelConfig } from '../../src/model/index.js';
+import { args, writableFromData, writeDerivedModel } from './common.js';
 
 const a = args({ model: '', out: '' });
 if (!a.model || !a.out) throw new MigeInputError('give --model dir and --out dir', 'repatch');
@@ -29,8 +29,7 @@ if (p === 1) throw new MigeInputError('its DiT already has patch size 1', join(a
 const weightsPath = join(a.model, MODEL_FILES.weights);
 const parsed = parseSafetensors(readFileSync(weightsPath), { where: weightsPath });
 const d = b.hiddenSize;
-const cIn = 2 * b.inChannels; // [x ; cond]
-const cOut = b.learnSigma ? 2 * b.inChannels : b.inChannels;
+const { embedChannels: cIn, outChannels: cOut } = derivedSizes(b);
 const get = (name: string, shape: number[]) => {
   const t = parsed.tensors.get(name);
   if (!t) throw new MigeInputError(`has no tensor ${name}`, weightsPath);
@@ -70,10 +69,6 @@ out.set('final_layer.linear.weight', { dtype: 'F32', shape: [cOut, d], data: mea
 out.set('final_layer.linear.bias', { dtype: 'F32', shape: [cOut], data: meanB });
 out.set('pos_embed', { dtype: 'F32', shape: [1, grid * grid, d], data: sincosPositionTable(d, grid, grid, leweiScale) });
 
-mkdirSync(a.out, { recursive: true });
-for (const f of [SAMPLING_FILE, MODEL_FILES.tokenizer]) copyFileSync(join(a.model, f), join(a.out, f));
-writeSafetensors(join(a.out, MODEL_FILES.weights), out, parsed.metadata);
-// config.json last, as saveModel writes it: a folder with the new config has the new weights.
 const repatched = { ...config, backbone: { ...b, patchSize: 1, leweiScale } };
-writeTextFileAtomic(join(a.out, MODEL_FILES.config), `${JSON.stringify({ format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: repatched }, null, 2)}\n`);
+writeDerivedModel(a.model, a.out, out, parsed.metadata, repatched);
 console.log(`${a.out}: DiT patch size ${p} → 1 (${grid * grid} tokens), leweiScale ${b.leweiScale} → ${leweiScale}`);

@@ -29,14 +29,19 @@ export function modelTensors(model: MigeModel): Map<string, tf.Tensor> {
   return all;
 }
 
+/** Writes (atomically) the folder's config.json, the counterpart of readModelConfig. */
+export function writeModelConfig(dir: string, config: Readonly<MigeConfig>): void {
+  const json = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config };
+  writeTextFileAtomic(join(dir, MODEL_FILES.config), `${JSON.stringify(json, null, 2)}\n`);
+}
+
 function writeFiles(model: MigeModel, dir: string): void {
   const tensors = writableFromTensors(modelTensors(model));
   writeSafetensors(join(dir, MODEL_FILES.weights), tensors, { format: MODEL_FORMAT, name: model.config.name });
   writeTextFileAtomic(join(dir, MODEL_FILES.tokenizer), JSON.stringify(model.tokenizer.json));
   writeSamplingFile(model, dir);
   // config.json last: a folder whose config.json is new has all its new files.
-  const config = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: model.config };
-  writeTextFileAtomic(join(dir, MODEL_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
+  writeModelConfig(dir, model.config);
 }
 
 /**

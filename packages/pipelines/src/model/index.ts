@@ -8,6 +8,7 @@ export {
   loadModel,
   loadModelWeights,
   readModelConfig,
+  writeModelConfig,
   modelTensors,
   describeWeightProblems,
   MODEL_FORMAT,

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, Rng, SafetensorsReader, tf, writeSafetensors, type Latents, type TokenMask, type TokenSequence } from '@mige/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, MIGE_TINY, MigeModel, modelTensors, saveModel } from '../../src/model/index.js';
+import { loadModel, MIGE_TINY, MigeModel, modelTensors, readModelConfig, saveModel, writeModelConfig } from '../../src/model/index.js';
 import { maxAbsDiff, randomizeAll, sameTensors, tempDir, TEST_BACKENDS, useBackend } from './helpers.js';
 
 /** Every output path on a small input: image tokens + T5 (encoder), the DiT, VAE encode and decode. */
@@ -141,6 +141,14 @@ describe('loadModel errors', () => {
     expect(message(() => loadModel(dir))).toBe(`${join(dir, 'config.json')}: config.backbone.depth is missing`);
     rmSync(join(dir, 'config.json'));
     expect(message(() => loadModel(dir))).toBe(`${join(dir, 'config.json')}: not found: a MIGE.js model folder needs a config.json`);
+  });
+
+  it('writeModelConfig writes what readModelConfig reads back', () => {
+    const dir = folderWith('rewritten-config');
+    const changed = { ...MIGE_TINY, backbone: { ...MIGE_TINY.backbone, patchSize: 1, leweiScale: 2 } };
+    writeModelConfig(dir, changed);
+    expect(readModelConfig(join(dir, 'config.json'))).toEqual(changed);
+    expect(readdirSync(dir).sort()).toEqual(readdirSync(folderWith('plain')).sort());
   });
 
   it('names a missing tokenizer and missing weights', () => {

@@ -17,23 +17,46 @@ export async function useBackend(name: BackendName): Promise<void> {
   await initBackend({ backend: name, log: null });
 }
 
-/** max |a − b| over all elements; NaN anywhere gives NaN. Throws when the sizes differ. */
+/**
+ * max |a − b| over all elements. Any NaN or ±Infinity in either side gives NaN (so no tolerance
+ * accepts it), wherever it stands: a later finite difference must not hide it. Throws when the
+ * sizes differ.
+ */
 export function maxAbsDiff(a: tf.Tensor | ArrayLike<number>, b: tf.Tensor | ArrayLike<number>): number {
   const x = a instanceof tf.Tensor ? a.dataSync() : a;
   const y = b instanceof tf.Tensor ? b.dataSync() : b;
   if (x.length !== y.length) throw new Error(`sizes differ: ${x.length} vs ${y.length}`);
   let m = 0;
   for (let i = 0; i < x.length; i++) {
-    const d = Math.abs((x[i] as number) - (y[i] as number));
-    if (!(d <= m)) m = d;
+    const xi = x[i] as number, yi = y[i] as number;
+    if (!Number.isFinite(xi) || !Number.isFinite(yi)) return NaN;
+    const d = Math.abs(xi - yi);
+    if (d > m) m = d;
   }
   return m;
 }
 
-/** Throws unless the shapes are equal and max |actual − expected| ≤ tol; returns the difference. */
+/** The index and value of the first NaN or ±Infinity in `a`, or null when every element is finite. */
+export function firstNonFinite(a: tf.Tensor | ArrayLike<number>): { index: number; value: number } | null {
+  const x = a instanceof tf.Tensor ? a.dataSync() : a;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    if (!Number.isFinite(v)) return { index: i, value: v };
+  }
+  return null;
+}
+
+/**
+ * Throws unless the shapes are equal, every element of both is finite and
+ * max |actual − expected| ≤ tol; returns the difference.
+ */
 export function expectClose(actual: tf.Tensor, expected: tf.Tensor, tol: number, label = 'tensor'): number {
   if (actual.shape.join() !== expected.shape.join()) {
     throw new Error(`${label}: shape [${actual.shape}] differs from the expected [${expected.shape}]`);
+  }
+  for (const [side, t] of [['actual', actual], ['expected', expected]] as const) {
+    const bad = firstNonFinite(t);
+    if (bad) throw new Error(`${label}: the ${side} value is ${bad.value} at flat index ${bad.index}`);
   }
   const d = maxAbsDiff(actual, expected);
   if (!(d <= tol)) throw new Error(`${label}: max abs diff ${d} exceeds the tolerance ${tol}`);

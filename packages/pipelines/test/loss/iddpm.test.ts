@@ -29,7 +29,8 @@ function relishDiff(actual: tf.Tensor, expected: tf.Tensor): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs((a[i] as number) - (b[i] as number)) / Math.max(1, Math.abs(b[i] as number));
-    if (!(d <= m)) m = d;
+    if (!Number.isFinite(d)) return NaN; // no later element may hide a NaN or an infinity
+    if (d > m) m = d;
   }
   return m;
 }

@@ -13,3 +13,4 @@ export * from './interfaces.js';
 export * from './io/index.js';
 export * from './image/index.js';
 export * from './onnx/index.js';
+export { loadOnnxRuntime, ONNX_RUNTIME_INSTALL_HINT, type OnnxRuntime } from './optional/onnx-runtime.js';

@@ -1,4 +1,5 @@
-import sharp from 'sharp';
+import type { Metadata } from 'sharp';
+import { loadSharp, type Sharp } from '../optional/sharp.js';
 import { MigeInputError } from '../errors.js';
 import { checkDimensions, resolveLimits, type ImageLimits } from './limits.js';
 import { channelsToRgb, cmykToRgb, grey16ToRgb } from './pil-convert.js';
@@ -43,7 +44,8 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
   const name = FORMAT_NAMES[format];
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-  let meta: sharp.Metadata;
+  const sharp = await loadSharp();
+  let meta: Metadata;
   try {
     // Header only; the pixel limit is ours to report, so sharp's own is off here.
     meta = await sharp(buffer, { limitInputPixels: false }).metadata();
@@ -56,7 +58,7 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
   checkDimensions(meta.width, meta.height, limits, where);
 
   try {
-    const pixels = await decodePixels(buffer, meta, limits.maxPixels);
+    const pixels = await decodePixels(sharp, buffer, meta, limits.maxPixels);
     if (pixels.width !== meta.width || pixels.height !== meta.height) {
       throw new Error(`decoded ${pixels.width}x${pixels.height}, header says ${meta.width}x${meta.height}`);
     }
@@ -66,7 +68,7 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
   }
 }
 
-async function decodePixels(buffer: Buffer, meta: sharp.Metadata, maxPixels: number): Promise<RgbImage> {
+async function decodePixels(sharp: Sharp, buffer: Buffer, meta: Metadata, maxPixels: number): Promise<RgbImage> {
   // failOn 'error' rejects truncated files and decoder errors but, like PIL, tolerates warnings.
   const source = () => sharp(buffer, { failOn: 'error', limitInputPixels: maxPixels, ignoreIcc: true });
   if (meta.space === 'cmyk') {

@@ -1,5 +1,5 @@
 import type * as Ort from 'onnxruntime-node';
-import { MigeInputError } from '../errors.js';
+import { commonJsModule, optionalImport } from './optional-import.js';
 
 /** The onnxruntime-node module, as `import('onnxruntime-node')` gives it. */
 export type OnnxRuntime = typeof Ort;
@@ -13,24 +13,14 @@ export const ONNX_RUNTIME_INSTALL_HINT =
   'install it next to MIGE.js with "npm install onnxruntime-node@1.30.0" (on Linux x64 its install script downloads the CUDA provider; ' +
   'where that download is not wanted or not reachable: "ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0")';
 
-let pending: Promise<OnnxRuntime> | undefined;
+const load = optionalImport('onnxruntime-node', (m) => commonJsModule<OnnxRuntime>(m, 'InferenceSession'));
 
 /**
  * Imports onnxruntime-node once per process, on first use: it is an optional peer dependency of
  * the packages that run ONNX models (its native binding loads on import, so nothing imports it
- * eagerly). A missing or broken install is a MigeInputError that says how to install it.
+ * eagerly). A missing or broken install is a MigeInputError that says how to install it;
+ * `purpose` (e.g. 'the onnx engine') starts that message.
  */
 export function loadOnnxRuntime(purpose = 'running ONNX models'): Promise<OnnxRuntime> {
-  pending ??= import(/* @vite-ignore */ 'onnxruntime-node').then(
-    // The CJS build's namespace object may hold the module under `default`.
-    (m: OnnxRuntime & { default?: OnnxRuntime }) => (m.InferenceSession ? m : (m.default ?? m)),
-    (error: unknown) => {
-      pending = undefined;
-      const code = (error as { code?: unknown }).code;
-      const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-      const why = missing ? 'is not installed' : `could not load (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
-      throw new MigeInputError(`${purpose} needs onnxruntime-node, which ${why}: ${ONNX_RUNTIME_INSTALL_HINT}`, 'onnxruntime-node');
-    },
-  );
-  return pending;
+  return load((why) => `${purpose} needs onnxruntime-node, which ${why}: ${ONNX_RUNTIME_INSTALL_HINT}`);
 }

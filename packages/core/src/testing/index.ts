@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as zlib from 'node:zlib';
-import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendName } from '../backend/index.js';
-import { SafetensorsReader } from '../io/index.js';
+// Through core's root module: the build keeps it external (../index.cjs), so the helpers share
+// core's one copy instead of bundling a second.
+import { initBackend, SafetensorsReader, tf, type BackendName } from '../index.js';
 
 /** Backends the parity tests run on (tfjs-node cannot be installed on the project machines). */
 export const TEST_BACKENDS: BackendName[] = ['wasm', 'cpu'];

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { defaultModelDir, hasDefaultModel, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel, type MigePresetName } from '@mige/pipelines';
+import { DEFAULT_MODEL_PACKAGE, hasDefaultModel, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel, type MigePresetName } from '@mige/pipelines';
 
 export interface LoadedModel {
   model: MigeModel;
@@ -21,7 +21,7 @@ export async function loadPlaygroundModel(value: string | undefined): Promise<Lo
   if (value === undefined || value === '') {
     if (!hasDefaultModel()) {
       throw new StartupError(
-        `the default model is not in this install (${defaultModelDir()}): start with --model mige-tiny (random weights, for trying the UI) or --model <model folder> (see mige train / mige convert)`,
+        `the default model is not installed (npm install ${DEFAULT_MODEL_PACKAGE}): start with --model mige-tiny (random weights, for trying the UI) or --model <model folder> (see mige train / mige convert)`,
       );
     }
     const model = await loadDefaultModel();

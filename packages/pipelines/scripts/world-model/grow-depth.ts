@@ -5,7 +5,7 @@
  * residual stream until training moves them (progressive stacking). The rest of the model is
  * copied bit for bit; training then continues with `mige train --model <out>`.
  *
- *   npx tsx scripts/world-model/grow-depth.ts --model models/mige-world --out dir [--every 2]
+ *   npx tsx scripts/world-model/grow-depth.ts --model ../model-world --out dir [--every 2]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

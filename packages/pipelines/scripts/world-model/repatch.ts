@@ -11,7 +11,7 @@
  * they are (the copies differ only by their finer positions). The FFM's keys come from the same
  * x_embedder and follow it. Training then continues with `mige train --model <out>`.
  *
- *   npx tsx scripts/world-model/repatch.ts --model models/mige-world --out dir
+ *   npx tsx scripts/world-model/repatch.ts --model ../model-world --out dir
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

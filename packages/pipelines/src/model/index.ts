@@ -19,5 +19,5 @@ export {
 } from './checkpoint.js';
 export { loadOfficialCheckpoint, convertCheckpoint, type ConvertSources } from './official.js';
 export { prepareImages, encodeLatents, encodeInstructions, type Instruction, type LatentMode, type EncodeInstructionsOptions } from './inputs.js';
-export { defaultModelDir, hasDefaultModel, loadDefaultModel } from './default-model.js';
+export { DEFAULT_MODEL_NAME, DEFAULT_MODEL_PACKAGE, defaultModelDir, findDefaultModelDir, hasDefaultModel, loadDefaultModel } from './default-model.js';
 export { parseSamplingDefaults, SAMPLING_FILE, samplingDefaults, setSamplingDefaults, type FlowSampling, type SamplingDefaults } from './sampling.js';

@@ -13,4 +13,5 @@ export * from './interfaces.js';
 export * from './io/index.js';
 export * from './image/index.js';
 export * from './onnx/index.js';
-export { loadOnnxRuntime, ONNX_RUNTIME_INSTALL_HINT, type OnnxRuntime } from './optional/onnx-runtime.js';
+export { loadOnnxRuntime, onnxExecutionProviders, ONNX_RUNTIME_INSTALL_HINT, type OnnxDevice, type OnnxExecutionProviders, type OnnxRuntime } from './optional/onnx-runtime.js';
+export { loadSharp, type Sharp } from './optional/sharp.js';

@@ -9,6 +9,7 @@ export * from './model/index.js';
 export * from './diffusion/index.js';
 export * from './loss/index.js';
 export * from './flows/index.js';
+export * from './pipeline/index.js';
 export * from './train/index.js';
 export { runCli, COMMANDS } from './cli/run.js';
 export * from './onnx/index.js';

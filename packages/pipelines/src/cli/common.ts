@@ -78,7 +78,7 @@ export const FLOW_OPTIONS: OptionSpec = {
   'skip-type': { type: 'string' },
   'max-timestep': { type: 'string' },
   eta: { type: 'string' },
-  latents: { type: 'string' },
+  'reference-latents': { type: 'string' },
   engine: { type: 'string' },
   ...BACKEND_OPTION,
 };
@@ -95,7 +95,7 @@ export const FLOW_HELP = `  --out, -o <file.png>  output image (default out.png)
   --skip-type <t>       DPM-Solver time steps: time_uniform (default) | logSNR | time_quadratic
   --max-timestep <n>    DPM-Solver / DDPM: start at timestep n of 999 (default 999), from pure noise
   --eta <x>             DDIM noise (default 0)
-  --latents <m>         reference-image latents: sample (default, as the reference) | mean
+  --reference-latents <m> how reference images become latents: sample (default, as the reference) | mean
   --engine <e>          where the networks run: tfjs | onnx (ONNX Runtime over the model folder's
                         ${MODEL_ONNX_SUBFOLDER}/ export, made by "mige export"); default: onnx when the folder has one
 ${MODEL_HELP}
@@ -132,7 +132,7 @@ export function flowOptionsFromArgs(v: ParsedValues, io: CliIo): FlowOptions {
   const s = num(v, 'scale-s');
   const seed = num(v, 'seed', { integer: true, min: 0 });
   const numImages = num(v, 'num-images', { integer: true, min: 1 });
-  const latents = choice(v, 'latents', ['sample', 'mean'] as const);
+  const referenceLatents = choice(v, 'reference-latents', ['sample', 'mean'] as const);
   const sampler = samplerFromArgs(v);
   const engine = choice(v, 'engine', ['tfjs', 'onnx'] as const);
   const bar = io.stderr.isTTY === true;
@@ -141,7 +141,7 @@ export function flowOptionsFromArgs(v: ParsedValues, io: CliIo): FlowOptions {
     ...(y !== undefined || s !== undefined ? { scales: { ...(y !== undefined ? { y } : {}), ...(s !== undefined ? { s } : {}) } } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(numImages !== undefined ? { numImages } : {}),
-    ...(latents ? { latents } : {}),
+    ...(referenceLatents ? { referenceLatents } : {}),
     ...(sampler ? { sampler } : {}),
     ...(engine ? { engine } : {}),
     onStep: (step, total) => {

@@ -31,10 +31,17 @@ export interface SamplerStep {
   denoised: Latents;
 }
 
+/**
+ * Called after every step. Returning a tensor replaces the sample x: the loop goes on from it
+ * (same shape and dtype as x; the sampler takes ownership and disposes it later, so return a new
+ * tensor, e.g. `tf.mul(s.x, 0.9)`). Returning nothing (or `s.x`) changes nothing.
+ */
+export type StepHook = (s: SamplerStep) => Latents | void;
+
 export interface SampleOptions {
   /** Number of network calls, 1 … 1000. */
   steps: number;
-  onStep?: (s: SamplerStep) => void;
+  onStep?: StepHook;
   signal?: AbortSignal;
   /**
    * Randomness for the stochastic samplers (DDIM with eta > 0, DDPM): one generator for the

@@ -1,6 +1,7 @@
 import { MigeInputError } from '@mige/core';
 import type { Prediction } from '../diffusion/index.js';
-import { MIGE_TINY as MIGE_TINY_DIT, MIGE_XL_2, validateConfig as validateDitConfig, type DitConfig } from '@mige/dit';
+import { validateBackboneConfig, type BackboneConfig } from './backbones.js';
+import { MIGE_TINY as MIGE_TINY_DIT, MIGE_XL_2 } from '@mige/dit';
 import { EVA_VIT_TINY, MIGE_ENCODER, QFORMER_TINY, T5_TINY, type MigeEncoderConfig } from '@mige/encoder';
 import { FFM_MIGE, validateFfmConfig, type FusionConfig } from '@mige/fusion';
 import { downsampleFactor, SD_VAE_FT_EMA, SD_VAE_TINY, validateVaeConfig, type AutoencoderKLConfig } from '@mige/vae';
@@ -12,8 +13,8 @@ export interface MigeConfig {
   imageSize: number;
   encoder: MigeEncoderConfig;
   fusion: FusionConfig;
-  /** Any backbone type; its `inputSize` is the latent side. */
-  backbone: DitConfig;
+  /** A DiT (@mige/dit) or a backbone type added with registerBackbone; its `inputSize` is the latent side. */
+  backbone: BackboneConfig;
   vae: AutoencoderKLConfig;
   /** Parameter-name prefixes that never train (reference: ['visual_encoder.']). */
   frozen: string[];
@@ -81,7 +82,7 @@ export function validateMigeConfig(c: Readonly<MigeConfig>, where = 'MigeConfig'
       throw e;
     }
   };
-  inner('backbone', () => validateDitConfig(c.backbone));
+  inner('backbone', () => validateBackboneConfig(c.backbone));
   inner('vae', () => validateVaeConfig(c.vae));
   if (c.fusion.type === 'ffm') {
     const { ffm } = c.fusion;

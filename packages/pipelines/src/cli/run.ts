@@ -58,7 +58,13 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(`${command.help}\n`);
+    try {
+      io.stdout.write(`${typeof command.help === 'function' ? command.help(rest) : command.help}\n`);
+    } catch (e) {
+      if (!(e instanceof MigeInputError)) throw e;
+      io.stderr.write(`mige ${name}: error: ${oneLine(e)}\n`);
+      return 1;
+    }
     return 0;
   }
   try {

@@ -33,4 +33,4 @@ export { loadOfficialCheckpoint, convertCheckpoint, type ConvertSources } from '
 export { prepareImages, encodeLatents, encodeInstructions, type Instruction, type LatentMode, type EncodeInstructionsOptions } from './inputs.js';
 export { resolveModelSource, type ModelSource } from './model-ref.js';
 export { DEFAULT_MODEL_NAME, DEFAULT_MODEL_PACKAGE, defaultModelDir, findDefaultModelDir, hasDefaultModel, loadDefaultModel } from './default-model.js';
-export { parseSamplingDefaults, SAMPLING_FILE, samplingDefaults, setSamplingDefaults, type FlowSampling, type SamplingDefaults } from './sampling.js';
+export { parseSamplingDefaults, readSamplingDefaults, SAMPLING_FILE, samplingDefaults, setSamplingDefaults, type FlowSampling, type SamplingDefaults } from './sampling.js';

@@ -74,17 +74,22 @@ export function parseSamplingDefaults(json: unknown, where: string): SamplingDef
   return out;
 }
 
-/** Reads `<dir>/sampling.json` into the model's defaults, if the folder has one. */
-export function readSamplingFile(model: MigeModel, dir: string): void {
+/** A model folder's `sampling.json`, checked ({} when the folder has none). */
+export function readSamplingDefaults(dir: string): SamplingDefaults {
   const path = join(dir, SAMPLING_FILE);
-  if (!existsSync(path)) return;
+  if (!existsSync(path)) return {};
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new MigeInputError(`is not valid JSON (${(error as Error).message})`, path);
   }
-  setSamplingDefaults(model, json as SamplingDefaults, path);
+  return parseSamplingDefaults(json, path);
+}
+
+/** Reads `<dir>/sampling.json` into the model's defaults, if the folder has one. */
+export function readSamplingFile(model: MigeModel, dir: string): void {
+  defaults.set(model, readSamplingDefaults(dir));
 }
 
 /** Writes the model's defaults to `<dir>/sampling.json`; removes a stale one when it has none. */

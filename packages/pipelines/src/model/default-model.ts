@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { MigeInputError } from '@mige/core';
+import { getBackendInfo, initBackend, MigeInputError } from '@mige/core';
 import { packageRoot } from './assets.js';
 import { loadModel } from './checkpoint.js';
 import type { MigeModel } from './mige-model.js';
@@ -37,7 +37,9 @@ export function hasDefaultModel(): boolean {
   return findDefaultModelDir() !== undefined;
 }
 
-/** Loads the default model, mige-world (see its MODEL_CARD.md). */
+/** Loads the default model, mige-world (see its MODEL_CARD.md), starting a backend first if none is. */
 export async function loadDefaultModel(): Promise<MigeModel> {
-  return loadModel(defaultModelDir());
+  const dir = defaultModelDir();
+  if (getBackendInfo() === undefined) await initBackend();
+  return loadModel(dir);
 }

@@ -4,7 +4,7 @@
 // model and generates; the install of @mige/core + @mige/vae runs the VAE README's example.
 // Each install's size is printed and held to the targets (core ≤ 80 MB, pipelines without
 // onnxruntime-node ≤ 120 MB).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -114,23 +114,23 @@ describe('npm install of every package (without onnxruntime-node)', () => {
     writeFileSync(
       join(dir, 'generate.mjs'),
       `import { createRequire } from 'node:module';
-import { MigeInputError, loadOnnxRuntime } from '@mige/core';
-import { generate, loadDefaultModel } from '@mige/pipelines';
-import { decodeImage, writeImage } from '@mige/core';
+import { writeFile } from 'node:fs/promises';
+import { decodeImage, loadOnnxRuntime, MigeInputError } from '@mige/core';
+import { MigePipeline } from '@mige/pipelines';
 const require = createRequire(import.meta.url);
 const cjsCore = require('@mige/core');
 const cjsPipelines = require('@mige/pipelines');
-console.log('one core:', cjsCore.MigeInputError === MigeInputError, cjsPipelines.generate === generate);
-try { cjsCore.decodeImage(new Uint8Array(1)); } catch {}
+console.log('one core:', cjsCore.MigeInputError === MigeInputError, cjsPipelines.MigePipeline === MigePipeline);
 const err = await cjsCore.decodeImage(Uint8Array.of(1, 2, 3)).catch((e) => e);
 console.log('instanceof across entries:', err instanceof MigeInputError);
 const ort = await loadOnnxRuntime().catch((e) => e);
 console.log('without onnxruntime-node:', ort instanceof MigeInputError ? ort.message : 'loaded?!');
-const model = await loadDefaultModel();
+const pipe = await MigePipeline.fromPretrained('mige-world');
 const subject = await decodeImage('subject.png');
-const r = await generate(model, { instruction: '<imagehere> in the center, on a plain blue background', images: [subject] }, { seed: 0 });
-await writeImage('out.png', r.images[0].image);
-console.log('generated', r.images[0].image.width, r.images[0].image.height, r.images[0].params.model);
+const { images, params } = await pipe.generate({ instruction: '<imagehere> in the center, on a plain blue background', images: [subject], seed: 0, outputType: 'png' });
+await writeFile('out.png', images[0]);
+console.log('generated', params[0].model, params[0].steps, 'steps');
+await pipe.dispose();
 `,
     );
     writeFileSync(join(dir, 'subject.png'), readFileSync(join(ROOT, 'packages/pipelines/demo/generate-subject0.png')));
@@ -139,8 +139,24 @@ console.log('generated', r.images[0].image.width, r.images[0].image.height, r.im
     expect(out).toContain('one core: true true');
     expect(out).toContain('instanceof across entries: true');
     expect(out).toMatch(/without onnxruntime-node: .*needs onnxruntime-node, which is not installed: .*ONNXRUNTIME_NODE_INSTALL=skip/);
-    expect(out).toContain('generated 64 64 mige-world');
+    expect(out).toContain('generated mige-world 20 steps');
     return decodeImage(join(dir, 'out.png')).then((img) => expect([img.width, img.height]).toEqual([64, 64]));
+  });
+
+  it('says why a preferred backend that is installed but broken did not start, then falls back', () => {
+    // A stand-in for @tensorflow/tfjs-node whose native binding is missing.
+    const fake = join(dir, 'node_modules', '@tensorflow', 'tfjs-node');
+    mkdirSync(fake, { recursive: true });
+    writeFileSync(join(fake, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-node', version: '4.22.0', main: 'index.js' }));
+    writeFileSync(join(fake, 'index.js'), "throw new Error('The specified module could not be found.\\ntfjs_binding.node can not be found');\n");
+    const r = spawnSync('node', ['-e', "import('@mige/core').then((c) => c.initBackend())"], { cwd: dir, encoding: 'utf8' });
+    console.log(`[packaging] broken tfjs-node: ${r.stderr.trim().replace(/\n/g, ' | ')}`);
+    expect(r.status).toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      '[mige] backend tensorflow could not start (@tensorflow/tfjs-node is installed but did not load: The specified module could not be found.); trying the next one',
+      '[mige] backend: wasm (preference order)',
+    ]);
+    rmSync(join(dir, 'node_modules', '@tensorflow', 'tfjs-node'), { recursive: true });
   });
 
   it('runs the mige command from the install', () => {

@@ -26,30 +26,37 @@ const READMES = [
 const RUN_LANGS = new Set(['js', 'mjs', 'ts', 'sh', 'bash']);
 const DATA_LANGS = new Set(['json', 'text', 'txt', '']);
 
-let scratch: string;
+let root: string;
 let scripts: string;
 let bin: string;
 
+/** A fresh working directory per README, holding the images the examples read. */
+function scratchFor(readme: string): string {
+  const dir = join(root, readme.replace(/[/.]/g, '_'));
+  mkdirSync(dir);
+  const demo = join(ROOT, 'packages/pipelines/demo');
+  copyFileSync(join(demo, 'edit-source.png'), join(dir, 'scene.png'));
+  copyFileSync(join(demo, 'generate-subject0.png'), join(dir, 'subject.png'));
+  copyFileSync(join(demo, 'compose-subject1.png'), join(dir, 'triangle.png'));
+  return dir;
+}
+
 beforeAll(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'mige-readme-'));
+  root = mkdtempSync(join(tmpdir(), 'mige-readme-'));
   scripts = join(HERE, '.readme-run');
   rmSync(scripts, { recursive: true, force: true });
   mkdirSync(scripts);
-  const demo = join(ROOT, 'packages/pipelines/demo');
-  copyFileSync(join(demo, 'edit-source.png'), join(scratch, 'scene.png'));
-  copyFileSync(join(demo, 'generate-subject0.png'), join(scratch, 'subject.png'));
-  copyFileSync(join(demo, 'compose-subject1.png'), join(scratch, 'triangle.png'));
-  bin = join(scratch, '.bin');
+  bin = join(root, '.bin');
   mkdirSync(bin);
   writeFileSync(join(bin, 'mige'), `#!/bin/sh\nexec node ${join(ROOT, 'packages/pipelines/bin/mige.js')} "$@"\n`, { mode: 0o755 });
 });
 
 afterAll(() => {
-  rmSync(scratch, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
   rmSync(scripts, { recursive: true, force: true });
 });
 
-function runCode(readme: string, block: CodeBlock): string {
+function runCode(readme: string, block: CodeBlock, scratch: string): string {
   const ext = block.lang === 'ts' ? 'mts' : 'mjs';
   const file = join(scripts, `${readme.replace(/[/.]/g, '_')}-${block.line}.${ext}`);
   writeFileSync(file, block.code);
@@ -67,7 +74,7 @@ export function runnableLines(code: string): string[] {
     .map((l) => l.replace(/^npx mige\b/, 'mige'));
 }
 
-function runShell(block: CodeBlock): string {
+function runShell(block: CodeBlock, scratch: string): string {
   let out = '';
   for (const line of runnableLines(block.code)) {
     out += execFileSync('bash', ['-c', line], { cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MIGE_BACKEND: 'wasm', PATH: `${bin}:${process.env.PATH}` } });
@@ -78,12 +85,13 @@ function runShell(block: CodeBlock): string {
 describe('README code blocks run as written', () => {
   it.each(READMES)('%s', (readme) => {
     const blocks = codeBlocks(join(ROOT, readme));
+    const scratch = scratchFor(readme);
     for (const block of blocks) {
       const where = `${readme}:${block.line} (${block.lang || 'no language'})`;
       if (DATA_LANGS.has(block.lang)) continue;
       expect(RUN_LANGS.has(block.lang), `${where}: a block this test cannot run; mark data as json or text`).toBe(true);
       try {
-        const out = block.lang === 'sh' || block.lang === 'bash' ? runShell(block) : runCode(readme, block);
+        const out = block.lang === 'sh' || block.lang === 'bash' ? runShell(block, scratch) : runCode(readme, block, scratch);
         console.log(`[readme] ${where}: ok${out.trim() ? `\n  ${out.trim().split('\n').slice(-3).join('\n  ')}` : ''}`);
       } catch (error) {
         const e = error as { stderr?: string; stdout?: string; message: string };

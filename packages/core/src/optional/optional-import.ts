@@ -17,7 +17,8 @@ export function optionalImport<T>(name: string, pick: (module: unknown) => T): (
       const code = (error as { code?: unknown }).code;
       const missing = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((error as Error).message).includes(name);
       const why = missing ? 'is not installed' : `could not load (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
-      throw new MigeInputError(explain(why), name);
+      // The message names the package itself; no `where:` prefix repeating it.
+      throw new MigeInputError(explain(why));
     }
   };
 }

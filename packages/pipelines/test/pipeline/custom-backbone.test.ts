@@ -19,18 +19,19 @@ interface MlpMixerConfig extends CustomBackboneConfig {
   mlpWidth: number;
 }
 
-/** Patchifies noisy ‖ conditional latents with a strided conv, the same embedder fusion reuses. */
-class ConvPatchEmbed extends nn.Module implements PatchEmbedder {
-  readonly proj: nn.Conv2d;
+/** Cuts x [B, C, H, W] into p×p patches, flattened channel-major, and projects each with one Linear. */
+class LinearPatchEmbedder extends nn.Module implements PatchEmbedder {
+  readonly proj: nn.Linear;
   constructor(readonly inChannels: number, readonly hiddenSize: number, readonly patchSize: number) {
     super();
-    this.proj = this.module('proj', new nn.Conv2d(inChannels, hiddenSize, patchSize, { stride: patchSize }));
+    this.proj = this.module('proj', new nn.Linear(inChannels * patchSize * patchSize, hiddenSize));
   }
   embed(x: tf.Tensor4D): TokenSequence {
     return tf.tidy(() => {
-      const y = this.proj.forward(x);
-      const [b, d, h, w] = y.shape;
-      return tf.transpose(tf.reshape(y, [b, d, h * w]), [0, 2, 1]) as TokenSequence;
+      const [b, c, h, w] = x.shape;
+      const p = this.patchSize;
+      const patches = tf.transpose(tf.reshape(x, [b, c, h / p, p, w / p, p]), [0, 2, 4, 1, 3, 5]);
+      return this.proj.forward(tf.reshape(patches, [b, (h / p) * (w / p), c * p * p])) as TokenSequence;
     });
   }
 }
@@ -40,7 +41,7 @@ class ConvPatchEmbed extends nn.Module implements PatchEmbedder {
  * condition, a 2-layer MLP per token, unpatchified to ε and the variance values.
  */
 class MlpNet extends nn.Module {
-  readonly xEmbedder: ConvPatchEmbed;
+  readonly xEmbedder: LinearPatchEmbedder;
   readonly time: nn.Linear;
   readonly caption: nn.Linear;
   readonly fc1: nn.Linear;
@@ -50,7 +51,7 @@ class MlpNet extends nn.Module {
   constructor(readonly config: MlpMixerConfig) {
     super();
     const { inChannels: c, hiddenSize: d, patchSize: p } = config;
-    this.xEmbedder = this.module('x_embedder', new ConvPatchEmbed(2 * c, d, p));
+    this.xEmbedder = this.module('x_embedder', new LinearPatchEmbedder(2 * c, d, p));
     this.time = this.module('t_embedder', new nn.Linear(1, d));
     this.caption = this.module('y_proj', new nn.Linear(config.captionChannels, d));
     this.fc1 = this.module('fc1', new nn.Linear(d, config.mlpWidth));
@@ -63,7 +64,7 @@ class MlpBackbone implements DiffusionBackbone {
   readonly learnSigma = true;
   readonly captionChannels: number;
   readonly maxLength: number;
-  readonly patchEmbedder: ConvPatchEmbed;
+  readonly patchEmbedder: LinearPatchEmbedder;
   readonly module: MlpNet;
 
   constructor(readonly config: MlpMixerConfig) {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_MODEL_PACKAGE, hasDefaultModel, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel, type MigePresetName } from '@mige/pipelines';
+import { DEFAULT_MODEL_NAME, DEFAULT_MODEL_PACKAGE, hasDefaultModel, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel, type MigePresetName } from '@mige/pipelines';
 
 export interface LoadedModel {
   model: MigeModel;
@@ -18,7 +18,8 @@ export class StartupError extends Error {}
  * shipped default model.
  */
 export async function loadPlaygroundModel(value: string | undefined): Promise<LoadedModel> {
-  if (value === undefined || value === '') {
+  // 'mige-world' names the default model, as the CLI and each image's parameters call it.
+  if (value === undefined || value === '' || value === DEFAULT_MODEL_NAME) {
     if (!hasDefaultModel()) {
       throw new StartupError(
         `the default model is not installed (npm install ${DEFAULT_MODEL_PACKAGE}): start with --model mige-tiny (random weights, for trying the UI) or --model <model folder> (see mige train / mige convert)`,

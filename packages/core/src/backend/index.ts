@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import './generated/tfjs-gradients.cjs';
 import { MigeInputError } from '../errors.js';
 import { registerStridedSliceGradient, registerWasmKernels } from './wasm-kernels/index.js';
+import { firstLine, isMissingPackage } from '../optional/optional-import.js';
 
 /**
  * The compute backends MIGE.js can run on, fastest first. `tensorflow-gpu` and `tensorflow`
@@ -41,10 +42,6 @@ function isBackendName(s: string): s is BackendName {
 /** Why each backend that should have started did not (logged once per process). */
 const failures = new Map<BackendName, string>();
 
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() ?? '';
-}
-
 /**
  * Loads the optional tfjs-node package for `name`: false when it is not installed (no reason
  * recorded: that is the normal case) or installed but broken (the reason is recorded).
@@ -55,9 +52,7 @@ async function tryLoadOptional(name: BackendName): Promise<boolean> {
   try {
     await import(/* @vite-ignore */ pkg);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const notInstalled = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && firstLine(error).includes(`'${pkg}'`);
-    if (!notInstalled) failures.set(name, `${pkg} is installed but did not load: ${firstLine(error)}`);
+    if (!isMissingPackage(error, pkg)) failures.set(name, `${pkg} is installed but did not load: ${firstLine(error)}`);
     return false;
   }
   if (tf.findBackendFactory('tensorflow') === null) {

@@ -14,9 +14,7 @@ export function optionalImport<T>(name: string, pick: (module: unknown) => T): (
       return await pending;
     } catch (error) {
       pending = undefined;
-      const code = (error as { code?: unknown }).code;
-      const missing = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((error as Error).message).includes(name);
-      const why = missing ? 'is not installed' : `could not load (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
+      const why = isMissingPackage(error, name) ? 'is not installed' : `could not load (${firstLine(error)})`;
       // The message names the package itself; no `where:` prefix repeating it.
       throw new MigeInputError(explain(why));
     }
@@ -27,4 +25,21 @@ export function optionalImport<T>(name: string, pick: (module: unknown) => T): (
 export function commonJsModule<T>(module: unknown, has: string): T {
   const m = module as Record<string, unknown>;
   return (m[has] !== undefined ? m : (m.default ?? m)) as T;
+}
+
+/** The first line of an error's message. */
+export function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() ?? '';
+}
+
+/**
+ * Whether an import of `name` failed because the package itself is not installed, rather than
+ * installed and broken: the resolver's message (Node's, or a bundler's or test runner's) quotes
+ * the bare name. A broken install fails on a file inside it (a native binding's path), which
+ * this does not count.
+ */
+export function isMissingPackage(error: unknown, name: string): boolean {
+  const message = firstLine(error);
+  const quoted = message.includes(`'${name}'`) || message.includes(`"${name}"`);
+  return quoted && /Cannot find (module|package)|Could not resolve|Failed to (resolve|load)/i.test(message);
 }

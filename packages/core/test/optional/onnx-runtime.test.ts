@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isMissingPackage } from '../../src/optional/optional-import.js';
 import { loadOnnxRuntime, MigeInputError, onnxExecutionProviders, ONNX_RUNTIME_INSTALL_HINT } from '../../src/index.js';
 
 describe('loadOnnxRuntime', () => {
@@ -37,5 +38,22 @@ describe('onnxExecutionProviders', () => {
       await expect(onnxExecutionProviders('cuda', '--device')).rejects.toThrow(/--device: the CUDA execution provider is not installed: libonnxruntime_providers_cuda\.so is missing from .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
     }
     await expect(onnxExecutionProviders('gpu' as 'cuda')).rejects.toThrow(MigeInputError);
+  });
+});
+
+describe('isMissingPackage', () => {
+  it('tells a package that is not installed from one that is installed but broken', () => {
+    const missing = [
+      "Cannot find package '@tensorflow/tfjs-node' imported from /app/node_modules/@mige/core/dist/index.cjs",
+      "Cannot find module '@tensorflow/tfjs-node'\nRequire stack:\n- /app/x.js",
+      'Could not resolve "@tensorflow/tfjs-node" imported by "@mige/core".',
+    ];
+    for (const m of missing) expect(isMissingPackage(new Error(m), '@tensorflow/tfjs-node'), m).toBe(true);
+    const broken = [
+      "Cannot find module '/app/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node'",
+      'The specified module could not be found.\ntfjs_binding.node can not be found',
+      "Cannot find package 'long' imported from /app/node_modules/@tensorflow/tfjs-node/dist/index.js",
+    ];
+    for (const m of broken) expect(isMissingPackage(new Error(m), '@tensorflow/tfjs-node'), m).toBe(false);
   });
 });

@@ -154,6 +154,17 @@ export class OnnxGraph {
     }
   }
 
+  private readonly noGradient = new Set<string>();
+
+  /** Marks a value as a gradient barrier for the autodiff (see OnnxBuilder.stopGradient). */
+  markNoGradient(value: string): void {
+    this.noGradient.add(value);
+  }
+
+  isNoGradient(value: string): boolean {
+    return this.noGradient.has(value);
+  }
+
   /** The nodes so far, in order (the autodiff reads them and may add outputs to them). */
   nodeList(): OnnxNs.INodeProto[] {
     return this.nodes;
@@ -186,6 +197,13 @@ export class OnnxGraph {
       case DT.BOOL: return { dims, type: 'bool', values: Array.from(b) };
       default: return undefined;
     }
+  }
+
+  /** The element type and dims of an initializer (parameters included), or undefined. */
+  initializerInfo(name: string): { dims: number[]; type: OnnxElemType } | undefined {
+    const init = this.initializers.find((i) => i.proto.name === name);
+    if (!init) return undefined;
+    return { dims: (init.proto.dims ?? []).map(Number), type: ELEM_NAME.get(init.proto.dataType ?? 0) ?? 'float32' };
   }
 
   /** Adds outputs to an existing node (an operator's optional outputs, e.g. LayerNormalization's mean). */

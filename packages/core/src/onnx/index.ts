@@ -7,3 +7,4 @@ export * from '../nn/ops.onnx.js';
 export * from '../nn/layers.onnx.js';
 export * from '../nn/conv.onnx.js';
 export * from '../nn/attention.onnx.js';
+export { addGradients, inferShapes, type GradientRequest, type ValueFacts } from './autodiff/index.js';

@@ -5,12 +5,12 @@ import type * as Ort from 'onnxruntime-node';
 import { COMPONENT_IO, onnxValueName, type OnnxComponent, type OnnxComponentInputs, type OnnxComponentOutputs } from './components.js';
 import { readOnnxManifest, type OnnxComponentEntry, type OnnxManifest, type OnnxValueSpec } from './manifest.js';
 
-type OrtModule = typeof Ort;
+export type OrtModule = typeof Ort;
 
 let ortPromise: Promise<OrtModule> | undefined;
 
 /** onnxruntime-node loads a native binding on import: only when sessions are opened. */
-function loadOrt(): Promise<OrtModule> {
+export function loadOrt(): Promise<OrtModule> {
   ortPromise ??= import('onnxruntime-node');
   return ortPromise;
 }

@@ -333,7 +333,7 @@ function convRule(node: Node, [dy]: (string | undefined)[], ctx: RuleContext): I
   const db = b && ctx.wants(b) ? g.reduceSum(dy, [0, 2, 3], false) : undefined;
   let dx: string | undefined;
   if (ctx.wants(x)) {
-    const full = (i: 0 | 1, inSize: number, outSize: number, k: number): number => inSize - (strides[i] * (outSize - 1) + (k - 1) * dil[i] + 1 - pads[i] - pads[i + 2]);
+    const full = (i: 0 | 1, inSize: number, outSize: number, k: number): number => inSize - (strides[i] * (outSize - 1) + (k - 1) * dil[i] + 1 - pads[i] - (pads[i + 2] as number));
     dx = g.convTranspose(dy, w, { strides, pads, dilations: dil, outputPadding: [full(0, h, ho, kh), full(1, wd, wo, kw)] });
   }
   let dw: string | undefined;

@@ -1,0 +1,138 @@
+import { MigeInputError, nn, tf } from '@mige/core';
+import type { TaskDraw } from '@mige/data';
+import type * as Ort from 'onnxruntime-node';
+import type { MigeModel } from '../../model/index.js';
+import { loadOrt, type OrtModule } from '../../onnx/sessions.js';
+import { LatentCache } from '../latent-cache.js';
+import type { TrainConfig } from '../train-config.js';
+import type { TrainDataset } from '../train-data.js';
+import { FrozenSessions } from './frozen.js';
+import { imageBucket, mseOf, prepareMicroBatch, type Feed, type FeedContext } from './feeds.js';
+import { buildTrainGraph, LOSS_OUTPUT, type TrainGraph } from './train-graph.js';
+
+export interface OnnxEngineOptions {
+  /** ONNX Runtime's intra-op threads (default 1). */
+  threads?: number;
+  /** Execution providers in order of preference (default ['cpu']). */
+  executionProviders?: Ort.InferenceSession.ExecutionProviderConfig[];
+}
+
+/** One training graph and its session, for a micro-batch size and an image bucket. */
+interface TrainSession {
+  graph: TrainGraph;
+  session: Ort.InferenceSession;
+}
+
+/**
+ * The gradient side of a training step on ONNX Runtime: weights as flat Float32Arrays (the
+ * master copy, fed to the training graph as inputs each step), one training graph per image
+ * bucket (built on first use), and the frozen ViT and VAE as inference sessions. The optimizer
+ * and EMA act on the same arrays (OnnxTrainer).
+ */
+export class OnnxGradients {
+  private readonly sessions = new Map<number, Promise<TrainSession>>();
+  /** ORT tensors over the weight arrays: AdamW updates the arrays in place, so these stay valid. */
+  private readonly paramTensors: Map<string, Ort.Tensor>;
+
+  private constructor(
+    private readonly ort: OrtModule,
+    readonly model: MigeModel,
+    private readonly ctx: FeedContext,
+    /** Every parameter of the model (trainable ones train; frozen ones are fed as they are). */
+    readonly weights: Map<string, Float32Array>,
+    private readonly sessionOptions: Ort.InferenceSession.SessionOptions,
+  ) {
+    const shapes = new Map(model.namedParameters().map(([name, p]) => [name, p.shape]));
+    this.paramTensors = new Map([...weights].map(([name, data]) => [name, new ort.Tensor('float32', data, shapes.get(name) as number[])]));
+  }
+
+  static async create(model: MigeModel, dataset: TrainDataset, cfg: TrainConfig, options: OnnxEngineOptions = {}): Promise<OnnxGradients> {
+    const ort = await loadOrt();
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new MigeInputError(`threads must be a positive integer, got ${threads}`, 'train');
+    const sessionOptions: Ort.InferenceSession.SessionOptions = {
+      executionProviders: options.executionProviders ?? ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    };
+    const frozen = await FrozenSessions.open(ort, model, sessionOptions);
+    const weights = new Map(model.namedParameters().map(([name, p]) => [name, Float32Array.from(p.dataSync())]));
+    return new OnnxGradients(ort, model, { model, dataset, cfg, latents: new LatentCache(model.vae), frozen }, weights, sessionOptions);
+  }
+
+  /** The training session for `images` instruction images at the config's batch size (built once per bucket). */
+  private session(images: number): Promise<TrainSession> {
+    const bucket = imageBucket(images);
+    let s = this.sessions.get(bucket);
+    if (!s) {
+      const { cfg } = this.ctx;
+      s = (async () => {
+        const graph = buildTrainGraph(this.model, { batch: cfg.batchSize, images: bucket }, { mse: mseOf(cfg, this.model), focus: cfg.editFocus > 0 });
+        return { graph, session: await this.ort.InferenceSession.create(graph.bytes, this.sessionOptions) };
+      })();
+      this.sessions.set(bucket, s);
+    }
+    return s;
+  }
+
+  /**
+   * The loss and gradients of optimizer step `step`: each micro-batch's (mean over its items),
+   * averaged over the micro-batches as the TF.js engine does (each divided by their number, in
+   * float32, then added). Parameters no micro-batch reached get no gradient.
+   */
+  async stepGradients(step: number, micros: readonly (readonly TaskDraw[])[]): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
+    const n = micros.length;
+    let loss = 0;
+    const acc = new Map<string, Float32Array>();
+    for (const [micro, draws] of micros.entries()) {
+      const { feeds, images } = await prepareMicroBatch(this.ctx, step, micro, draws);
+      const { graph, session } = await this.session(images);
+      const input: Record<string, Ort.Tensor> = {};
+      for (const [name, f] of Object.entries(feeds)) input[name] = this.tensor(f);
+      for (const p of graph.params) input[p.name] = this.paramTensors.get(p.name) as Ort.Tensor;
+      const out = await session.run(input);
+      loss += (out[LOSS_OUTPUT]?.data as Float32Array)[0] as number;
+      for (const [name, output] of graph.gradOutputs) {
+        const g = out[output]?.data as Float32Array;
+        if (n !== 1) for (let i = 0; i < g.length; i++) g[i] = Math.fround((g[i] as number) / n);
+        const prev = acc.get(name);
+        if (!prev) acc.set(name, g);
+        else for (let i = 0; i < g.length; i++) prev[i] = Math.fround((prev[i] as number) + (g[i] as number));
+      }
+    }
+    return { loss, grads: acc };
+  }
+
+  private tensor(f: Feed): Ort.Tensor {
+    return f.data instanceof BigInt64Array ? new this.ort.Tensor('int64', f.data, f.dims) : new this.ort.Tensor('float32', f.data, f.dims);
+  }
+
+  /** Copies the weight arrays into the model's TF.js variables (for checkpoints and sampling). */
+  syncModel(): void {
+    for (const [name, p] of this.model.namedParameters()) {
+      const data = this.weights.get(name) as Float32Array;
+      tf.tidy(() => p.assign(tf.tensor(data, p.shape)));
+    }
+  }
+
+  /** Loads weights (e.g. from a checkpoint) into the arrays. */
+  loadWeights(sd: ReadonlyMap<string, tf.Tensor>): void {
+    for (const [name, data] of this.weights) {
+      const t = sd.get(name);
+      if (t) data.set(t.dataSync());
+    }
+  }
+
+  async release(): Promise<void> {
+    const open = await Promise.allSettled(this.sessions.values());
+    await Promise.all(open.flatMap((r) => (r.status === 'fulfilled' ? [r.value.session.release()] : [])));
+    this.sessions.clear();
+    await this.ctx.frozen.release();
+  }
+}
+
+/** The flat parameters AdamW updates: the model's trainable ones, over the engine's weight arrays. */
+export function flatTrainable(model: MigeModel, weights: ReadonlyMap<string, Float32Array>): nn.FlatParameter[] {
+  return model.trainableParameters().map(([name]) => ({ name, data: weights.get(name) as Float32Array }));
+}

@@ -31,13 +31,14 @@ interface TrainSession {
  */
 export class OnnxGradients {
   private readonly sessions = new Map<number, Promise<TrainSession>>();
+  private frozenSessions: Promise<FrozenSessions> | undefined;
   /** ORT tensors over the weight arrays: AdamW updates the arrays in place, so these stay valid. */
   private readonly paramTensors: Map<string, Ort.Tensor>;
 
   private constructor(
     private readonly ort: OrtModule,
     readonly model: MigeModel,
-    private readonly ctx: FeedContext,
+    private readonly ctx: Omit<FeedContext, 'frozen'>,
     /** Every parameter of the model (trainable ones train; frozen ones are fed as they are). */
     readonly weights: Map<string, Float32Array>,
     private readonly sessionOptions: Ort.InferenceSession.SessionOptions,
@@ -56,9 +57,14 @@ export class OnnxGradients {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
     };
-    const frozen = await FrozenSessions.open(ort, model, sessionOptions);
     const weights = new Map(model.namedParameters().map(([name, p]) => [name, Float32Array.from(p.dataSync())]));
-    return new OnnxGradients(ort, model, { model, dataset, cfg, latents: new LatentCache(model.vae), frozen }, weights, sessionOptions);
+    return new OnnxGradients(ort, model, { model, dataset, cfg, latents: new LatentCache(model.vae) }, weights, sessionOptions);
+  }
+
+  /** The frozen ViT and VAE, opened on first use: after a resume has loaded the checkpoint's frozen weights. */
+  private frozen(): Promise<FrozenSessions> {
+    this.frozenSessions ??= FrozenSessions.open(this.ort, this.model, this.sessionOptions);
+    return this.frozenSessions;
   }
 
   /** The training session for `images` instruction images at the config's batch size (built once per bucket). */
@@ -86,7 +92,7 @@ export class OnnxGradients {
     let loss = 0;
     const acc = new Map<string, Float32Array>();
     for (const [micro, draws] of micros.entries()) {
-      const { feeds, images } = await prepareMicroBatch(this.ctx, step, micro, draws);
+      const { feeds, images } = await prepareMicroBatch({ ...this.ctx, frozen: await this.frozen() }, step, micro, draws);
       const { graph, session } = await this.session(images);
       const input: Record<string, Ort.Tensor> = {};
       for (const [name, f] of Object.entries(feeds)) input[name] = this.tensor(f);
@@ -128,7 +134,8 @@ export class OnnxGradients {
     const open = await Promise.allSettled(this.sessions.values());
     await Promise.all(open.flatMap((r) => (r.status === 'fulfilled' ? [r.value.session.release()] : [])));
     this.sessions.clear();
-    await this.ctx.frozen.release();
+    const frozen = await this.frozenSessions?.catch(() => undefined);
+    await frozen?.release();
   }
 }
 

@@ -2,7 +2,7 @@ import { onnx } from './proto.js';
 import { OnnxGraph, type OnnxElemType } from './graph.js';
 
 const DT = onnx.TensorProto.DataType;
-const CAST_TO: Record<OnnxElemType, number> = { float32: DT.FLOAT, float16: DT.FLOAT16, int64: DT.INT64, int32: DT.INT32, bool: DT.BOOL };
+const CAST_TO: Record<OnnxElemType, number> = { float32: DT.FLOAT, float16: DT.FLOAT16, float64: DT.DOUBLE, int64: DT.INT64, int32: DT.INT32, bool: DT.BOOL };
 
 /** Pads as ONNX orders them: [top, left, bottom, right] for 2-D convolutions. */
 export interface OnnxConvOptions {

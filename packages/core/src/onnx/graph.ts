@@ -4,7 +4,7 @@ import { MigeInputError } from '../errors.js';
 import { float32ToFloat16Bits } from './fp16.js';
 
 /** Element types the exported graphs use. */
-export type OnnxElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
+export type OnnxElemType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'bool';
 /** A fixed size, or a symbolic (dynamic) axis name such as 'batch'. */
 export type OnnxDim = number | string;
 /** How float weights are stored: fp32, or fp16 with a Cast to float32 in front of their use. */
@@ -21,7 +21,7 @@ export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
 
 const DT = onnx.TensorProto.DataType;
-const ELEM: Record<OnnxElemType, number> = { float32: DT.FLOAT, float16: DT.FLOAT16, int64: DT.INT64, int32: DT.INT32, bool: DT.BOOL };
+const ELEM: Record<OnnxElemType, number> = { float32: DT.FLOAT, float16: DT.FLOAT16, float64: DT.DOUBLE, int64: DT.INT64, int32: DT.INT32, bool: DT.BOOL };
 
 /** The model with its large initializers moved out: write `data` (in order) to the file `location` beside the model. */
 export interface OnnxExternalModel {

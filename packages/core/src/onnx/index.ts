@@ -8,3 +8,4 @@ export * from '../nn/layers.onnx.js';
 export * from '../nn/conv.onnx.js';
 export * from '../nn/attention.onnx.js';
 export { addGradients, inferShapes, type GradientRequest, type ValueFacts } from './autodiff/index.js';
+export { widenToFloat64 } from './widen.js';

@@ -10,7 +10,7 @@ export interface ValueFacts {
   values?: number[];
 }
 
-const CAST_NAMES: Record<number, OnnxElemType> = { 1: 'float32', 10: 'float16', 7: 'int64', 6: 'int32', 9: 'bool' };
+const CAST_NAMES: Record<number, OnnxElemType> = { 1: 'float32', 10: 'float16', 11: 'float64', 7: 'int64', 6: 'int32', 9: 'bool' };
 /** Integer tensors up to this size have their values tracked (shapes, axes, slice bounds, buckets). */
 const MAX_TRACKED = 1 << 16;
 

@@ -8,7 +8,7 @@ import type { TrainConfig } from '../train-config.js';
 import type { TrainDataset } from '../train-data.js';
 import { FrozenSessions } from './frozen.js';
 import { imageBucket, mseOf, prepareMicroBatch, type Feed, type FeedContext } from './feeds.js';
-import { buildTrainGraph, LOSS_OUTPUT, type TrainGraph } from './train-graph.js';
+import { buildTrainGraph, ITEM_LOSS_OUTPUT, LOSS_OUTPUT, type TrainGraph } from './train-graph.js';
 
 export interface OnnxEngineOptions {
   /** ONNX Runtime's intra-op threads (default 1). */
@@ -21,6 +21,11 @@ export interface OnnxEngineOptions {
 interface TrainSession {
   graph: TrainGraph;
   session: Ort.InferenceSession;
+  /**
+   * Output tensors ONNX Runtime writes into (gradients and the losses): allocated once, so a
+   * step neither allocates nor first-touches megabytes of fresh memory (docs/perf.md).
+   */
+  fetches: Record<string, Ort.Tensor>;
 }
 
 /**
@@ -75,7 +80,17 @@ export class OnnxGradients {
       const { cfg } = this.ctx;
       s = (async () => {
         const graph = buildTrainGraph(this.model, { batch: cfg.batchSize, images: bucket }, { mse: mseOf(cfg, this.model), focus: cfg.editFocus > 0 });
-        return { graph, session: await this.ort.InferenceSession.create(graph.bytes, this.sessionOptions) };
+        const session = await this.ort.InferenceSession.create(graph.bytes, this.sessionOptions);
+        const fetches: Record<string, Ort.Tensor> = {
+          [LOSS_OUTPUT]: new this.ort.Tensor('float32', new Float32Array(1), []),
+          [ITEM_LOSS_OUTPUT]: new this.ort.Tensor('float32', new Float32Array(cfg.batchSize), [cfg.batchSize]),
+        };
+        const shapes = new Map(graph.params.map((p) => [p.name, [...p.shape]]));
+        for (const [name, output] of graph.gradOutputs) {
+          const shape = shapes.get(name) as number[];
+          fetches[output] = new this.ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+        }
+        return { graph, session, fetches };
       })();
       this.sessions.set(bucket, s);
     }
@@ -93,18 +108,20 @@ export class OnnxGradients {
     const acc = new Map<string, Float32Array>();
     for (const [micro, draws] of micros.entries()) {
       const { feeds, images } = await prepareMicroBatch({ ...this.ctx, frozen: await this.frozen() }, step, micro, draws);
-      const { graph, session } = await this.session(images);
+      const { graph, session, fetches } = await this.session(images);
       const input: Record<string, Ort.Tensor> = {};
       for (const [name, f] of Object.entries(feeds)) input[name] = this.tensor(f);
       for (const p of graph.params) input[p.name] = this.paramTensors.get(p.name) as Ort.Tensor;
-      const out = await session.run(input);
-      loss += (out[LOSS_OUTPUT]?.data as Float32Array)[0] as number;
+      await session.run(input, fetches);
+      loss += (fetches[LOSS_OUTPUT]?.data as Float32Array)[0] as number;
       for (const [name, output] of graph.gradOutputs) {
-        const g = out[output]?.data as Float32Array;
-        if (n !== 1) for (let i = 0; i < g.length; i++) g[i] = Math.fround((g[i] as number) / n);
+        const g = fetches[output]?.data as Float32Array;
         const prev = acc.get(name);
-        if (!prev) acc.set(name, g);
-        else for (let i = 0; i < g.length; i++) prev[i] = Math.fround((prev[i] as number) + (g[i] as number));
+        // One micro-batch: the session's own buffer (read before the next run). Several: a running
+        // mean in float32, each gradient divided by n then added, as the TF.js engine does.
+        if (n === 1) acc.set(name, g);
+        else if (!prev) acc.set(name, g.map((v) => v / n));
+        else for (let i = 0; i < g.length; i++) prev[i] = Math.fround((prev[i] as number) + Math.fround((g[i] as number) / n));
       }
     }
     return { loss, grads: acc };

@@ -145,13 +145,12 @@ export interface FlatParameter {
   data: Float32Array;
 }
 
-const f32 = Math.fround;
-
 /**
  * AdamW on flat Float32Arrays (engines that hold weights outside TF.js, such as the ONNX Runtime
- * trainer): the same update as `AdamW`, each elementary operation rounded to float32 in the
- * order the tf version computes it, so equal gradients give equal weights. Only the global
- * gradient norm is summed in float64 (the tf version sums squares in float32).
+ * trainer): `AdamW`'s update (the same schedule, clipping and state names), computed in float64
+ * and rounded once per stored value, where the tf version rounds every operation to float32.
+ * Per element: one square root and one division, about 3 ns on these machines (rounding every
+ * operation with Math.fround costs 4x that).
  */
 export class FlatAdamW {
   readonly betas: [number, number];
@@ -182,29 +181,27 @@ export class FlatAdamW {
     let sq = 0;
     for (const p of present) {
       const g = grads.get(p.name) as Float32Array;
+      if (g.length !== p.data.length) throw new MigeInputError(`gradient of ${p.name} has ${g.length} values for ${p.data.length} weights`, 'FlatAdamW');
       for (let i = 0; i < g.length; i++) sq += (g[i] as number) * (g[i] as number);
     }
     const gradNorm = Math.sqrt(sq);
-    const clip = f32(clipFactor(this.config, gradNorm));
+    const clip = clipFactor(this.config, gradNorm);
     const [b1, b2] = this.betas;
-    const B1 = f32(b1), B2 = f32(b2), C1 = f32(1 - b1), C2 = f32(1 - b2);
-    const sqrtBc2 = f32(Math.sqrt(1 - b2 ** t));
-    const stepSize = f32(lr / (1 - b1 ** t));
-    const eps = f32(this.eps);
-    const decay = this.weightDecay !== 0 ? f32(1 - lr * this.weightDecay) : 1;
+    const c1 = 1 - b1, c2 = 1 - b2;
+    const invSqrtBc2 = 1 / Math.sqrt(1 - b2 ** t);
+    const stepSize = lr / (1 - b1 ** t);
+    const eps = this.eps;
+    const decay = 1 - lr * this.weightDecay;
     for (const p of present) {
       const g = grads.get(p.name) as Float32Array;
       const m = this.m.get(p.name) as Float32Array, v = this.v.get(p.name) as Float32Array, w = p.data;
-      if (g.length !== w.length) throw new MigeInputError(`gradient of ${p.name} has ${g.length} values for ${w.length} weights`, 'FlatAdamW');
       for (let i = 0; i < w.length; i++) {
-        const gi = clip === 1 ? (g[i] as number) : f32((g[i] as number) * clip);
-        const mi = f32(f32((m[i] as number) * B1) + f32(gi * C1));
-        const vi = f32(f32((v[i] as number) * B2) + f32(f32(gi * gi) * C2));
+        const gi = (g[i] as number) * clip;
+        const mi = (m[i] as number) * b1 + gi * c1;
+        const vi = (v[i] as number) * b2 + gi * gi * c2;
         m[i] = mi;
         v[i] = vi;
-        const denom = f32(f32(Math.sqrt(vi) / sqrtBc2) + eps);
-        const decayed = decay === 1 ? (w[i] as number) : f32((w[i] as number) * decay);
-        w[i] = f32(decayed - f32(f32(mi / denom) * stepSize));
+        w[i] = (w[i] as number) * decay - (mi / (Math.sqrt(vi) * invSqrtBc2 + eps)) * stepSize;
       }
     }
     return { gradNorm, lr };

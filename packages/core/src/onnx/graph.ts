@@ -155,6 +155,34 @@ export class OnnxGraph {
   }
 
   private readonly noGradient = new Set<string>();
+  private readonly regions: OnnxCustomGradient[] = [];
+
+  /**
+   * Emits a function with a gradient rule of its own (as torch.autograd.Function): `emit` builds
+   * the forward from `inputs` and returns its output; the autodiff then does not differentiate
+   * the nodes `emit` added but calls `backward` with the output's gradient, which returns one
+   * gradient per input (undefined: none). Only the output may be used outside the region; the
+   * backward may read any value the forward made (e.g. a sigmoid to reuse).
+   */
+  customGradient(inputs: readonly string[], emit: () => string, backward: OnnxBackward): string {
+    const start = this.nodes.length;
+    const output = emit();
+    this.regions.push({ start, end: this.nodes.length, inputs: [...inputs], output, backward });
+    return output;
+  }
+
+  private forwardEnd: number | undefined;
+
+  /** The node count where the forward graph ends: now, the first time it is asked (the autodiff asks before adding nodes). */
+  markForwardEnd(): number {
+    this.forwardEnd ??= this.nodes.length;
+    return this.forwardEnd;
+  }
+
+  /** The custom-gradient regions, in emission order (for the autodiff). */
+  customGradients(): readonly OnnxCustomGradient[] {
+    return this.regions;
+  }
 
   /** Marks a value as a gradient barrier for the autodiff (see OnnxBuilder.stopGradient). */
   markNoGradient(value: string): void {
@@ -413,6 +441,18 @@ function initializerBytes(i: Initializer): Uint8Array {
 /** Little-endian bytes of a typed array (every supported host is little-endian, as ONNX raw_data). */
 function bytesOf(a: Float32Array | Uint16Array | BigInt64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** A custom gradient: (dOutput, context) → one gradient per input (undefined: none). */
+export type OnnxBackward = (dOutput: string, inputs: readonly string[], output: string) => (string | undefined)[];
+
+/** A region of nodes [start, end) that `customGradient` emitted, with its rule. */
+export interface OnnxCustomGradient {
+  start: number;
+  end: number;
+  inputs: string[];
+  output: string;
+  backward: OnnxBackward;
 }
 
 /** A graph input or output as declared. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addGradients, OnnxBuilder } from '../../src/onnx/index.js';
+import { addGradients, emitGeluErf, emitGeluTanh, OnnxBuilder } from '../../src/onnx/index.js';
 import { useBackend } from '../../src/testing/index.js';
 import { gradParity, type GradCase } from './grad-harness.js';
 
@@ -109,6 +109,16 @@ const CASES: Record<string, GradCase> = {
       return tf.add(tf.mul(tf.div(tf.sub(t(x, 'a'), m.mean), tf.sqrt(tf.add(m.variance, 1e-5))), t(x, 'w')), t(x, 'b'));
     },
   },
+  'tanh GELU (a custom gradient)': {
+    inputs: { a: [4, 33] },
+    build: (g, x) => emitGeluTanh(g, x.a!),
+    reference: (x) => tf.mul(t(x, 'a'), tf.sigmoid(tf.mul(tf.add(t(x, 'a'), tf.mul(tf.pow(t(x, 'a'), 3), 0.044715)), 2 * Math.sqrt(2 / Math.PI)))),
+  },
+  'exact GELU (a custom gradient)': {
+    inputs: { a: [4, 33] },
+    build: (g, x) => emitGeluErf(g, x.a!),
+    reference: (x) => tf.mul(t(x, 'a'), tf.mul(tf.add(tf.erf(tf.mul(t(x, 'a'), Math.SQRT1_2)), 1), 0.5)),
+  },
   'Conv as a patchify (kernel = stride)': {
     inputs: { a: [2, 3, 8, 8], w: [5, 3, 2, 2], b: [5] },
     build: (g, x) => g.conv(x.a!, x.w!, x.b!, { strides: [2, 2] }),
@@ -138,7 +148,7 @@ describe('ONNX gradient rules against TF.js autodiff', () => {
     const { worst } = await gradParity({
       inputs: { a: [3, 4] },
       build: (g, x) => g.mul(x.a!, g.stopGradient(x.a!)),
-      reference: (x) => tf.mul(t(x, 'a'), tf.customGrad((v: tf.Tensor) => ({ value: tf.clone(v), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) }))(t(x, 'a'))),
+      reference: (x) => tf.mul(t(x, 'a'), tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({ value: tf.clone(args[0] as tf.Tensor), gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.zerosLike(dy as tf.Tensor) }))(t(x, 'a'))),
     });
     expect(worst).toBeLessThanOrEqual(TOL);
   });
@@ -153,6 +163,18 @@ describe('ONNX gradient rules against TF.js autodiff', () => {
     const x = h.input('x', [1, 1, 2, 2]);
     const up = h.resizeNearest(x, [1, 1, 2, 2]);
     expect(() => addGradients(h, { loss: h.reduceSum(up, [], false), wrt: [x] })).toThrow(/no gradient rule for Resize/);
+  });
+
+  it('refuses a graph whose forward reads a value inside a custom gradient', () => {
+    const g = new OnnxBuilder({ name: 'leak', params: { mode: 'input' } });
+    const a = g.input('a', [3]);
+    let inner = '';
+    const y = g.customGradient([a], () => {
+      inner = g.exp(a);
+      return g.mul(inner, a);
+    }, (dy) => [dy]);
+    const leak = g.add(y, inner);
+    expect(() => addGradients(g, { loss: g.reduceSum(leak, [], false), wrt: [a] })).toThrow(/inside the custom gradient of .* is read by Add/);
   });
 
   it('refuses a graph input with a symbolic dim', () => {

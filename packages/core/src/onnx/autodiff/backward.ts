@@ -1,6 +1,7 @@
 import { MigeInputError } from '../../errors.js';
 import type { OnnxBuilder } from '../builder.js';
-import { describeNode, inputsOf, outputsOf } from './node-attrs.js';
+import type { OnnxCustomGradient } from '../graph.js';
+import { describeNode, inputsOf, outputsOf, type Node } from './node-attrs.js';
 import { gradientRule, NON_DIFFERENTIABLE, type RuleContext } from './rules.js';
 import { inferShapes, type ValueFacts } from './shapes.js';
 
@@ -28,6 +29,8 @@ export function addGradients(g: OnnxBuilder, request: GradientRequest): Map<stri
   const facts = inferShapes(g);
   const nodes = [...g.nodeList()];
   const where = `OnnxGraph ${g.name}`;
+  // The forward graph ends where the first differentiation began.
+  const forwardEnd = g.markForwardEnd();
   const fact = (v: string): ValueFacts => {
     const f = facts.get(v);
     if (!f) throw new MigeInputError(`no shape known for '${v}'`, where);
@@ -70,8 +73,31 @@ export function addGradients(g: OnnxBuilder, request: GradientRequest): Map<stri
   };
   contribute(request.loss, request.seed ?? g.expandTo(g.scalar(1), fact(request.loss).shape));
 
+  // Custom-gradient regions: their nodes are not differentiated one by one; their last node
+  // stands for the whole region, whose rule maps the output's gradient to the inputs'.
+  const regionAt = new Map<number, OnnxCustomGradient>();
+  const inRegion = new Set<number>();
+  for (const r of g.customGradients()) {
+    if (r.end <= r.start) continue;
+    checkRegion(nodes, forwardEnd, r, where);
+    regionAt.set(r.end - 1, r);
+    for (let n = r.start; n < r.end; n++) inRegion.add(n);
+  }
+
   const ctx: RuleContext = { g, fact, wants };
   for (let n = nodes.length - 1; n >= 0; n--) {
+    const region = regionAt.get(n);
+    if (region) {
+      const dy = wants(region.output) ? total(region.output) : undefined;
+      if (dy === undefined) continue;
+      const dIn = region.backward(dy, region.inputs, region.output);
+      region.inputs.forEach((input, i) => {
+        const d = dIn[i];
+        if (d !== undefined && wants(input)) contribute(input, d);
+      });
+      continue;
+    }
+    if (inRegion.has(n)) continue;
     const node = nodes[n] as (typeof nodes)[number];
     const outs = outputsOf(node);
     if (!outs.some((o) => wants(o))) continue;
@@ -91,6 +117,19 @@ export function addGradients(g: OnnxBuilder, request: GradientRequest): Map<stri
     if (d !== undefined) grads.set(w, d);
   }
   return grads;
+}
+
+/**
+ * A region's internal values must not be read outside it by the forward graph (only its output
+ * may be); backward nodes (from `forwardEnd` on) may read them.
+ */
+function checkRegion(nodes: readonly Node[], forwardEnd: number, r: OnnxCustomGradient, where: string): void {
+  const internal = new Set<string>();
+  for (let n = r.start; n < r.end; n++) for (const o of outputsOf(nodes[n] as Node)) if (o !== r.output) internal.add(o);
+  for (let n = r.end; n < forwardEnd; n++) {
+    const leak = inputsOf(nodes[n] as Node).find((i) => internal.has(i));
+    if (leak !== undefined) throw new MigeInputError(`'${leak}', inside the custom gradient of '${r.output}', is read by ${describeNode(nodes[n] as Node)} outside it`, where);
+  }
 }
 
 function isFloat(f: ValueFacts | undefined): boolean {

@@ -8,12 +8,10 @@ import type { TrainConfig } from '../train-config.js';
 import type { TrainDataset } from '../train-data.js';
 import { flatTrainable, OnnxGradients, type OnnxEngineOptions } from './engine.js';
 
-const f32 = Math.fround;
-
 /**
  * Training on ONNX Runtime: gradients from the differentiated training graph (OnnxGradients),
- * AdamW (nn.FlatAdamW) and the EMA on the same flat float32 weights, computed op for op as the
- * TF.js engine computes them. The checkpoint format is the TF.js engine's.
+ * AdamW (nn.FlatAdamW) and the EMA on the same flat float32 weights (float64 arithmetic, each
+ * stored value rounded once). The checkpoint format is the TF.js engine's.
  */
 export class OnnxEngine implements TrainStepEngine {
   readonly name = 'onnx';
@@ -39,11 +37,11 @@ export class OnnxEngine implements TrainStepEngine {
     if (this.ema) {
       const cfg = this.cfg;
       const decay = cfg.emaWarmup ? emaWarmupDecay(cfg.emaDecay as number, step) : (cfg.emaDecay as number);
-      // Ema.update: ema ← decay·ema + (1 − decay)·param, in float32 as tf computes it.
-      const d = f32(decay), e = f32(1 - decay);
+      // Ema.update: ema ← decay·ema + (1 − decay)·param (in float64, rounded once).
+      const e = 1 - decay;
       for (const p of this.params) {
         const s = this.ema.get(p.name) as Float32Array, w = p.data;
-        for (let i = 0; i < s.length; i++) s[i] = f32(f32((s[i] as number) * d) + f32((w[i] as number) * e));
+        for (let i = 0; i < s.length; i++) s[i] = (s[i] as number) * decay + (w[i] as number) * e;
       }
     }
     return { loss: loss / this.cfg.gradAccumSteps, gradNorm, lr };

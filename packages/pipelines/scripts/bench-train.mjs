@@ -48,18 +48,26 @@ async function jsChild(spec) {
   const dataset = datasetFromWorldSeed({ seed: 0, count: 2000, size: model.config.imageSize }, sizes);
   const outDir = mkdtempSync(join(os.tmpdir(), 'mige-bench-train-'));
   const stamps = [];
+  const infos = [];
   try {
     await train({
       model, dataset, outDir, engine: spec.engine, log: { write: () => true, isTTY: false }, logMode: 'jsonl',
       config: { ...CONFIG, steps: spec.warmup + spec.steps },
       ...(spec.engine === 'onnx' ? { threads: spec.threads } : { workers: spec.threads }),
-      onProgress: () => stamps.push(performance.now()),
+      onProgress: (e) => {
+        stamps.push(performance.now());
+        infos.push(e.info ?? {});
+      },
     });
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
   const stepMs = stamps.slice(1).map((t, i) => t - stamps[i]).slice(spec.warmup - 1);
-  process.stdout.write(`${JSON.stringify({ stepMs })}\n`);
+  // The engine's own split of each timed step (the ONNX engine reports data, graph, build and optimizer time).
+  const timed = infos.slice(spec.warmup);
+  const keys = [...new Set(timed.flatMap((i) => Object.keys(i).filter((k) => k.endsWith('_ms'))))];
+  const timings = Object.fromEntries(keys.map((k) => [k, timed.map((i) => i[k] ?? 0)]));
+  process.stdout.write(`${JSON.stringify({ stepMs, timings })}\n`);
 }
 
 /** DiT-XL/2 at 512 px, batch 1: the training graph of the backbone alone (Σ c·output, gradients of every parameter). */
@@ -165,17 +173,22 @@ if (parts.includes('step')) {
     log(`[bench] no PyTorch (${python} with torch) or no ${torchScript}: PyTorch rows left out`);
   }
   const samples = new Map(contenders.map((c) => [c.label, []]));
+  const timingSamples = new Map(contenders.map((c) => [c.label, {}]));
   const torchInfo = {};
   for (let r = 0; r < rounds; r++) {
     const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]);
     for (const c of order) {
       const res = runChild({ ...c, steps, warmup });
       samples.get(c.label).push(...res.stepMs);
-      if (res.torch) torchInfo[c.label] = { blas: res.torch.blas, torch: res.torch.torch, params: res.torch.params, parts: res.torch.parts };
+      for (const [k, v] of Object.entries(res.timings ?? {})) (timingSamples.get(c.label)[k] ??= []).push(...v);
+      if (res.torch) (torchInfo[c.label] ??= []).push({ blas: res.torch.blas, torch: res.torch.torch, params: res.torch.params, partsMedianS: res.torch.parts });
       log(`[bench] round ${r + 1}: ${c.label}: median ${median(res.stepMs).toFixed(0)} ms/step`);
     }
   }
-  const rows = contenders.map((c) => ({ contender: c.label, medianMsPerStep: median(samples.get(c.label)), minMsPerStep: Math.min(...samples.get(c.label)), stepsMs: samples.get(c.label) }));
+  const rows = contenders.map((c) => {
+    const timings = Object.fromEntries(Object.entries(timingSamples.get(c.label)).map(([k, v]) => [k, median(v)]));
+    return { contender: c.label, medianMsPerStep: median(samples.get(c.label)), minMsPerStep: Math.min(...samples.get(c.label)), ...(Object.keys(timings).length ? { medianTimingsMs: timings } : {}), stepsMs: samples.get(c.label) };
+  });
   const by = (label) => rows.find((x) => x.contender === label)?.medianMsPerStep;
   const onnx1 = by('onnx, 1 thread');
   report.step = {

@@ -13,6 +13,12 @@ export interface EngineStepResult {
   /** The global gradient norm before clipping. */
   gradNorm: number;
   lr: number;
+  /**
+   * Where the step's time went, in ms (engines that measure it): `data_ms` (examples, frozen VAE
+   * and ViT, draws), `graph_ms` (forward and backward), `build_ms` (graphs built for new shapes),
+   * `optimizer_ms` (AdamW and EMA).
+   */
+  timings?: Record<string, number>;
 }
 
 /** Model, optimizer and EMA state under the checkpoint names; `release` frees what was made for it. */

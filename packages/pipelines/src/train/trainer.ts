@@ -95,7 +95,10 @@ export function defaultTrainEngine(model: MigeModel, engine?: TrainEngineName): 
 
 async function createEngine(options: TrainOptions, cfg: TrainConfig, name: TrainEngineName): Promise<TrainStepEngine> {
   const { model, dataset } = options;
-  if (name === 'tfjs') return TfjsEngine.create(model, dataset, cfg, options.workers ?? 1);
+  if (name === 'tfjs') {
+    if (options.threads !== undefined || options.executionProviders) throw new MigeInputError('threads and executionProviders apply to the ONNX engine; the TF.js engine takes workers', 'train');
+    return TfjsEngine.create(model, dataset, cfg, options.workers ?? 1);
+  }
   if ((options.workers ?? 1) > 1) throw new MigeInputError('workers apply to the TF.js engine; the ONNX engine uses threads', 'train');
   return OnnxEngine.create(model, dataset, cfg, {
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
@@ -157,13 +160,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         throw e;
       }
       const micros = Array.from({ length: cfg.gradAccumSteps }, () => sampler.take(cfg.batchSize));
-      const { loss, gradNorm, lr } = await engine.step(step, micros);
+      const { loss, gradNorm, lr, timings } = await engine.step(step, micros);
       step++;
       if (!Number.isFinite(loss)) throw new MigeInputError(`the loss is ${loss} at step ${step}: lower the learning rate or check the data`, 'train');
       losses.push(loss);
       const elapsed = (performance.now() - started) / 1000;
       const rate = (step - startStep) / elapsed;
-      options.onProgress?.({ stage: 'train', step, total: cfg.steps, elapsedMs: elapsed * 1000, etaMs: ((cfg.steps - step) / rate) * 1000, rate, info: { loss, lr, grad_norm: gradNorm } });
+      options.onProgress?.({ stage: 'train', step, total: cfg.steps, elapsedMs: elapsed * 1000, etaMs: ((cfg.steps - step) / rate) * 1000, rate, info: { loss, lr, grad_norm: gradNorm, ...timings } });
       if (step % cfg.logEvery === 0 || step === last) logger.log(step, { loss, lr, grad_norm: gradNorm });
       if (step % cfg.checkpointEvery === 0 || step === last) await save();
       await new Promise((r) => setImmediate(r));

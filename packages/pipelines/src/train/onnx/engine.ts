@@ -105,17 +105,24 @@ export class OnnxGradients {
    * averaged over the micro-batches as the TF.js engine does (each divided by their number, in
    * float32, then added). Parameters no micro-batch reached get no gradient.
    */
-  async stepGradients(step: number, micros: readonly (readonly TaskDraw[])[]): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
+  async stepGradients(step: number, micros: readonly (readonly TaskDraw[])[]): Promise<{ loss: number; grads: Map<string, Float32Array>; timings: Record<string, number> }> {
     const n = micros.length;
     let loss = 0;
     const acc = new Map<string, Float32Array>();
+    const timings = { data_ms: 0, build_ms: 0, graph_ms: 0 };
     for (const [micro, draws] of micros.entries()) {
+      let t = performance.now();
       const { feeds, images } = await prepareMicroBatch({ ...this.ctx, frozen: await this.frozen() }, step, micro, draws);
+      timings.data_ms += performance.now() - t;
+      t = performance.now();
       const { graph, session, fetches } = await this.session(images);
+      timings.build_ms += performance.now() - t;
       const input: Record<string, Ort.Tensor> = {};
       for (const [name, f] of Object.entries(feeds)) input[name] = this.tensor(f);
       for (const p of graph.params) input[p.name] = this.paramTensors.get(p.name) as Ort.Tensor;
+      t = performance.now();
       await session.run(input, fetches);
+      timings.graph_ms += performance.now() - t;
       loss += (fetches[LOSS_OUTPUT]?.data as Float32Array)[0] as number;
       for (const [name, output] of graph.gradOutputs) {
         const g = fetches[output]?.data as Float32Array;
@@ -127,7 +134,7 @@ export class OnnxGradients {
         else for (let i = 0; i < g.length; i++) prev[i] = Math.fround((prev[i] as number) + Math.fround((g[i] as number) / n));
       }
     }
-    return { loss, grads: acc };
+    return { loss, grads: acc, timings };
   }
 
   private tensor(f: Feed): Ort.Tensor {

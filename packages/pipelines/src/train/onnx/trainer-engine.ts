@@ -32,7 +32,8 @@ export class OnnxEngine implements TrainStepEngine {
   }
 
   async step(step: number, micros: readonly (readonly TaskDraw[])[]): Promise<EngineStepResult> {
-    const { loss, grads } = await this.grads.stepGradients(step, micros);
+    const { loss, grads, timings } = await this.grads.stepGradients(step, micros);
+    const t = performance.now();
     const ema = this.ema;
     const cfg = this.cfg;
     const decay = cfg.emaWarmup ? emaWarmupDecay(cfg.emaDecay as number, step) : (cfg.emaDecay as number);
@@ -44,7 +45,7 @@ export class OnnxEngine implements TrainStepEngine {
     };
     const { gradNorm, lr } = this.optimizer.apply(grads, ema ? updateEma : undefined);
     if (ema) for (const p of this.params) if (!grads.has(p.name)) updateEma(p);
-    return { loss: loss / this.cfg.gradAccumSteps, gradNorm, lr };
+    return { loss: loss / this.cfg.gradAccumSteps, gradNorm, lr, timings: { ...timings, optimizer_ms: performance.now() - t } };
   }
 
   state(): EngineState {

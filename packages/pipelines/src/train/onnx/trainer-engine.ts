@@ -31,8 +31,8 @@ export class OnnxEngine implements TrainStepEngine {
     return new OnnxEngine(grads, cfg, params, new nn.FlatAdamW(params, adamwConfig(cfg)), ema);
   }
 
-  async step(step: number, micros: readonly (readonly TaskDraw[])[]): Promise<EngineStepResult> {
-    const { loss, grads, timings } = await this.grads.stepGradients(step, micros);
+  async step(step: number, micros: readonly (readonly TaskDraw[])[], next?: () => readonly (readonly TaskDraw[])[]): Promise<EngineStepResult> {
+    const { loss, grads, timings } = await this.grads.stepGradients(step, micros, next);
     const t = performance.now();
     const ema = this.ema;
     const cfg = this.cfg;

@@ -2,8 +2,10 @@
  * The protobuf wire format for the few ONNX messages MIGE.js writes and checks (see proto.ts):
  * a schema per message (field number, name, kind) drives one encoder and one decoder. It writes
  * what protobufjs writes for the same object (fields in number order, repeated numbers packed,
- * a scalar whenever it is set), so the bytes match onnx-proto's; the decoder also reads unpacked
- * repeated numbers and skips fields it does not know.
+ * a scalar or message whenever it is an own property), so the bytes match onnx-proto's; the
+ * decoder also reads unpacked repeated numbers and skips fields it does not know. As protobufjs
+ * does, a decoded message has its repeated fields (arrays) and the fields read as own properties,
+ * and every other field's default on its prototype: encoding it again writes what was read.
  */
 
 export type ScalarKind = 'string' | 'bytes' | 'int64' | 'int32' | 'float';
@@ -147,6 +149,8 @@ function encodeInto(out: Chunks, schema: MessageSchema, message: Obj): void {
   for (const f of schema.fields) {
     const value = message[f.name];
     if (value === undefined || value === null) continue;
+    // A scalar or message default inherited from a decoded message's prototype was not set.
+    if (!f.repeated && !Object.prototype.hasOwnProperty.call(message, f.name)) continue;
     if (f.kind === 'message') {
       const items = f.repeated ? (value as Obj[]) : [value as Obj];
       for (const item of items) {
@@ -254,7 +258,6 @@ class Reader {
 }
 
 function defaultOf(f: FieldSpec): unknown {
-  if (f.repeated) return [];
   switch (f.kind) {
     case 'string':
       return '';
@@ -288,9 +291,23 @@ function readScalar(r: Reader, kind: ScalarKind): unknown {
   }
 }
 
+const defaults = new WeakMap<MessageSchema, Obj>();
+
+/** The prototype of a schema's decoded messages: its scalar and message fields' defaults. */
+function defaultsOf(schema: MessageSchema): Obj {
+  let proto = defaults.get(schema);
+  if (!proto) {
+    proto = {};
+    for (const f of schema.fields) if (!f.repeated && !f.oneof) proto[f.name] = defaultOf(f);
+    // Not frozen: a decoded message's own assignment must be able to shadow a default.
+    defaults.set(schema, proto);
+  }
+  return proto;
+}
+
 function decodeFrom(r: Reader, schema: MessageSchema): Obj {
-  const out: Obj = {};
-  for (const f of schema.fields) if (!f.oneof) out[f.name] = defaultOf(f);
+  const out = Object.create(defaultsOf(schema)) as Obj;
+  for (const f of schema.fields) if (f.repeated) out[f.name] = [];
   const byId = new Map(schema.fields.map((f) => [f.id, f]));
   while (r.pos < r.end) {
     const key = r.varint();
@@ -322,7 +339,7 @@ function decodeFrom(r: Reader, schema: MessageSchema): Obj {
   return out;
 }
 
-/** Decodes a message: every known field present (unset ones at their protobuf defaults, messages null). */
+/** Decodes a message: repeated fields as arrays, read fields as own properties, the rest at their protobuf defaults (messages null) through the prototype. */
 export function decodeMessage<T>(schema: MessageSchema, bytes: Uint8Array): T {
   return decodeFrom(new Reader(bytes, 0, bytes.byteLength), schema) as T;
 }

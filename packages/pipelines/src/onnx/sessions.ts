@@ -5,7 +5,8 @@ import type * as Ort from 'onnxruntime-node';
 import { COMPONENT_IO, onnxValueName, type OnnxComponent, type OnnxComponentInputs, type OnnxComponentOutputs } from './components.js';
 import { readOnnxManifest, type OnnxComponentEntry, type OnnxManifest, type OnnxValueSpec } from './manifest.js';
 
-type OrtModule = OnnxRuntime;
+/** The onnxruntime-node module (core's loadOnnxRuntime loads it, once, on first use). */
+export type OrtModule = OnnxRuntime;
 
 export interface OnnxSessionsOptions {
   /**

@@ -55,6 +55,8 @@ export {
   MAX_STEPS,
   // Training.
   train,
+  TRAIN_ENGINES,
+  defaultTrainEngine,
   REFERENCE_TRAIN_CONFIG,
   resolveTrainConfig,
   datasetFromManifest,
@@ -128,6 +130,7 @@ export type {
   GuidanceType,
   TrainOptions,
   TrainResult,
+  TrainEngineName,
   TrainConfig,
   TrainDataset,
   TrainExample,

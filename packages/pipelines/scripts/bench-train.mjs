@@ -3,7 +3,8 @@
  *   1. the default model's training step at batch 8 (VAE encode, frozen ViT, the trainable
  *      encoders, the DiT, the hybrid loss, AdamW with clipping, EMA) on
  *        - TF.js wasm, 1 and 2 workers (`mige train --engine tfjs --workers n`),
- *        - the ONNX Runtime engine, 1 and 2 threads (`mige train --engine onnx --threads n`),
+ *        - the ONNX Runtime engine, 1 and 2 threads (`mige train --engine onnx --threads n`), and
+ *          1 thread with --prefetch (the next batch's data, VAE and ViT on the other core),
  *        - PyTorch (scripts/bench/torch_train_step.py: the same step with the same shapes, 1 and
  *          2 threads; Debian's python3-torch with OpenBLAS),
  *      each contender in a fresh process, in rotating order over several rounds, so that a busy
@@ -53,7 +54,7 @@ async function jsChild(spec) {
     await train({
       model, dataset, outDir, engine: spec.engine, log: { write: () => true, isTTY: false }, logMode: 'jsonl',
       config: { ...CONFIG, steps: spec.warmup + spec.steps },
-      ...(spec.engine === 'onnx' ? { threads: spec.threads } : { workers: spec.threads }),
+      ...(spec.engine === 'onnx' ? { threads: spec.threads, prefetch: spec.prefetch === true } : { workers: spec.threads }),
       onProgress: (e) => {
         stamps.push(performance.now());
         infos.push(e.info ?? {});
@@ -167,6 +168,7 @@ if (parts.includes('step')) {
   const contenders = [
     { label: 'onnx, 1 thread', kind: 'js', engine: 'onnx', threads: 1 },
     { label: 'onnx, 2 threads', kind: 'js', engine: 'onnx', threads: 2 },
+    { label: 'onnx, 1 thread + prefetch', kind: 'js', engine: 'onnx', threads: 1, prefetch: true },
     { label: 'tfjs wasm, 1 worker', kind: 'js', engine: 'tfjs', threads: 1 },
     { label: 'tfjs wasm, 2 workers', kind: 'js', engine: 'tfjs', threads: 2 },
   ];

@@ -3,7 +3,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { decodeImage, initBackend, MigeInputError, writeImage, writeTextFileAtomic, type BackendName, type RgbImage } from '@mige/core';
 import type { SamplerConfig } from '../diffusion/index.js';
 import type { FlowOptions, FlowResult } from '../flows/index.js';
-import { defaultModelDir, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel } from '../model/index.js';
+import { defaultModelDir, isMigePresetName, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel } from '../model/index.js';
 import { attachOnnx, detachOnnx, MODEL_ONNX_SUBFOLDER, modelOnnxDir } from '../onnx/index.js';
 import { choice, num, str, type OptionSpec, type ParsedValues } from './args.js';
 import type { CliIo } from './io.js';
@@ -24,9 +24,9 @@ export const MODEL_HELP = `  --model <dir|preset>  a MIGE.js model folder (confi
 /** `--model`: a model folder, a preset with random weights, or (absent) the default model. */
 export async function modelFromArgs(v: ParsedValues, value: string | undefined): Promise<MigeModel> {
   if (value === undefined) return loadDefaultModel();
-  if (value in MIGE_PRESETS) {
+  if (isMigePresetName(value)) {
     const seed = num(v, 'init-seed', { integer: true, min: 0 }) ?? 0;
-    return MigeModel.create(MIGE_PRESETS[value as keyof typeof MIGE_PRESETS], { seed });
+    return MigeModel.create(MIGE_PRESETS[value], { seed });
   }
   return loadModel(value);
 }
@@ -38,7 +38,7 @@ export async function modelFromArgs(v: ParsedValues, value: string | undefined):
  */
 export async function flowModelFromArgs(v: ParsedValues, value: string | undefined): Promise<MigeModel> {
   const engine = choice(v, 'engine', ['tfjs', 'onnx'] as const);
-  const dir = value === undefined ? defaultModelDir() : value in MIGE_PRESETS ? undefined : value;
+  const dir = value === undefined ? defaultModelDir() : isMigePresetName(value) ? undefined : value;
   const onnx = dir === undefined ? undefined : modelOnnxDir(dir);
   if (engine === 'onnx' && onnx === undefined) {
     const where = dir === undefined ? `preset ${value}` : join(dir, MODEL_ONNX_SUBFOLDER);

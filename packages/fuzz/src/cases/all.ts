@@ -1,0 +1,7 @@
+import type { FuzzCase } from '../case.js';
+import { loaderCases } from './index.js';
+
+/** Every case of the suite. */
+export async function allCases(): Promise<FuzzCase[]> {
+  return [...loaderCases()];
+}

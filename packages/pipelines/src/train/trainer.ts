@@ -11,6 +11,7 @@ import { shareGradients, type GradientContext } from './micro-batch.js';
 import { resolveTrainConfig, type TrainConfig } from './train-config.js';
 import { TRAIN_TASKS, type TrainDataset, type TrainTask } from './train-data.js';
 import { TrainWorkers } from './train-workers.js';
+import { prepareRunFolder } from './resume-policy.js';
 
 export interface TrainOptions {
   model: MigeModel;
@@ -20,6 +21,8 @@ export interface TrainOptions {
   config?: Partial<TrainConfig>;
   /** Continue from `outDir`'s latest checkpoint when there is one. */
   resume?: boolean;
+  /** Resume even with settings that differ from the checkpoint's (recorded in resume-changes.jsonl); see resume-policy.ts. */
+  allowChanges?: boolean;
   /** Where progress goes: a bar on a TTY, JSON lines otherwise. Default: process.stderr. */
   log?: NodeJS.WritableStream & { isTTY?: boolean };
   logMode?: 'auto' | 'bar' | 'jsonl';
@@ -92,6 +95,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let sampler = new TaskSampler(dataset.sizes, activeRatios(dataset, cfg.taskRatios), cfg.seed);
   let step = 0;
   let checkpoint = '';
+  // Refuses an unwritable folder, an unasked-for overwrite or changed settings; trims metrics.jsonl.
+  prepareRunFolder({ outDir, resume: options.resume ?? false, allowChanges: options.allowChanges ?? false, config: cfg, model: model.config.name, datasetSizes: dataset.sizes });
   if (options.resume && existsSync(join(outDir, 'latest.json'))) {
     const ck = await readCheckpoint(outDir);
     const state = ck.state as TrainState;

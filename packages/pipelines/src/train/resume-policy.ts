@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileSystemError, MigeInputError, writeTextFileAtomic } from '@mige/core';
-import { LATEST_FILE, readLatest, resolveCheckpointDir } from './checkpoint-io.js';
+import { LATEST_FILE, listCheckpoints, readLatest, resolveCheckpointDir } from './checkpoint-io.js';
 import { resolveTrainConfig, type TrainConfig } from './train-config.js';
 
 /**
@@ -14,7 +14,10 @@ import { resolveTrainConfig, type TrainConfig } from './train-config.js';
  *   result as a run that never stopped: a changed batch size, learning rate, model or dataset is
  *   refused unless `allowChanges` is set, and then each change is recorded in `RESUME_CHANGES_FILE`;
  * - metrics.jsonl holds no step past the checkpoint training continues from (a crash after
- *   step 120 with the last checkpoint at 100 leaves lines 101-120, which the resumed run logs again).
+ *   step 120 with the last checkpoint at 100 leaves lines 101-120, which the resumed run logs again);
+ * - no step folder lies past it either: a crash between moving a checkpoint into place and
+ *   pointing latest.json at it leaves a whole folder that latest.json never named, which the
+ *   resumed run writes again (and writeCheckpoint would refuse to overwrite).
  */
 
 /** Settings that only decide when to log, checkpoint and prune: a resume may change them freely. */
@@ -168,8 +171,28 @@ export function prepareRunFolder(options: RunFolderOptions): number {
     }
     if (changes.length > 0) recordChanges(outDir, step, changes);
   }
+  removeLeftovers(outDir, step);
   truncateMetrics(path.join(outDir, METRICS_FILE), step);
   return step;
+}
+
+/** Step folders past `step` and latest.json temp files, both left by a writer that was killed. */
+function removeLeftovers(outDir: string, step: number): void {
+  for (const checkpoint of listCheckpoints(outDir)) if (checkpoint.step > step) fs.rmSync(checkpoint.path, { recursive: true, force: true });
+  for (const name of fs.readdirSync(outDir)) {
+    const writer = /^\.latest\.json\.tmp-(\d+)-/.exec(name);
+    if (writer && !isAlive(Number(writer[1]))) fs.rmSync(path.join(outDir, name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function recordChanges(outDir: string, step: number, changes: ResumeChange[]): void {

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MigeInputError } from '@mige/core';
@@ -95,6 +95,17 @@ describe('resume policy in training', () => {
     appendFileSync(join(out, 'metrics.jsonl'), '{"step":3,"total":4,"loss":0.5}\n{"step":4,"tot');
     await run(out, { steps: 4 }, { resume: true });
     expect(metricSteps(out)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('replaces a checkpoint folder latest.json never named (a kill between its rename and the latest.json swap)', async () => {
+    const out = tmp();
+    await run(out, { steps: 2 });
+    cpSync(join(out, 'step-00000002'), join(out, 'step-00000004'), { recursive: true });
+    writeFileSync(join(out, '.latest.json.tmp-999999999-abcd'), '{"step":4,');
+    const result = await run(out, { steps: 4 }, { resume: true });
+    expect(result.step).toBe(4);
+    expect(readdirSync(out).filter((n) => n.startsWith('.latest'))).toEqual([]);
+    expect((JSON.parse(readFileSync(join(out, 'step-00000004', 'state.json'), 'utf8')) as { step: number }).step).toBe(4);
   });
 
   it('refuses to start a new run over one without resume', async () => {

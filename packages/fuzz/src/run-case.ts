@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildReport, FuzzCase, FuzzTarget } from './case.js';
 import { DEFAULT_WATCH, runWatched, type WatchOptions, type WatchResult } from './watchdog.js';
 
-const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
+const CHILD = fileURLToPath(new URL('../dist/child.js', import.meta.url));
 /** The `mige` command, built by the pipelines package. */
 export const MIGE_CLI = fileURLToPath(new URL('../../pipelines/dist/cli.js', import.meta.url));
 

@@ -77,7 +77,7 @@ const CASES: FuzzCase[] = [
 function mutations(): FuzzCase[] {
   const random = new Random(911);
   const out: FuzzCase[] = [];
-  for (let i = 0; i < 12; i++) {
+  for (let i = 0; i < 6; i++) {
     const seed = random.int(0, 2 ** 30);
     out.push(
       jsonlCase(`flipped-${seed}`, { refusedOrAccepted: true }, (dir, path) => {

@@ -38,7 +38,10 @@ function setField(config: Json, path: string, value: unknown): void {
   at[keys[keys.length - 1] as string] = value;
 }
 
-/** The same broken folder through the library (loadModel) and through `mige edit`. */
+/** Folders also loaded through the library (loadModel): the CLI runs every one. */
+const THROUGH_THE_LIBRARY = new Set(['hidden-size-1e9', 'to-string-field', 'proto-key', 'config-folder', 'tokenizer-100-entries', 'weights-folder', 'weights-of-another-model', 'sampling-constructor-sampler']);
+
+/** The same broken folder through `mige edit`, and for some through the library (loadModel). */
 function bothWays(id: string, expect: RegExp, damage: (folder: string) => void): FuzzCase[] {
   const make = (kind: 'lib' | 'cli') => (dir: string): FuzzTarget => {
     const folder = modelFolder(dir);
@@ -47,8 +50,8 @@ function bothWays(id: string, expect: RegExp, damage: (folder: string) => void):
     return { kind: 'cli', argv: ['edit', '--model', folder, '-i', 'make the square blue', '--source', DEMO_SOURCE, '-o', join(dir, 'out.png'), '--steps', '1'] };
   };
   return [
-    { id: `model-folder/${id}`, cls: 'model-folder' as FuzzClass, expect: refused(expect), make: make('lib') },
-    { id: `cli/edit-${id}`, cls: 'cli' as FuzzClass, expect: refused(expect), make: make('cli') },
+    ...(THROUGH_THE_LIBRARY.has(id) ? [{ id: `model-folder/${id}`, cls: 'model-folder' as FuzzClass, expect: refused(expect), make: make('lib') }] : []),
+    { id: `model-folder/edit-${id}`, cls: 'model-folder' as FuzzClass, expect: refused(expect), make: make('cli') },
   ];
 }
 

@@ -379,11 +379,11 @@ function mutations(): FuzzCase[] {
   const random = new Random(1147);
   const size = PLAIN().length;
   const out: FuzzCase[] = [];
-  for (let i = 0; i < 16; i++) {
+  for (let i = 0; i < 8; i++) {
     const cut = random.int(0, size);
     out.push(pthCase(`truncated-at-${cut}`, 'pth-mutation', { refusedOrAccepted: true }, () => PLAIN().subarray(0, cut)));
   }
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 12; i++) {
     const flips = Array.from({ length: random.int(1, 4) }, () => [random.int(0, size), random.int(0, 256)] as const);
     out.push(
       pthCase(`flipped-${flips.map(([at, v]) => `${at}=${v}`).join(',')}`, 'pth-mutation', { refusedOrAccepted: true }, () => {
@@ -394,7 +394,7 @@ function mutations(): FuzzCase[] {
     );
   }
   // Damage inside data.pkl itself, with the CRC fixed up so the unpickler sees it.
-  for (let i = 0; i < 24; i++) {
+  for (let i = 0; i < 12; i++) {
     const seed = random.int(0, 2 ** 30);
     out.push(
       pthCase(`pickle-flipped-${seed}`, 'pth-mutation', { refusedOrAccepted: true }, () => {

@@ -118,7 +118,6 @@ const CASES: FuzzCase[] = [
   stCase('entry-nested-object', refused(/the header nests objects deeper than a safetensors header can/), header('{"a":{"dtype":{"x":1},"shape":[1],"data_offsets":[0,4]}}', f32([1]))),
   stCase('array-of-objects', refused(/the header nests objects deeper/), header('{"a":{"dtype":"F32","shape":[{}],"data_offsets":[0,4]}}', f32([1]))),
   stCase('tensors-400k', ACCEPTED, () => manyTensorsHeader(400_000)),
-  stCase('tensors-1.2M', refused(/the header has more than 1000000 entries/), () => manyTensorsHeader(1_200_000)),
   stCase('tensors-over-caller-limit', refused(/more than 1000 entries|over the limit maxObjects=1000/), () => manyTensorsHeader(1001), { maxObjects: 1000 }),
   stCase('header-99MB', ACCEPTED, () => bigMetadataHeader(99_000_000)),
   {
@@ -159,11 +158,11 @@ function mutations(): FuzzCase[] {
   const random = new Random(4747);
   const size = BASE().length;
   const out: FuzzCase[] = [];
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 5; i++) {
     const cut = random.int(0, size);
     out.push(stCase(`truncated-at-${cut}`, { refusedOrAccepted: true }, () => BASE().subarray(0, cut)));
   }
-  for (let i = 0; i < 24; i++) {
+  for (let i = 0; i < 10; i++) {
     const flips = Array.from({ length: random.int(1, 4) }, () => [random.int(0, size), random.int(0, 256)] as const);
     out.push(
       stCase(`flipped-${flips.map(([at, v]) => `${at}=${v}`).join(',')}`, { refusedOrAccepted: true }, () => {

@@ -58,14 +58,14 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /** Every difference that changes what training computes; `steps` only matters for a cosine schedule. */
-export function resumeChanges(saved: SavedState, options: Pick<RunFolderOptions, 'config' | 'model' | 'datasetSizes'>): ResumeChange[] {
+export function resumeChanges(saved: SavedState, options: Pick<RunFolderOptions, 'config' | 'model' | 'datasetSizes'>, where = 'state.json'): ResumeChange[] {
   const changes: ResumeChange[] = [];
   let before: TrainConfig;
   try {
     // Fields added since the checkpoint was written take their defaults, as the run that wrote it did.
     before = resolveTrainConfig(saved.config);
   } catch (error) {
-    throw new MigeInputError(`the checkpoint's training config is invalid: ${(error as Error).message}`, 'state.json');
+    throw new MigeInputError(`the checkpoint's training config is invalid: ${(error as Error).message}`, where);
   }
   const now = options.config;
   for (const field of Object.keys(now) as (keyof TrainConfig)[]) {
@@ -160,9 +160,12 @@ export function prepareRunFolder(options: RunFolderOptions): number {
   }
   let step = 0;
   if (latest) {
-    const state = readState(resolveCheckpointDir(outDir));
+    // Only a folder of this run: latest.json must not send the resume elsewhere on the disk.
+    if (!/^step-\d{8}$/.test(latest.path)) throw new MigeInputError(`${LATEST_FILE} names ${JSON.stringify(latest.path)}, not a step-XXXXXXXX folder of this run`, outDir);
+    const stepDir = resolveCheckpointDir(outDir);
+    const state = readState(stepDir);
     step = state.step;
-    const changes = resumeChanges(state, options);
+    const changes = resumeChanges(state, options, path.join(stepDir, 'state.json'));
     if (changes.length > 0 && !options.allowChanges) {
       throw new MigeInputError(
         `resuming at step ${step} with settings that differ from the checkpoint's (${changes.map(describeChange).join('; ')}): the result would not be the run's; restore them, or pass --allow-changes to continue anyway (the changes are recorded in ${RESUME_CHANGES_FILE})`,

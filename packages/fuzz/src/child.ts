@@ -1,17 +1,25 @@
-// One fuzz case in its own process: `node child.mjs '<FuzzTarget JSON>'`. It imports what the
-// target needs, prints {"ready":true} (the parent's time budget starts there), runs the loader
-// and prints one JSON report: accepted, refused (a MigeInputError) or crashed (anything else).
-// Plain JavaScript so it starts without a build step or a TypeScript loader.
+/**
+ * One fuzz case in its own process: `node dist/child.js '<FuzzTarget JSON>'`. It imports what the
+ * target needs, prints {"ready":true} (the watchdog's budget starts there), runs the loader and
+ * prints one JSON report: accepted, refused (a MigeInputError) or crashed (anything else).
+ *
+ * Bundled by tsup with core's weight readers taken from source, so a loader case starts without
+ * tfjs (a third of a second a process); the dataset and model targets import their packages.
+ */
 import { performance } from 'node:perf_hooks';
+import { PthReader, readPthStateDict } from '../../core/src/io/pth.js';
+import { readSafetensors } from '../../core/src/io/safetensors-reader.js';
+import type { FuzzTarget } from './case.js';
 
-const spec = JSON.parse(process.argv[2] ?? '{}');
+type LibTarget = Extract<FuzzTarget, { kind: 'lib' }>;
 
-/** Loads the modules a target needs, returns the function that runs it. */
-async function prepare(target, path, options) {
+const elements = (tensors: Map<string, { data: { length: number } }>): number => [...tensors.values()].reduce((n, t) => n + t.data.length, 0);
+
+/** Loads what a target needs; returns the function that runs it. */
+async function prepare({ target, path, options = {} }: LibTarget): Promise<() => unknown> {
   switch (target) {
-    case 'pth': {
+    case 'pth':
       // The whole state dict (readPthStateDict's total budget), then the plain-data tree.
-      const { PthReader, readPthStateDict } = await import('@mige/core');
       return () => {
         const tensors = readPthStateDict(path, options);
         const reader = PthReader.open(path, options);
@@ -20,16 +28,13 @@ async function prepare(target, path, options) {
         } finally {
           reader.close();
         }
-        return { tensors: tensors.size, elements: [...tensors.values()].reduce((n, t) => n + t.data.length, 0) };
+        return { tensors: tensors.size, elements: elements(tensors) };
       };
-    }
-    case 'safetensors': {
-      const { readSafetensors } = await import('@mige/core');
+    case 'safetensors':
       return () => {
         const tensors = readSafetensors(path, options);
-        return { tensors: tensors.size, elements: [...tensors.values()].reduce((n, t) => n + t.data.length, 0) };
+        return { tensors: tensors.size, elements: elements(tensors) };
       };
-    }
     case 'dataset': {
       const { loadDataset } = await import('@mige/data');
       return async () => {
@@ -53,15 +58,16 @@ async function prepare(target, path, options) {
       };
     }
     default:
-      throw new Error(`unknown target ${target}`);
+      throw new Error(`unknown target ${String(target)}`);
   }
 }
 
-function report(value) {
+function report(value: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ ...value, maxRssKb: process.resourceUsage().maxRSS })}\n`);
 }
 
-const run = await prepare(spec.target, spec.path, spec.options ?? {});
+const spec = JSON.parse(process.argv[2] ?? '{}') as LibTarget;
+const run = await prepare(spec);
 process.stdout.write('{"ready":true}\n');
 const t0 = performance.now();
 const c0 = process.cpuUsage();
@@ -74,8 +80,8 @@ try {
   report({ outcome: 'accepted', detail, ...elapsed() });
 } catch (error) {
   const e = error instanceof Error ? error : new Error(String(error));
-  const name = e.constructor?.name ?? 'Error';
-  const times = elapsed();
-  if (name === 'MigeInputError') report({ outcome: 'refused', name, message: e.message, ...times });
-  else report({ outcome: 'crashed', name, message: e.message, stack: e.stack ?? '', ...times });
+  // By name: the bundled readers carry their own copy of the MigeInputError class.
+  const name = e.name === 'MigeInputError' || e.constructor?.name === 'MigeInputError' ? 'MigeInputError' : (e.constructor?.name ?? 'Error');
+  if (name === 'MigeInputError') report({ outcome: 'refused', name, message: e.message, ...elapsed() });
+  else report({ outcome: 'crashed', name, message: e.message, stack: e.stack ?? '', ...elapsed() });
 }

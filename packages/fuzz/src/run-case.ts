@@ -5,8 +5,8 @@ import type { ChildReport, FuzzCase, FuzzTarget } from './case.js';
 import { DEFAULT_WATCH, runWatched, type WatchOptions, type WatchResult } from './watchdog.js';
 
 const CHILD = fileURLToPath(new URL('../dist/child.js', import.meta.url));
-/** The `mige` command, built by the pipelines package. */
-export const MIGE_CLI = fileURLToPath(new URL('../../pipelines/dist/cli.js', import.meta.url));
+/** The `mige` command, built by the pipelines package (MIGE_FUZZ_CLI: another build's, to compare). */
+export const MIGE_CLI = process.env.MIGE_FUZZ_CLI ?? fileURLToPath(new URL('../../pipelines/dist/cli.js', import.meta.url));
 
 export interface CaseResult {
   id: string;

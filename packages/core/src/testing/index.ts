@@ -88,29 +88,36 @@ export function readFixture(rel: string): Map<string, tf.Tensor> {
   }
 }
 
-/** A zip archive of stored (uncompressed) entries, for crafting checkpoints in tests. */
-export function buildZip(entries: Record<string, Uint8Array | string>): Buffer {
+/**
+ * A zip archive for crafting checkpoints in tests: entries are stored (uncompressed), or
+ * deflated when given as `{ deflate: data }`.
+ */
+export function buildZip(entries: Record<string, Uint8Array | string | { deflate: Uint8Array | string }>): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
   for (const [name, content] of Object.entries(entries)) {
-    const data = Buffer.from(content);
+    const deflated = typeof content === 'object' && 'deflate' in content;
+    const raw = Buffer.from(deflated ? content.deflate : content);
+    const data = deflated ? zlib.deflateRawSync(raw) : raw;
     const nameBytes = Buffer.from(name);
-    const crc = zlib.crc32(data) >>> 0;
+    const crc = zlib.crc32(raw) >>> 0;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(deflated ? 8 : 0, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
+    local.writeUInt32LE(raw.length, 22);
     local.writeUInt16LE(nameBytes.length, 26);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(deflated ? 8 : 0, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(raw.length, 24);
     central.writeUInt16LE(nameBytes.length, 28);
     central.writeUInt32LE(offset, 42);
     locals.push(local, nameBytes, data);

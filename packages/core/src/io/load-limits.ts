@@ -37,10 +37,13 @@ export interface LoadLimits {
 export const DEFAULT_EXPANSION_RATIO = 8;
 /** Small files still get enough to load (a pickle's structure, a few tensors). */
 export const DEFAULT_BUDGET_FLOOR_BYTES = 64 * 1024 * 1024;
-/** About 200,000 tensors' worth of torch.save structure; a bomb stops here at ~300 MB. */
-export const DEFAULT_MAX_PICKLE_OBJECTS = 4_000_000;
-/** Tensors plus metadata keys; real checkpoints have thousands. */
-export const DEFAULT_MAX_HEADER_ENTRIES = 1_000_000;
+/**
+ * About 80,000 tensors' worth of torch.save structure (a state dict takes ~25 objects a tensor;
+ * the largest official checkpoints have a few thousand tensors); a bomb stops here at ~200 MB.
+ */
+export const DEFAULT_MAX_PICKLE_OBJECTS = 2_000_000;
+/** Tensors plus metadata keys: real checkpoints, LLM shards included, have a few thousand. */
+export const DEFAULT_MAX_HEADER_ENTRIES = 200_000;
 
 /** The byte budget of a file of `fileSize` bytes. */
 export function defaultMaxBytes(fileSize: number): number {

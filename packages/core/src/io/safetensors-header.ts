@@ -105,15 +105,16 @@ function parseEntry(name: string, entry: unknown, dataStart: number, dataLength:
   const [begin, end] = offsets as [number, number];
   if (begin > end) bad(`data_offsets begin ${begin} > end ${end}`);
   if (end > dataLength) bad(`data_offsets [${begin}, ${end}] out of range of the ${dataLength}-byte data section`);
-  // bigint: a shape like [2^40, 2^40] must fail here, not overflow or allocate.
-  const numel = (shape as number[]).reduce((acc, d) => acc * BigInt(d), 1n);
-  const expected = numel * BigInt(ITEM_SIZE[dtype as keyof typeof ITEM_SIZE]);
-  if (expected !== BigInt(end - begin)) {
-    bad(
-      `byte length ${end - begin} does not match shape [${(shape as number[]).join(', ')}] x ${dtype} (${expected} bytes)`,
-    );
+  // Plain numbers while exact; a shape like [2^40, 2^40] leaves the safe integers and is
+  // recomputed as a bigint for the message: it must fail here, not overflow or allocate.
+  let numel = 1;
+  for (const d of shape as number[]) numel *= d;
+  const expected = numel * ITEM_SIZE[dtype as keyof typeof ITEM_SIZE];
+  if (!Number.isSafeInteger(expected) || expected !== end - begin) {
+    const exact = (shape as number[]).reduce((acc, d) => acc * BigInt(d), 1n) * BigInt(ITEM_SIZE[dtype as keyof typeof ITEM_SIZE]);
+    bad(`byte length ${end - begin} does not match shape [${(shape as number[]).join(', ')}] x ${dtype} (${exact} bytes)`);
   }
-  if (maxElements !== undefined && numel > BigInt(maxElements)) bad(`${numel} elements, over the limit maxElements=${maxElements}`);
+  if (maxElements !== undefined && numel > maxElements) bad(`${numel} elements, over the limit maxElements=${maxElements}`);
   return {
     name,
     dtype: dtype as TensorInfo['dtype'],

@@ -67,14 +67,24 @@ export class SafetensorsReader {
   }
 
   info(name: string): TensorInfo {
+    const info = this.require(name);
+    return { ...info, shape: [...info.shape] };
+  }
+
+  /** Bytes `read(name)` returns: every dtype decodes to 4-byte float32 or int32. */
+  decodedBytes(name: string): number {
+    return decodedBytes(this.require(name));
+  }
+
+  private require(name: string): TensorInfo {
     const info = this.index.get(name);
     if (!info) throw new MigeInputError(`no tensor named '${name}'`, this.source.where);
-    return { ...info, shape: [...info.shape] };
+    return info;
   }
 
   /** Reads and decodes one tensor (float32 for F32/F16/BF16, int32 for I64/I32/U8). */
   read(name: string): TensorData {
-    const info = this.info(name);
+    const info = this.require(name);
     const decoded = decodedBytes(info);
     if (decoded > this.maxReadBytes) {
       throw new MigeInputError(
@@ -82,8 +92,8 @@ export class SafetensorsReader {
         this.source.where,
       );
     }
-    const bytes = this.source.read(info.byteOffset, info.byteLength);
-    return decodeTensorBytes(info.dtype, info.shape, bytes, `${this.source.where}:${name}`);
+    const bytes = info.byteLength === 0 ? new Uint8Array(0) : this.source.read(info.byteOffset, info.byteLength);
+    return decodeTensorBytes(info.dtype, [...info.shape], bytes, `${this.source.where}:${name}`);
   }
 
   close(): void {
@@ -101,7 +111,7 @@ function readAll(reader: SafetensorsReader, options: SafetensorsOpenOptions): Ma
   const budget = byteBudget(options, reader.byteLength, reader.where);
   const out = new Map<string, TensorData>();
   for (const name of reader.keys()) {
-    budget.charge(decodedBytes(reader.info(name)), `tensor '${name}'`);
+    budget.charge(reader.decodedBytes(name), `tensor '${name}'`);
     out.set(name, reader.read(name));
   }
   return out;

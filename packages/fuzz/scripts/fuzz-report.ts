@@ -32,6 +32,7 @@ rmSync(root, { recursive: true, force: true });
 const failed = results.filter((r) => r.problems.length > 0);
 const out = resolve(values.out ?? join(import.meta.dirname, '../../../bench-results/fuzz.json'));
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds: (performance.now() - started) / 1000, cases: results.length, failed: failed.length, results }, null, 1)}\n`);
+const compact = results.map((r) => ({ ...r, cpuMs: Math.round(r.cpuMs), wallMs: Math.round(r.wallMs), message: r.message.slice(0, 300) }));
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds: (performance.now() - started) / 1000, cases: results.length, failed: failed.length, results: compact }, null, 1)}\n`);
 process.stdout.write(`${results.length} cases, ${failed.length} failed, ${((performance.now() - started) / 1000).toFixed(1)} s; ${out}\n`);
 process.exitCode = failed.length ? 1 : 0;

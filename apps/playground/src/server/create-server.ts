@@ -46,6 +46,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const { model } = options;
   const limits = resolveLimits(options.limits);
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: limits.maxBodyBytes });
+  // JSON only: a text/plain body is what a cross-site form can send without a CORS preflight.
+  app.removeContentTypeParser('text/plain');
   // Unexpected failures always reach stderr, with or without Fastify's logger.
   const log = (message: string) => (options.logger ? app.log.error(message) : process.stderr.write(`mige-playground: ${message}\n`));
   const queue = new JobQueue<JobSpec>(flowRunner(model, { ...(options.previewEvery ? { previewEvery: options.previewEvery } : {}), log }), {

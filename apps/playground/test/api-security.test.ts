@@ -76,6 +76,13 @@ describe('playground API: who may call it', () => {
     expect((await get(app, '/', { host: 'localhost:5173', 'sec-fetch-site': 'cross-site' })).statusCode).toBe(404);
   });
 
+  it('refuses bodies a cross-site form could send without a preflight (text/plain, form encoding)', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const res = await app.inject({ method: 'POST', url: '/api/jobs', headers: { 'content-type': type }, payload: '{"flow":"edit"}' });
+      expect([type, res.statusCode, res.json<{ error: string }>().error]).toEqual([type, 415, 'send the request body as application/json']);
+    }
+  });
+
   it('refuses a body in another charset than UTF-8', async () => {
     for (const charset of ['utf-16', 'UTF-16LE', 'latin1', '"iso-8859-1"']) {
       const res = await app.inject({ method: 'POST', url: '/api/jobs', headers: { 'content-type': `application/json; charset=${charset}` }, payload: '{}' });

@@ -38,7 +38,7 @@ describe('the queue keeps small images', () => {
   });
 
   it(`stays under ${RSS_LIMIT_MB} MB resident through 20 compose requests of four 4000x4000 PNGs`, async () => {
-    const image = bigPngDataUrl(4000, 4000);
+    const image = await bigPngDataUrl(4000, 4000);
     const body = JSON.stringify({ flow: 'compose', instruction: 'put <imagehere> and <imagehere> and <imagehere> in <imagehere>', images: [image, image, image, image], sourceSlot: 3, steps: 2 });
     const pid = server.pid as number;
     const before = rssMb(pid);

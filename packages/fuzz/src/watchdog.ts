@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
 /**
  * Runs a command as a watched child process: it is killed (SIGKILL, its whole process group)
@@ -42,7 +41,7 @@ export const DEFAULT_WATCH: Readonly<Omit<WatchOptions, 'waitReady'>> = Object.f
 });
 
 /** Preloaded into every child: writes its peak RSS to fd 3 as it exits. */
-const RSS_REPORTER = fileURLToPath(new URL('./rss-reporter.cjs', import.meta.url));
+const RSS_REPORTER = new URL('./rss-reporter.mjs', import.meta.url).href;
 const TICKS_PER_SECOND = 100;
 
 function procCpuMs(pid: number): number | undefined {
@@ -68,7 +67,7 @@ function procPeakRss(pid: number): { rss: number; hwm: number } | undefined {
 
 export function runWatched(command: string, args: readonly string[], options: WatchOptions): Promise<WatchResult> {
   return new Promise((resolve, reject) => {
-    const nodeOptions = [process.env.NODE_OPTIONS, `--require ${RSS_REPORTER}`].filter(Boolean).join(' ');
+    const nodeOptions = [process.env.NODE_OPTIONS, `--import ${RSS_REPORTER}`].filter(Boolean).join(' ');
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: { ...(options.env ?? process.env), NODE_OPTIONS: nodeOptions, MIGE_FUZZ_REPORT_FD: '3' },

@@ -87,7 +87,7 @@ describe('pth: structure and memory', () => {
   it('inflates a deflated storage once, within the budget, however many tensors view it', () => {
     const values = new Uint8Array(new Float32Array(1000).fill(2).buffer);
     const views = Array.from({ length: 50 }, (_, i) => [str(`t${i}`), tensorPickle('0', 250, 0, [250], [1])]).flat();
-    const zip = buildZip({ 'archive/data.pkl': stateDict(...views), 'archive/data/0': { deflate: values }, 'archive/version': '3\n' });
+    const zip = buildZip({ 'archive/data.pkl': stateDict(...views), 'archive/data/0': { data: values, deflate: true }, 'archive/version': '3\n' });
     const p = file(zip);
     // 50 reads of one 4000-byte entry: one inflation (plus data.pkl's) fits a 10,000-byte inflate budget.
     const reader = PthReader.open(p, { maxBytes: 10_000 });

@@ -2,9 +2,9 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pickle, type TensorSpec } from '../builders/pickle.js';
-import { buildZip, deflateRepeated, torchZip, type ZipEntrySpec } from '../builders/zip.js';
+import { buildZip, deflateRepeated, torchZip } from '../builders/zip.js';
 import type { FuzzCase, FuzzClass, FuzzExpect } from '../case.js';
-import { Random } from '../random.js';
+import { damages, Random } from '../random.js';
 
 /** torch-made checkpoints of core's own tests (gen_pth.py). */
 const FIXTURES = fileURLToPath(new URL('../../../core/test/data/io/', import.meta.url));
@@ -47,7 +47,7 @@ async function deflatedPickle(head: Uint8Array, op: Uint8Array, times: number, t
   const chunkOps = 1 << 16;
   const chunk = Buffer.concat(Array.from({ length: chunkOps }, () => Buffer.from(op)));
   const deflated = await deflateRepeated(head, chunk, Math.ceil(times / chunkOps), tail);
-  return buildZip([{ name: 'archive/data.pkl', data: '', deflated }, { name: 'archive/version', data: '3\n' }]);
+  return buildZip({ 'archive/data.pkl': { deflated }, 'archive/version': '3\n' });
 }
 
 const STRUCTURE: FuzzCase[] = [
@@ -214,7 +214,7 @@ const BOMBS: FuzzCase[] = [
     const numel = 100 * 2 ** 20;
     const deflated = await deflateRepeated(new Uint8Array(0), new Uint8Array(2 ** 20), 400, new Uint8Array(0));
     const pickle = new Pickle().stateDict({ w: { key: '0', numel, size: [numel], stride: [1] } }).toBytes();
-    return buildZip([{ name: 'archive/data.pkl', data: pickle }, { name: 'archive/data/0', data: '', deflated }, { name: 'archive/version', data: '3\n' }]);
+    return buildZip({ 'archive/data.pkl': pickle, 'archive/data/0': { deflated }, 'archive/version': '3\n' });
   }),
   pthCase(
     'deflated-storage-40MB-raised',
@@ -224,7 +224,7 @@ const BOMBS: FuzzCase[] = [
       const numel = 10 * 2 ** 20;
       const deflated = await deflateRepeated(new Uint8Array(0), new Uint8Array(2 ** 20), 40, new Uint8Array(0));
       const pickle = new Pickle().stateDict({ w: { key: '0', numel, size: [numel], stride: [1] } }).toBytes();
-      return buildZip([{ name: 'archive/data.pkl', data: pickle }, { name: 'archive/data/0', data: '', deflated }, { name: 'archive/version', data: '3\n' }]);
+      return buildZip({ 'archive/data.pkl': pickle, 'archive/data/0': { deflated }, 'archive/version': '3\n' });
     },
     { maxBytes: 200 * 2 ** 20 },
   ),
@@ -232,11 +232,7 @@ const BOMBS: FuzzCase[] = [
     // The directory says 16 bytes; the stream inflates to 100 MB: inflation must stop at 16.
     const deflated = await deflateRepeated(new Uint8Array(0), new Uint8Array(2 ** 20), 100, new Uint8Array(0));
     const pickle = new Pickle().stateDict({ w: { key: '0', numel: 4, size: [4], stride: [1] } }).toBytes();
-    return buildZip([
-      { name: 'archive/data.pkl', data: pickle },
-      { name: 'archive/data/0', data: '', deflated: { ...deflated, size: 16, crc: 0 } },
-      { name: 'archive/version', data: '3\n' },
-    ]);
+    return buildZip({ 'archive/data.pkl': pickle, 'archive/data/0': { deflated: { ...deflated, size: 16, crc: 0 } }, 'archive/version': '3\n' });
   }),
 ];
 
@@ -331,12 +327,12 @@ const ZIP: FuzzCase[] = [
   zipCase('pk-only', refused(/not a zip archive/), () => Buffer.from('PK')),
   zipCase('random-1KB', refused(/not a PyTorch checkpoint/), () => new Random(3).bytes(1024).fill(0x41, 0, 2)),
   zipCase('legacy-pickle', refused(/unsupported legacy \(pre-1.6, non-zip\)/), () => readFileSync(join(FIXTURES, 'legacy.pth'))),
-  zipCase('no-data-pkl', refused(/has no <archive>\/data.pkl/), () => buildZip([{ name: 'archive/version', data: '3\n' }])),
+  zipCase('no-data-pkl', refused(/has no <archive>\/data.pkl/), () => buildZip({ 'archive/version': '3\n' })),
   zipCase('big-endian', refused(/unsupported byte order 'big'/), () =>
-    buildZip([{ name: 'archive/data.pkl', data: new Pickle().proto(2).emptyDict().stop().toBytes() }, { name: 'archive/byteorder', data: 'big' }])),
+    buildZip({ 'archive/data.pkl': new Pickle().proto(2).emptyDict().stop().toBytes(), 'archive/byteorder': 'big' })),
   zipCase('duplicate-entries', refused(/duplicate zip entry 'archive\/data.pkl'/), () => {
     const pkl = new Pickle().proto(2).emptyDict().stop().toBytes();
-    return buildZip([{ name: 'archive/data.pkl', data: pkl }, { name: 'archive/data.pkl', data: pkl }]);
+    return buildZip([['archive/data.pkl', pkl], ['archive/data.pkl', pkl]]);
   }),
   zipCase('eocd-entry-count-65535', refused(/central directory entry \d+ is truncated or corrupt/), () => patchEocd((e) => e.writeUInt16LE(65535, 10))),
   zipCase('eocd-directory-offset-past-end', refused(/central directory .* is out of range/), () => patchEocd((e) => e.writeUInt32LE(0xfffffff0, 16))),
@@ -377,22 +373,7 @@ const FIXTURE_CASES: FuzzCase[] = [
 /** Random damage to a real checkpoint: truncations and byte flips. Loading or a clean refusal are both fine. */
 function mutations(): FuzzCase[] {
   const random = new Random(1147);
-  const size = PLAIN().length;
-  const out: FuzzCase[] = [];
-  for (let i = 0; i < 8; i++) {
-    const cut = random.int(0, size);
-    out.push(pthCase(`truncated-at-${cut}`, 'pth-mutation', { refusedOrAccepted: true }, () => PLAIN().subarray(0, cut)));
-  }
-  for (let i = 0; i < 12; i++) {
-    const flips = Array.from({ length: random.int(1, 4) }, () => [random.int(0, size), random.int(0, 256)] as const);
-    out.push(
-      pthCase(`flipped-${flips.map(([at, v]) => `${at}=${v}`).join(',')}`, 'pth-mutation', { refusedOrAccepted: true }, () => {
-        const bytes = PLAIN();
-        for (const [at, v] of flips) bytes[at] = v;
-        return bytes;
-      }),
-    );
-  }
+  const out = damages(1147, PLAIN().length, 8, 12).map((d) => pthCase(d.id, 'pth-mutation', { refusedOrAccepted: true }, () => d.apply(PLAIN())));
   // Damage inside data.pkl itself, with the CRC fixed up so the unpickler sees it.
   for (let i = 0; i < 12; i++) {
     const seed = random.int(0, 2 ** 30);
@@ -412,4 +393,3 @@ export function pthCases(): FuzzCase[] {
   return [...STRUCTURE, ...BOMBS, ...VALUES, ...ZIP, ...FIXTURE_CASES, ...mutations()];
 }
 
-export type { ZipEntrySpec };

@@ -1,7 +1,7 @@
 import { mkdirSync, openSync, closeSync, ftruncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FuzzCase, FuzzExpect } from '../case.js';
-import { Random } from '../random.js';
+import { damages } from '../random.js';
 
 const ACCEPTED: FuzzExpect = { accepted: true };
 const refused = (r: RegExp): FuzzExpect => ({ refused: r });
@@ -156,24 +156,7 @@ const CASES: FuzzCase[] = [
 ];
 
 function mutations(): FuzzCase[] {
-  const random = new Random(4747);
-  const size = BASE().length;
-  const out: FuzzCase[] = [];
-  for (let i = 0; i < 5; i++) {
-    const cut = random.int(0, size);
-    out.push(stCase(`truncated-at-${cut}`, { refusedOrAccepted: true }, () => BASE().subarray(0, cut)));
-  }
-  for (let i = 0; i < 10; i++) {
-    const flips = Array.from({ length: random.int(1, 4) }, () => [random.int(0, size), random.int(0, 256)] as const);
-    out.push(
-      stCase(`flipped-${flips.map(([at, v]) => `${at}=${v}`).join(',')}`, { refusedOrAccepted: true }, () => {
-        const bytes = BASE();
-        for (const [at, v] of flips) bytes[at] = v;
-        return bytes;
-      }),
-    );
-  }
-  return out;
+  return damages(4747, BASE().length, 5, 10).map((d) => stCase(d.id, { refusedOrAccepted: true }, () => d.apply(BASE())));
 }
 
 export function safetensorsCases(): FuzzCase[] {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileSystemError, MigeInputError, writeTextFileAtomic } from '@mige/core';
-import { LATEST_FILE, listCheckpoints, readLatest, resolveCheckpointDir } from './checkpoint-io.js';
+import { LATEST_FILE, listCheckpoints, processAlive, readLatest, resolveCheckpointDir } from './checkpoint-io.js';
 import { resolveTrainConfig, type TrainConfig } from './train-config.js';
 
 /**
@@ -184,17 +184,7 @@ function removeLeftovers(outDir: string, step: number): void {
   for (const checkpoint of listCheckpoints(outDir)) if (checkpoint.step > step) fs.rmSync(checkpoint.path, { recursive: true, force: true });
   for (const name of fs.readdirSync(outDir)) {
     const writer = /^\.latest\.json\.tmp-(\d+)-/.exec(name);
-    if (writer && !isAlive(Number(writer[1]))) fs.rmSync(path.join(outDir, name), { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if (writer && !processAlive(Number(writer[1]))) fs.rmSync(path.join(outDir, name), { force: true });
   }
 }
 

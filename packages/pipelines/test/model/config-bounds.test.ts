@@ -1,4 +1,4 @@
-import { MigeInputError, initBackend } from '@mige/core';
+import { initBackend } from '@mige/core';
 import { T5Tokenizer } from '@mige/encoder';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
   readModelConfig,
   type MigeConfig,
 } from '../../src/model/index.js';
+import { errorOf } from './helpers.js';
 
 const loadDefaultModelConfig = async (): Promise<MigeConfig> => readModelConfig(join(defaultModelDir(), 'config.json'));
 const defaultTokenizer = (): T5Tokenizer => T5Tokenizer.fromTokenizerJson(join(defaultModelDir(), 'tokenizer.json'));
@@ -28,15 +29,7 @@ function jsonWith(edit: (c: MigeConfig & Record<string, unknown>) => void): unkn
   return c;
 }
 
-function messageOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MigeInputError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a MigeInputError');
-}
+const messageOf = (f: () => unknown): string => errorOf(f).message;
 
 describe('config bounds', () => {
   const cases: [string, (c: MigeConfig & Record<string, unknown>) => void, RegExp][] = [
@@ -60,8 +53,8 @@ describe('config bounds', () => {
       (c) => void Object.assign(c, { imageSize: 4096, vae: { ...c.vae, blockOutChannels: [4096, 4096] } }),
       /one image would need a 65536\.0 GiB activation \(over the 4 GiB limit\)/,
     ],
-    ['an inherited name as a field', (c) => void ((c.backbone as unknown as Record<string, unknown>).toString = 1), /config.backbone.toString is not a known field/],
-    ['constructor as a field', (c) => void (c.constructor = 1), /config.constructor is not a known field/],
+    ['an inherited name as a field', (c) => void Object.assign(c.backbone, { toString: 1 }), /config.backbone.toString is not a known field/],
+    ['constructor as a field', (c) => void Object.assign(c, { constructor: 1 }), /config.constructor is not a known field/],
     ['constructor as the fusion type', (c) => void ((c.fusion as { type: string }).type = 'constructor'), /config.fusion.type must be "ffm" or "none", got "constructor"/],
   ];
   it.each(cases)('refuses %s in one line naming the field', (_, edit, pattern) => {

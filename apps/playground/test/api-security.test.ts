@@ -3,7 +3,7 @@ import type { MigeModel } from '@mige/pipelines';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/server/index.js';
-import { fitToSide, Gate } from '../src/server/admission.js';
+import { boxReduce, fitToSide, Gate } from '../src/server/admission.js';
 import { JobQueue } from '../src/server/job-queue.js';
 import { CONTENT_SECURITY_POLICY, hostName, SECURITY_HEADERS } from '../src/server/security.js';
 import { validateJobRequest } from '../src/server/validate-request.js';
@@ -133,6 +133,15 @@ describe('admission: the queue holds small images', () => {
     expect([tall.width, tall.height]).toEqual([30, 100]);
     const small = noiseImage(20, 40);
     expect(fitToSide(small, 32)).toBe(small);
+  });
+
+  it('box-reduces by whole blocks first (edge blocks partial), as PIL\'s reduce', () => {
+    const data = new Uint8Array(5 * 3 * 3);
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 5; x++) data.set([x + 10 * y, 0, 255], (y * 5 + x) * 3);
+    const r = boxReduce({ width: 5, height: 3, data }, 2);
+    expect([r.width, r.height]).toEqual([3, 2]);
+    // Means of {0, 1, 10, 11}, {2, 3, 12, 13}, {4, 14}, {20, 21}, {22, 23}, {24}, rounded.
+    expect(Array.from(r.data)).toEqual([6, 0, 255, 8, 0, 255, 9, 0, 255, 21, 0, 255, 23, 0, 255, 24, 0, 255]);
   });
 
   it('decodes a request\'s images already fitted', async () => {

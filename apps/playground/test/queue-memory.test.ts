@@ -50,5 +50,5 @@ describe('the queue keeps small images', () => {
     expect(answers.filter((a) => a.status === 202).length).toBeGreaterThanOrEqual(16);
     expect(answers.every((a) => a.status === 202 || a.status === 429), JSON.stringify(answers.filter((a) => a.status !== 202 && a.status !== 429))).toBe(true);
     expect(after.peak).toBeLessThan(RSS_LIMIT_MB);
-  });
+  }, 300_000);
 });

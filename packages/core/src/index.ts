@@ -3,7 +3,7 @@
  * wasm backends and registers tfjs's gradients; call `initBackend()` before heavy work.
  */
 export * as tf from '@tensorflow/tfjs-core';
-export { MigeInputError } from './errors.js';
+export { fileSystemError, MigeInputError } from './errors.js';
 export * from './backend/index.js';
 export * from './tensors.js';
 export * from './rng.js';

@@ -24,6 +24,7 @@ export {
   MIGE_XL,
   MIGE_TINY,
   MIGE_PRESETS,
+  isMigePresetName,
   validateMigeConfig,
   parseMigeConfig,
   latentSizeOf,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_MODEL_NAME, DEFAULT_MODEL_PACKAGE, hasDefaultModel, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel, type MigePresetName } from '@mige/pipelines';
+import { DEFAULT_MODEL_NAME, DEFAULT_MODEL_PACKAGE, hasDefaultModel, isMigePresetName, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel } from '@mige/pipelines';
 
 export interface LoadedModel {
   model: MigeModel;
@@ -28,8 +28,8 @@ export async function loadPlaygroundModel(value: string | undefined): Promise<Lo
     const model = await loadDefaultModel();
     return { model, cliArg: null, description: `the default model (${model.config.name})` };
   }
-  if (value in MIGE_PRESETS) {
-    const model = MigeModel.create(MIGE_PRESETS[value as MigePresetName], { seed: 0 });
+  if (isMigePresetName(value)) {
+    const model = MigeModel.create(MIGE_PRESETS[value], { seed: 0 });
     return { model, cliArg: value, description: `preset ${value} with random weights (outputs are noise-like)` };
   }
   const dir = resolve(value);

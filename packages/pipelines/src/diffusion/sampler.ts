@@ -110,7 +110,7 @@ export function createSampler(config: SamplerConfig): Sampler {
   const where = 'SamplerConfig';
   if (typeof config !== 'object' || config === null) throw new MigeInputError('sampler config must be an object', where);
   const type = (config as { type?: unknown }).type;
-  if (typeof type !== 'string' || !(type in OPTIONS)) {
+  if (typeof type !== 'string' || !Object.hasOwn(OPTIONS, type)) {
     throw new MigeInputError(`unknown sampler type ${JSON.stringify(type)}; expected 'dpm-solver', 'ddim' or 'ddpm'`, `${where}.type`);
   }
   const known = OPTIONS[type as SamplerConfig['type']];

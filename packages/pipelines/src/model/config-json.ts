@@ -65,11 +65,12 @@ function readField(field: Field, v: unknown, path: string, where: string): unkno
   return isObject(v) ? readObject(field.object, v, path, where) : fail('an object');
 }
 
+/** Own keys only: `toString` or `constructor` in a config.json are unknown fields, not inherited ones. */
 function readObject(schema: Schema, o: Record<string, unknown>, path: string, where: string): Record<string, unknown> {
-  for (const k of Object.keys(o)) if (!(k in schema)) throw new MigeInputError(`${path}.${k} is not a known field`, where);
+  for (const k of Object.keys(o)) if (!Object.hasOwn(schema, k)) throw new MigeInputError(`${path}.${k} is not a known field`, where);
   const out: Record<string, unknown> = {};
   for (const [k, field] of Object.entries(schema)) {
-    if (!(k in o)) throw new MigeInputError(`${path}.${k} is missing`, where);
+    if (!Object.hasOwn(o, k)) throw new MigeInputError(`${path}.${k} is missing`, where);
     out[k] = readField(field, o[k], `${path}.${k}`, where);
   }
   return out;
@@ -97,7 +98,7 @@ export function parseMigeConfig(json: unknown, where: string): MigeConfig {
   }
   if (fusion === undefined) throw new MigeInputError(`${path}.fusion is missing`, where);
   if (!isObject(fusion)) throw new MigeInputError(`${path}.fusion must be an object, got ${describe(fusion)}`, where);
-  const schema = typeof fusion.type === 'string' ? FUSION_BY_TYPE[fusion.type] : undefined;
+  const schema = typeof fusion.type === 'string' && Object.hasOwn(FUSION_BY_TYPE, fusion.type) ? FUSION_BY_TYPE[fusion.type] : undefined;
   if (!schema) throw new MigeInputError(`${path}.fusion.type must be "ffm" or "none", got ${JSON.stringify(fusion.type)}`, where);
   const config = {
     ...readObject(TOP, rest, path, where),

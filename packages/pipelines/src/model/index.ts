@@ -1,5 +1,6 @@
 /** The MIGE model: config, assembly, the MIGE.js model folder, official checkpoints and inputs. */
-export { MIGE_XL, MIGE_TINY, MIGE_PRESETS, latentSizeOf, validateMigeConfig, type MigeConfig, type MigePresetName } from './config.js';
+export { MIGE_XL, MIGE_TINY, MIGE_PRESETS, isMigePresetName, latentSizeOf, validateMigeConfig, type MigeConfig, type MigePresetName } from './config.js';
+export { checkConfigBounds, checkTokenizerFits, estimateLargestActivation, estimateParameters, MAX_ACTIVATION_BYTES, MAX_PARAMETERS } from './config-bounds.js';
 export { parseMigeConfig } from './config-json.js';
 export {
   backboneTypes,

@@ -5,6 +5,7 @@ import { createAutoencoderKL, type AutoencoderKL } from '@mige/vae';
 import { tinyTokenizer } from './assets.js';
 import { buildBackbone } from './backbones.js';
 import { latentSizeOf, validateMigeConfig, type MigeConfig } from './config.js';
+import { checkTokenizerFits } from './config-bounds.js';
 
 /** Where MIGE keeps the FFM inside its model (`self.FFM = FFM()`). */
 export const FFM_PREFIX = 'FFM.';
@@ -66,6 +67,7 @@ export class MigeModel {
   static build(config: Readonly<MigeConfig>, tokenizer: T5Tokenizer | undefined, init: boolean): MigeModel {
     validateMigeConfig(config, `MigeConfig ${JSON.stringify(config.name)}`);
     const tok = tokenizer ?? defaultTokenizer(config);
+    checkTokenizerFits(tok, config.encoder.t5.vocabSize, `MigeConfig ${JSON.stringify(config.name)}`);
     const make = (): MigeModel => {
       const encoder = new MigeInstructionEncoder(tok, config.encoder);
       const fusion = createFusion(config.fusion);

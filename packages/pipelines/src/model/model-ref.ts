@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MigeInputError } from '@mige/core';
-import { MIGE_PRESETS, type MigePresetName } from './config.js';
+import { isMigePresetName, MIGE_PRESETS, type MigePresetName } from './config.js';
 import { DEFAULT_MODEL_NAME, defaultModelDir } from './default-model.js';
 
 /** Where a model comes from: a preset (random weights) or a MIGE.js model folder. */
@@ -21,7 +21,7 @@ export function resolveModelSource(ref: string | undefined, cwd = process.cwd(),
     return { kind: 'folder', dir: path };
   }
   if (ref === DEFAULT_MODEL_NAME) return { kind: 'folder', dir: defaultModelDir() };
-  if (ref in MIGE_PRESETS) return { kind: 'preset', name: ref as MigePresetName };
+  if (isMigePresetName(ref)) return { kind: 'preset', name: ref };
   throw new MigeInputError(
     `${JSON.stringify(ref)} is not a model folder (${path} does not exist), the default model's name (${DEFAULT_MODEL_NAME}) or a preset (${Object.keys(MIGE_PRESETS).join(', ')})`,
     where,

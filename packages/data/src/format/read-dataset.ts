@@ -34,11 +34,16 @@ function decodeLine(parts: Buffer[], line: number): RawLine {
   }
 }
 
+/** How far past maxLineBytes an over-long line is skipped before the read gives up on the file. */
+const SKIP_LIMIT = 16;
+
 /**
  * The lines of a file, streamed in 1 MiB chunks: at most `maxLineBytes` of one line is ever
  * held, so a file of one 600 MB line costs a megabyte, not a crash (readline would keep growing
  * one string until V8's string limit kills the process). An over-long line is reported, with its
- * number, as soon as it passes the limit, and the rest of it is skipped.
+ * number, as soon as it passes the limit, and the rest of it is skipped; a line that goes on past
+ * SKIP_LIMIT × maxLineBytes ends the read there (reading the rest could take minutes: nothing in
+ * a dataset file is that long).
  */
 async function* readLines(path: string, maxLineBytes: number): AsyncGenerator<RawLine> {
   let parts: Buffer[] = [];
@@ -58,6 +63,13 @@ async function* readLines(path: string, maxLineBytes: number): AsyncGenerator<Ra
         } else if (end > start) {
           parts.push(chunk.subarray(start, end));
           length += end - start;
+        }
+      }
+      if (tooLong) {
+        length += end - start;
+        if (length > SKIP_LIMIT * maxLineBytes) {
+          yield { line: line + 1, reason: `not read: line ${line} goes on past ${SKIP_LIMIT} × maxLineBytes, so the rest of the file was left unread` };
+          return;
         }
       }
       if (newline < 0) break;

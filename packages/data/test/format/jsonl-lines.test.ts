@@ -32,6 +32,19 @@ describe('JSONL lines', () => {
     ]);
   });
 
+  it('stops reading where an over-long line goes on past 16 × the limit (a 600 MB line costs no more than 16 MB)', async () => {
+    const path = join(dir, 'd.jsonl');
+    await writeFile(path, `${record('a.png')}\n${'z'.repeat(17 * 200)}\n${record('c.png')}\n`);
+    expect(summary(await entries(path, 200))).toEqual([
+      '1: a.png',
+      '2: the line is over the limit of 200 bytes (maxLineBytes): a record is a few paths and an instruction',
+      '3: not read: line 2 goes on past 16 × maxLineBytes, so the rest of the file was left unread',
+    ]);
+    // Within 16 × the limit, the read goes on past the long line.
+    await writeFile(path, `${'z'.repeat(15 * 200)}\n${record('c.png')}\n`);
+    expect(summary(await entries(path, 200)).at(-1)).toBe('2: c.png');
+  });
+
   it('reports a line over the limit that has no newline at all (the end of the file)', async () => {
     const path = join(dir, 'd.jsonl');
     await writeFile(path, `${record('a.png')}\n${'y'.repeat(DEFAULT_MAX_LINE_BYTES + 1)}`);

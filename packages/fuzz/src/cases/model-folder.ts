@@ -6,7 +6,7 @@ import type { FuzzCase, FuzzClass, FuzzExpect, FuzzTarget } from '../case.js';
 import { safetensorsBytes } from './safetensors.js';
 
 /** The shipped default model (config.json, tokenizer.json, sampling.json, model.safetensors). */
-export const DEFAULT_MODEL = fileURLToPath(new URL('../../../pipelines/models/mige-world/', import.meta.url));
+export const DEFAULT_MODEL = fileURLToPath(new URL('../../../model-world/', import.meta.url));
 /** An input image of the demo, for the CLI cases. */
 export const DEMO_SOURCE = fileURLToPath(new URL('../../../pipelines/demo/edit-source.png', import.meta.url));
 
@@ -134,11 +134,11 @@ const FOLDER_CASES: [string, RegExp, (folder: string) => void][] = [
 
 /** `--model` values that name no folder, some of them Object.prototype's names. */
 const MODEL_ARGS: [string, RegExp][] = [
-  ['constructor', /constructor: no such model folder or file/],
-  ['toString', /toString: no such model folder or file/],
-  ['__proto__', /__proto__: no such model folder or file/],
-  ['hasOwnProperty', /hasOwnProperty: no such model folder or file/],
-  ['/dev/null', /\/dev\/null: (no such model folder|a bare weights file needs|is not a regular file)/],
+  ['constructor', /"constructor" is not a model folder .* or a preset/],
+  ['toString', /"toString" is not a model folder .* or a preset/],
+  ['__proto__', /"__proto__" is not a model folder .* or a preset/],
+  ['hasOwnProperty', /"hasOwnProperty" is not a model folder .* or a preset/],
+  ['/dev/null', /\/dev\/null: (no such model folder|a bare weights file needs|is not a regular file|is a file; a model is a folder)/],
 ];
 
 export function modelFolderCases(): FuzzCase[] {

@@ -12,3 +12,4 @@ export * from './flows/index.js';
 export * from './train/index.js';
 export { runCli, COMMANDS } from './cli/run.js';
 export * from './onnx/index.js';
+export * from './requests/index.js';

@@ -37,6 +37,7 @@ export class EventReader {
   constructor(
     private readonly config: ResolvedQueueConfig,
     private readonly publisher: QueueEventsProducer,
+    private readonly onError: (error: Error) => void,
   ) {}
 
   /** Calls `listener` with every event of job `id` from now on; returns the unsubscribe function. */
@@ -70,6 +71,7 @@ export class EventReader {
     this.live ??= (async () => {
       const events = new QueueEvents(this.config.queue, { connection: bullConnection(this.config.redis), prefix: this.config.prefix });
       this.events = events;
+      events.on('error', this.onError);
       events.on('waiting', ({ jobId }, streamId) => this.route(jobId, { type: 'waiting', streamId }));
       events.on('delayed', ({ jobId }, streamId) => this.route(jobId, { type: 'delayed', streamId }));
       events.on('active', ({ jobId }, streamId) => this.route(jobId, { type: 'active', streamId }));
@@ -98,6 +100,8 @@ export class EventReader {
         void send();
       });
     })();
+    // A failed start (Redis gone) is tried again by the next subscription.
+    this.live.catch(() => (this.live = undefined));
     return this.live;
   }
 }

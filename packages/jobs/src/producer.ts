@@ -1,12 +1,12 @@
 import { MigeInputError } from '@mige/core';
 import { validateFlowRequest, type FlowName, type FlowRequest } from '@mige/pipelines';
 import { Queue, QueueEventsProducer, type Job, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { EventReader, streamIdAfter, type RawJobEvent } from './event-reader.js';
 import { EventChannel, FINAL_EVENTS, JobCancelledError, JobFailedError, type JobEvent, type JobInfo, type JobResult, type JobState } from './job-events.js';
 import { readImageRef, requestImageReader, travellingImage, type ImageInput } from './images.js';
 import { queueMetrics, type QueueMetrics } from './metrics.js';
-import { bullConnection, queueKey, resolveQueueConfig, type QueueConfig, type ResolvedQueueConfig } from './queue-config.js';
+import { bullConnection, checkRedis, openRedis, queueKey, resolveQueueConfig, type QueueConfig, type ResolvedQueueConfig } from './queue-config.js';
 import {
   CANCEL_REQUEST_EVENT,
   CANCELLED_REASON_PREFIX,
@@ -27,6 +27,8 @@ export interface ProducerOptions extends QueueConfig {
   attempts?: number;
   /** First retry after this many ms, doubling each time (default 2000). */
   backoffMs?: number;
+  /** Connection errors after start-up (Redis restarting): the connections retry meanwhile. Default: ignored. */
+  onError?: (error: Error) => void;
 }
 
 /** A FlowRequest whose images may also be PNG / JPEG bytes. */
@@ -66,9 +68,10 @@ export class JobProducer {
     private readonly redis: Redis,
     private readonly cancelTtlMs: number,
     jobOptions: JobsOptions,
+    onError: (error: Error) => void,
   ) {
     this.jobOptions = jobOptions;
-    this.reader = new EventReader(config, publisher);
+    this.reader = new EventReader(config, publisher, onError);
   }
 
   /** Connects to the queue (MigeInputError for bad options; rejects when Redis cannot be reached). */
@@ -78,25 +81,23 @@ export class JobProducer {
     const failedTtl = positiveInt(options.failedTtlSeconds, 86_400, 'failedTtlSeconds');
     const attempts = positiveInt(options.attempts, 3, 'attempts');
     const backoffMs = positiveInt(options.backoffMs, 2000, 'backoffMs', 0);
+    await checkRedis(config.redis);
+    const onError = options.onError ?? (() => {});
     const connection = bullConnection(config.redis);
     // Previews make events big: keep the stream to a few thousand entries.
     const queue = new Queue<JobData, JobReturn, FlowName>(config.queue, { connection, prefix: config.prefix, streams: { events: { maxLen: 2000 } } });
     const publisher = new QueueEventsProducer(config.queue, { connection, prefix: config.prefix });
-    const redis = new Redis(config.redis, { maxRetriesPerRequest: null, lazyConnect: true });
-    try {
-      await Promise.all([queue.waitUntilReady(), publisher.waitUntilReady(), redis.connect()]);
-    } catch (e) {
-      await Promise.allSettled([queue.close(), publisher.close()]);
-      redis.disconnect();
-      throw e;
-    }
+    queue.on('error', onError);
+    publisher.on('error', onError);
+    const redis = await openRedis(config.redis, onError);
+    await Promise.all([queue.waitUntilReady(), publisher.waitUntilReady()]);
     const jobOptions: JobsOptions = {
       attempts,
       backoff: { type: 'exponential', delay: backoffMs },
       removeOnComplete: { age: resultTtl },
       removeOnFail: { age: failedTtl },
     };
-    return new JobProducer(config, queue, publisher, redis, Math.max(resultTtl, failedTtl) * 1000, jobOptions);
+    return new JobProducer(config, queue, publisher, redis, Math.max(resultTtl, failedTtl) * 1000, jobOptions, onError);
   }
 
   get queueName(): string {

@@ -1,4 +1,5 @@
 import { MigeInputError } from '@mige/core';
+import { Redis } from 'ioredis';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '@mige/pipelines';
 import { LocalFolderStore, type ImageStore } from './store.js';
 
@@ -57,4 +58,36 @@ export function bullConnection(url: string): { url: string; maxRetriesPerRequest
 /** A Redis key of this queue's own (BullMQ's layout: prefix:queue:suffix). */
 export function queueKey(config: ResolvedQueueConfig, suffix: string): string {
   return `${config.prefix}:${config.queue}:${suffix}`;
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+/**
+ * Connects once without retrying, so that an unreachable Redis is one clear error at start-up
+ * (BullMQ's own connections retry for ever, as a running worker should).
+ */
+export async function checkRedis(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000, enableOfflineQueue: false });
+  let cause: Error | undefined;
+  probe.on('error', (e: Error) => (cause ??= e));
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (e) {
+    const why = (cause ?? (e instanceof Error ? e : new Error(String(e)))).message;
+    throw new MigeInputError(`cannot reach Redis at ${redactUrl(url)}: ${why}`, 'redis');
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** A Redis client for the keys of our own (cancellations, rate windows): reconnects, errors go to `onError`. */
+export async function openRedis(url: string, onError: (e: Error) => void): Promise<Redis> {
+  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
+  redis.on('error', onError);
+  await redis.connect();
+  return redis;
 }

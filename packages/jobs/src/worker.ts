@@ -2,9 +2,9 @@ import { hostname } from 'node:os';
 import { encodeImage, MigeInputError } from '@mige/core';
 import { modelFlowDefaults, pngDataUrl, runFlowJob, validateFlowRequest, type FlowName, type FlowResult, type MigeModel } from '@mige/pipelines';
 import { DelayedError, MetricsTime, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job, type QueueEventsListener } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { requestImageReader } from './images.js';
-import { bullConnection, queueKey, resolveQueueConfig, type QueueConfig, type ResolvedQueueConfig } from './queue-config.js';
+import { bullConnection, checkRedis, openRedis, queueKey, resolveQueueConfig, type QueueConfig, type ResolvedQueueConfig } from './queue-config.js';
 import { parseRateLimit, takeRateSlot, type RateLimit } from './rate-limit.js';
 import { CANCEL_REQUEST_EVENT, CANCELLED_REASON_PREFIX, cancelKeySuffix, SHUTDOWN_REASON, type JobData, type JobProgressData, type JobReturn } from './wire.js';
 
@@ -68,10 +68,12 @@ export class FlowWorker {
     const rateLimit = typeof options.rateLimit === 'string' ? parseRateLimit(options.rateLimit) : options.rateLimit;
     const name = options.name ?? `${hostname()}:${process.pid}`;
     const log = options.log ?? (() => {});
-    const redis = new Redis(config.redis, { maxRetriesPerRequest: null, lazyConnect: true });
-    await redis.connect();
+    await checkRedis(config.redis);
+    const onError = (e: Error) => log(`redis: ${e.message}`);
+    const redis = await openRedis(config.redis, onError);
     const connection = bullConnection(config.redis);
     const cancels = new QueueEvents(config.queue, { connection, prefix: config.prefix });
+    cancels.on('error', onError);
     let worker: Worker<JobData, JobReturn, FlowName> | undefined;
     cancels.on<CancelListener>(CANCEL_REQUEST_EVENT, ({ jobId, reason }: { jobId: string; reason: string }) => {
       if (worker?.cancelJob(jobId, reason)) log(`cancel ${jobId}: ${reason}`);

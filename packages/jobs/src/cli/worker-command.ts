@@ -1,15 +1,11 @@
 import { initBackend, type BackendName } from '@mige/core';
+import { checkRedis, redactUrl } from '../queue-config.js';
 import { FlowWorker } from '../worker.js';
 import { intOption, parseOptions, QUEUE_HELP, QUEUE_OPTIONS, queueConfigFromArgs, stringOption, UsageError, type CliIo } from './io.js';
 import { loadWorkerModel } from './model-arg.js';
 import type { JobsCommand } from './run.js';
 
 const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-
-/** The URL without its password, for logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}
 
 export const workerCommand: JobsCommand = {
   name: 'worker',
@@ -64,6 +60,7 @@ ${QUEUE_HELP}
     const name = stringOption(v, 'name');
     const log = v.quiet ? undefined : (line: string) => io.stdout.write(`${new Date().toISOString()} ${line}\n`);
 
+    await checkRedis(config.redis);
     const info = await initBackend({ ...(backend ? { backend: backend as BackendName } : {}), log: null });
     const loaded = await loadWorkerModel(stringOption(v, 'model'), { ...(initSeed !== undefined ? { initSeed } : {}), ...(engine ? { engine } : {}) });
     let worker: FlowWorker;

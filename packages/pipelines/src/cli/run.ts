@@ -10,6 +10,7 @@ import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { trainCommand } from './commands/train.js';
 import type { CliIo, Command } from './io.js';
+import { JOBS_COMMANDS, runJobsCommand } from './jobs-hook.js';
 
 export const COMMANDS: readonly Command[] = [generateCommand, editCommand, composeCommand, trainCommand, evalCommand, convertCommand, exportCommand, infoCommand];
 
@@ -32,6 +33,7 @@ MIGE.js: multimodal instruction-based image generation and editing.
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+${Object.entries(JOBS_COMMANDS).map(([name, summary]) => `  ${name.padEnd(10)} ${summary}`).join('\n')}
 
 Run "mige <command> --help" for a command's options.`;
 
@@ -54,6 +56,7 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     io.stdout.write(`${version()}\n`);
     return 0;
   }
+  if (Object.hasOwn(JOBS_COMMANDS, name)) return runJobsCommand(name, rest, io);
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
     io.stderr.write(`mige: unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);

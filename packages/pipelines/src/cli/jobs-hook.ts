@@ -1,0 +1,30 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { CliIo } from './io.js';
+
+/** Subcommands that live in @mige/jobs (BullMQ and Redis), which pipelines does not depend on. */
+export const JOBS_COMMANDS: Readonly<Record<string, string>> = {
+  worker: 'run generation jobs from a Redis queue on one loaded model (needs @mige/jobs)',
+  batch: 'enqueue a JSONL file of requests on a Redis queue, collect the outputs (needs @mige/jobs)',
+};
+
+interface JobsCli {
+  runJobsCommand(name: string, argv: readonly string[], io: CliIo): Promise<number>;
+}
+
+/** Runs `mige worker|batch …` from @mige/jobs where it is installed: beside pipelines, or in the working directory's project. */
+export async function runJobsCommand(name: string, argv: readonly string[], io: CliIo): Promise<number> {
+  for (const from of [import.meta.url, pathToFileURL(join(process.cwd(), 'package.json')).href]) {
+    let entry: string;
+    try {
+      entry = createRequire(from).resolve('@mige/jobs/cli');
+    } catch {
+      continue;
+    }
+    const jobs = (await import(pathToFileURL(entry).href)) as JobsCli;
+    return jobs.runJobsCommand(name, argv, io);
+  }
+  io.stderr.write(`mige ${name}: needs the @mige/jobs package (BullMQ workers over Redis), which is not installed here: npm install @mige/jobs\n`);
+  return 1;
+}

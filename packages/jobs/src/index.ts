@@ -8,7 +8,7 @@ export const packageName = '@mige/jobs';
 export { JobProducer, type ProducerOptions, type EnqueueRequest, type EnqueueOptions } from './producer.js';
 export { FlowWorker, type FlowWorkerOptions } from './worker.js';
 export { JobFailedError, JobCancelledError, type JobEvent, type JobInfo, type JobResult, type JobState } from './job-events.js';
-export { DEFAULT_QUEUE, DEFAULT_PREFIX, type QueueConfig } from './queue-config.js';
+export { DEFAULT_QUEUE, DEFAULT_PREFIX, redactUrl, type QueueConfig } from './queue-config.js';
 export { LocalFolderStore, STORE_REF_PREFIX, type ImageStore } from './store.js';
 export { MAX_RESULT_IMAGE_BYTES, type ImageInput } from './images.js';
 export { parseRateLimit, type RateLimit } from './rate-limit.js';

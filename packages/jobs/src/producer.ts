@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { MigeInputError } from '@mige/core';
 import { validateFlowRequest, type FlowName, type FlowRequest } from '@mige/pipelines';
 import { Queue, QueueEventsProducer, type Job, type JobsOptions } from 'bullmq';
@@ -139,21 +140,48 @@ export class JobProducer {
   /**
    * The job's events from now on, starting with where it is: an async iterable that ends after
    * `done`, `failed` or `cancelled` (or when `signal` aborts). MigeInputError for an unknown id.
+   * (An event racing the first look at the job may repeat what that look showed.)
    */
   async *events(id: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<JobEvent> {
     const channel = new EventChannel<RawJobEvent>();
-    const stop = () => channel.close();
-    options.signal?.addEventListener('abort', stop, { once: true });
+    const unsubscribe = await this.reader.subscribe(id, (event) => channel.push(event));
+    yield* this.follow(id, channel, unsubscribe, options.signal, true);
+  }
+
+  /**
+   * enqueue() with its events from the very first (`waiting`) on: the subscription is made
+   * before the job is added, so nothing is missed however fast a worker is. Iterate `events` to
+   * its end (or return() it) to release the subscription.
+   */
+  async submit(request: EnqueueRequest, options: Omit<EnqueueOptions, 'jobId'> & { signal?: AbortSignal } = {}): Promise<{ id: string; events: AsyncGenerator<JobEvent> }> {
+    const id = `job-${randomUUID()}`;
+    const channel = new EventChannel<RawJobEvent>();
     const unsubscribe = await this.reader.subscribe(id, (event) => channel.push(event));
     try {
-      // Events up to this one are in the snapshot below; later ones follow it.
-      const [last] = await this.redis.xrevrange(this.queue.keys.events as string, '+', '-', 'COUNT', 1);
-      const since = last?.[0] ?? '0-0';
-      const loaded = await this.load(id);
-      if (!loaded) throw new MigeInputError(`no job ${id} (finished jobs expire)`);
-      for (const event of await this.snapshotEvents(loaded.info, loaded.job)) {
-        yield event;
-        if (FINAL_EVENTS.includes(event.type)) return;
+      const { signal, ...enqueueOptions } = options;
+      await this.enqueue(request, { ...enqueueOptions, jobId: id });
+      return { id, events: this.follow(id, channel, unsubscribe, signal, false) };
+    } catch (e) {
+      unsubscribe();
+      throw e;
+    }
+  }
+
+  private async *follow(id: string, channel: EventChannel<RawJobEvent>, unsubscribe: () => void, signal: AbortSignal | undefined, snapshot: boolean): AsyncGenerator<JobEvent> {
+    const stop = () => channel.close();
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      let since = '0-0';
+      if (snapshot) {
+        // Events up to this one are in the snapshot below; later ones follow it.
+        const [last] = await this.redis.xrevrange(this.queue.keys.events as string, '+', '-', 'COUNT', 1);
+        since = last?.[0] ?? since;
+        const loaded = await this.load(id);
+        if (!loaded) throw new MigeInputError(`no job ${id} (finished jobs expire)`);
+        for (const event of await this.snapshotEvents(loaded.info, loaded.job)) {
+          yield event;
+          if (FINAL_EVENTS.includes(event.type)) return;
+        }
       }
       for await (const raw of channel) {
         if (!streamIdAfter(raw.streamId, since)) continue;
@@ -163,7 +191,7 @@ export class JobProducer {
         if (FINAL_EVENTS.includes(event.type)) return;
       }
     } finally {
-      options.signal?.removeEventListener('abort', stop);
+      signal?.removeEventListener('abort', stop);
       unsubscribe();
     }
   }
@@ -233,8 +261,10 @@ export class JobProducer {
   }
 
   private async load(id: string): Promise<{ info: JobInfo; job: Job<JobData, JobReturn, FlowName> | undefined } | undefined> {
-    const job = await this.queue.getJob(id);
-    const bullState = job ? await job.getState() : 'unknown';
+    // The state first: a job read after it is at least as new, and any change after the state
+    // read comes as an event.
+    const bullState = await this.queue.getJobState(id);
+    const job = bullState === 'unknown' ? undefined : await this.queue.getJob(id);
     if (!job || bullState === 'unknown') {
       const reason = await this.redis.get(queueKey(this.config, cancelKeySuffix(id)));
       if (reason === null) return undefined;

@@ -3,7 +3,7 @@ import { modelFlowDefaults, type MigeModel } from '@mige/pipelines';
 import { FLOW_NAMES, SAMPLER_NAMES, TERMINAL_EVENTS, type FlowDefaultsInfo, type FlowName, type InfoResponse, type PlaygroundLimits } from '../api/api-types.js';
 import { flowRunner } from './flow-runner.js';
 import { HttpError } from './http-error.js';
-import { JobQueue } from './job-queue.js';
+import { JobQueue, type JobRunner } from './job-queue.js';
 import type { JobSpec } from './job-spec.js';
 import { resolveLimits } from './limits.js';
 import { buildPresets } from './presets.js';
@@ -25,6 +25,12 @@ export interface ServerOptions {
   logger?: boolean;
   /** Heartbeat comment interval on event streams, ms. */
   heartbeatMs?: number;
+  /**
+   * Runs the jobs (default: flowRunner on `model`, in this process, one at a time). The queue's
+   * runner (redisRunner) hands them to workers instead, `concurrency` at a time.
+   */
+  runner?: JobRunner<JobSpec>;
+  concurrency?: number;
 }
 
 function flowDefaults(model: MigeModel, maxSteps: number): Record<FlowName, FlowDefaultsInfo> {
@@ -46,9 +52,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: limits.maxBodyBytes });
   // Unexpected failures always reach stderr, with or without Fastify's logger.
   const log = (message: string) => (options.logger ? app.log.error(message) : process.stderr.write(`mige-playground: ${message}\n`));
-  const queue = new JobQueue<JobSpec>(flowRunner(model, { ...(options.previewEvery ? { previewEvery: options.previewEvery } : {}), log }), {
-    maxQueue: limits.maxQueue,
-  });
+  const runner = options.runner ?? flowRunner(model, { ...(options.previewEvery ? { previewEvery: options.previewEvery } : {}), log });
+  const queue = new JobQueue<JobSpec>(runner, { maxQueue: limits.maxQueue, concurrency: options.concurrency ?? 1 });
   const info: InfoResponse = {
     model: { name: model.config.name, imageSize: model.config.imageSize, cliArg: options.modelArg === undefined ? model.config.name : options.modelArg },
     limits,

@@ -10,10 +10,13 @@ export interface MainArgs {
   port: number | undefined;
   backend: string | undefined;
   ui: string | undefined;
+  /** Run jobs on BullMQ workers over this Redis instead of in this process. */
+  redis: string | undefined;
+  queue: string | undefined;
   help: boolean;
 }
 
-export const USAGE = `Usage: mige-playground [--model <dir|preset>] [--port <n>] [--host <addr>] [--backend <name>]
+export const USAGE = `Usage: mige-playground [--model <dir|preset>] [--port <n>] [--host <addr>] [--backend <name>] [--redis <url>]
 
 Starts the MIGE.js playground: a local web UI for generate / edit / compose.
   --model <dir|preset>  a MIGE.js model folder, or a preset (mige-tiny, mige-xl) with random weights;
@@ -22,6 +25,10 @@ Starts the MIGE.js playground: a local web UI for generate / edit / compose.
   --host <addr>         address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to your network)
   --backend <name>      tensorflow-gpu | tensorflow | wasm | cpu (default: the fastest installed; env MIGE_BACKEND)
   --ui <dir>            the built UI to serve (default: dist/ui next to the server)
+  --redis <url>         run the jobs on \`mige worker\` processes over this Redis (BullMQ) instead
+                        of in this process; the workers must load the same model (default: env
+                        MIGE_REDIS_URL, else in-process)
+  --queue <name>        the workers' queue (default mige)
   --help, -h            this help`;
 
 /** Command-line flags of the server; throws UsageError with a one-line message on a bad flag. */
@@ -46,6 +53,8 @@ export function parseMainArgs(argv: string[], env: NodeJS.ProcessEnv): MainArgs 
     port,
     backend: values.backend,
     ui: values.ui,
+    redis: values.redis ?? (env.MIGE_REDIS_URL || undefined),
+    queue: values.queue,
     help: values.help ?? false,
   };
 }
@@ -60,6 +69,8 @@ function parseFlags(argv: string[]) {
       host: { type: 'string' },
       backend: { type: 'string' },
       ui: { type: 'string' },
+      redis: { type: 'string' },
+      queue: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { QueueEvents, type QueueEventsListener, type QueueEventsProducer } from 'bullmq';
-import { bullConnection, type ResolvedQueueConfig } from './queue-config.js';
-import { PING_EVENT } from './wire.js';
+import type { QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { openQueueEvents, type ResolvedQueueConfig } from './queue-config.js';
 
 /** The BullMQ queue events a producer follows, per job. */
 export type RawJobEvent = { streamId: string } & (
@@ -18,16 +17,10 @@ export function streamIdAfter(a: string, b: string): boolean {
   return am > bm || (am === bm && as > bs);
 }
 
-interface PingListener extends QueueEventsListener {
-  [PING_EVENT]: (args: { jobId: string }, id: string) => void;
-}
-
-const PING_EVERY_MS = 100;
-
 /**
  * One QueueEvents reader (one Redis connection) for all of a producer's subscriptions, routing
- * each event to the listeners of its job. It starts on the first subscription and is known to
- * be live (reading the stream) before that subscription returns, so no event is missed.
+ * each event to the listeners of its job. It starts on the first subscription, reading from the
+ * stream's end as it was then, so no event published after a subscription returns is missed.
  */
 export class EventReader {
   private readonly listeners = new Map<string, Set<(event: RawJobEvent) => void>>();
@@ -36,7 +29,7 @@ export class EventReader {
 
   constructor(
     private readonly config: ResolvedQueueConfig,
-    private readonly publisher: QueueEventsProducer,
+    private readonly redis: Redis,
     private readonly onError: (error: Error) => void,
   ) {}
 
@@ -69,9 +62,8 @@ export class EventReader {
 
   private start(): Promise<void> {
     this.live ??= (async () => {
-      const events = new QueueEvents(this.config.queue, { connection: bullConnection(this.config.redis), prefix: this.config.prefix });
+      const events = await openQueueEvents(this.config, this.redis, this.onError);
       this.events = events;
-      events.on('error', this.onError);
       events.on('waiting', ({ jobId }, streamId) => this.route(jobId, { type: 'waiting', streamId }));
       events.on('delayed', ({ jobId }, streamId) => this.route(jobId, { type: 'delayed', streamId }));
       events.on('active', ({ jobId }, streamId) => this.route(jobId, { type: 'active', streamId }));
@@ -79,26 +71,6 @@ export class EventReader {
       events.on('progress', ({ jobId, data }, streamId) => this.route(jobId, { type: 'progress', data, streamId }));
       events.on('completed', ({ jobId, returnvalue }, streamId) => this.route(jobId, { type: 'completed', returnvalue, streamId }));
       events.on('failed', ({ jobId, failedReason }, streamId) => this.route(jobId, { type: 'failed', failedReason, streamId }));
-      await events.waitUntilReady();
-      // QueueEvents reads from the stream's end as of its first read: ping until a ping comes
-      // back, so every event published after this resolves is seen.
-      const token = randomUUID();
-      await new Promise<void>((resolve, reject) => {
-        const send = () =>
-          this.publisher.publishEvent({ eventName: PING_EVENT, jobId: token }).catch((e: unknown) => {
-            clearInterval(timer);
-            reject(e instanceof Error ? e : new Error(String(e)));
-          });
-        const timer = setInterval(send, PING_EVERY_MS);
-        const onPing = ({ jobId }: { jobId: string }) => {
-          if (jobId !== token) return;
-          clearInterval(timer);
-          events.off<PingListener>(PING_EVENT, onPing);
-          resolve();
-        };
-        events.on<PingListener>(PING_EVENT, onPing);
-        void send();
-      });
     })();
     // A failed start (Redis gone) is tried again by the next subscription.
     this.live.catch(() => (this.live = undefined));

@@ -72,7 +72,7 @@ export class JobProducer {
     onError: (error: Error) => void,
   ) {
     this.jobOptions = jobOptions;
-    this.reader = new EventReader(config, publisher, onError);
+    this.reader = new EventReader(config, redis, onError);
   }
 
   /** Connects to the queue (MigeInputError for bad options; rejects when Redis cannot be reached). */

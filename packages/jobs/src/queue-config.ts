@@ -1,4 +1,5 @@
 import { MigeInputError } from '@mige/core';
+import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '@mige/pipelines';
 import { LocalFolderStore, type ImageStore } from './store.js';
@@ -90,4 +91,16 @@ export async function openRedis(url: string, onError: (e: Error) => void): Promi
   redis.on('error', onError);
   await redis.connect();
   return redis;
+}
+
+/**
+ * A QueueEvents reader that sees every event published after this call: it starts from the
+ * stream's current last entry, not from wherever the stream ends when its first read happens.
+ */
+export async function openQueueEvents(config: ResolvedQueueConfig, redis: Redis, onError: (e: Error) => void): Promise<QueueEvents> {
+  const [last] = await redis.xrevrange(queueKey(config, 'events'), '+', '-', 'COUNT', 1);
+  const events = new QueueEvents(config.queue, { connection: bullConnection(config.redis), prefix: config.prefix, lastEventId: last?.[0] ?? '0-0' });
+  events.on('error', onError);
+  await events.waitUntilReady();
+  return events;
 }

@@ -32,10 +32,6 @@ export interface JobProgressData {
 
 /** Custom event (QueueEventsProducer): asks the worker running `jobId` to stop it. */
 export const CANCEL_REQUEST_EVENT = 'mige-cancel';
-/** Custom event: a job was cancelled before it started (and removed from the queue). */
-export const CANCELLED_EVENT = 'mige-cancelled';
-/** Custom event a producer sends itself to know that its event reader is live. */
-export const PING_EVENT = 'mige-ping';
 /** How a cancelled job's failedReason starts. */
 export const CANCELLED_REASON_PREFIX = 'mige-cancelled: ';
 /** The abort reason of a worker that shuts down: its job goes back to the queue. */

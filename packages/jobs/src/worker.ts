@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import { encodeImage, MigeInputError } from '@mige/core';
 import { modelFlowDefaults, pngDataUrl, runFlowJob, validateFlowRequest, type FlowName, type FlowResult, type MigeModel } from '@mige/pipelines';
-import { DelayedError, MetricsTime, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job, type QueueEventsListener } from 'bullmq';
+import { DelayedError, MetricsTime, UnrecoverableError, WaitingError, Worker, type Job, type QueueEvents, type QueueEventsListener } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { requestImageReader } from './images.js';
-import { bullConnection, checkRedis, openRedis, queueKey, resolveQueueConfig, type QueueConfig, type ResolvedQueueConfig } from './queue-config.js';
+import { bullConnection, checkRedis, openQueueEvents, openRedis, queueKey, resolveQueueConfig, type QueueConfig, type ResolvedQueueConfig } from './queue-config.js';
 import { parseRateLimit, takeRateSlot, type RateLimit } from './rate-limit.js';
 import { CANCEL_REQUEST_EVENT, CANCELLED_REASON_PREFIX, cancelKeySuffix, SHUTDOWN_REASON, type JobData, type JobProgressData, type JobReturn } from './wire.js';
 
@@ -71,17 +71,10 @@ export class FlowWorker {
     await checkRedis(config.redis);
     const onError = (e: Error) => log(`redis: ${e.message}`);
     const redis = await openRedis(config.redis, onError);
-    const connection = bullConnection(config.redis);
-    const cancels = new QueueEvents(config.queue, { connection, prefix: config.prefix });
-    cancels.on('error', onError);
-    let worker: Worker<JobData, JobReturn, FlowName> | undefined;
-    cancels.on<CancelListener>(CANCEL_REQUEST_EVENT, ({ jobId, reason }: { jobId: string; reason: string }) => {
-      if (worker?.cancelJob(jobId, reason)) log(`cancel ${jobId}: ${reason}`);
-    });
-    await cancels.waitUntilReady();
+    const cancels = await openQueueEvents(config, redis, onError);
     const processor = jobProcessor({ model, config, redis, rateLimit, name, log });
-    worker = new Worker<JobData, JobReturn, FlowName>(config.queue, (job, token, signal) => processor(job, token, signal), {
-      connection,
+    const worker = new Worker<JobData, JobReturn, FlowName>(config.queue, (job, token, signal) => processor(job, token, signal), {
+      connection: bullConnection(config.redis),
       prefix: config.prefix,
       name,
       concurrency,
@@ -89,6 +82,10 @@ export class FlowWorker {
       stalledInterval,
       maxStalledCount,
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+    });
+    // Attached in the same tick as the worker starts: no job of it can have begun yet.
+    cancels.on<CancelListener>(CANCEL_REQUEST_EVENT, ({ jobId, reason }: { jobId: string; reason: string }) => {
+      if (worker.cancelJob(jobId, reason)) log(`cancel ${jobId}: ${reason}`);
     });
     worker.on('error', (e) => log(`worker error: ${e.message}`));
     worker.on('stalled', (jobId) => log(`stalled ${jobId}: its worker died; back in the queue`));

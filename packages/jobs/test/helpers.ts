@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createRgbImage, encodeImage, initBackend, Rng, type RgbImage } from '@mige/core';
 import { DEFAULT_REQUEST_LIMITS, MIGE_TINY, MigeModel, modelFlowDefaults, runFlowJob, validateFlowRequest, type FlowRequest } from '@mige/pipelines';
+import { afterAll, beforeAll } from 'vitest';
 import type { EnqueueRequest } from '../src/index.js';
+import { startTestRedis, type TestRedis } from '../src/testing.js';
 
 /** The built commands (turbo builds the package before its tests). */
 export const JOBS_CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -20,6 +22,19 @@ export function uniqueQueue(label: string): string {
 export async function tinyModel(): Promise<MigeModel> {
   await initBackend({ backend: 'wasm', log: null });
   return MigeModel.create(MIGE_TINY, { seed: 0 });
+}
+
+/** A Redis and the tiny model for the tests of a file, from beforeAll to afterAll. */
+export function redisAndModel(): { redis: TestRedis; model: MigeModel } {
+  const env = {} as { redis: TestRedis; model: MigeModel };
+  beforeAll(async () => {
+    [env.redis, env.model] = await Promise.all([startTestRedis(), tinyModel()]);
+  });
+  afterAll(async () => {
+    env.model?.dispose();
+    await env.redis?.stop();
+  });
+  return env;
 }
 
 /** A small picture: a coloured block on a gradient. */

@@ -2,26 +2,16 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MigeInputError } from '@mige/core';
-import type { MigeModel } from '@mige/pipelines';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlowWorker, JobProducer, LocalFolderStore } from '../src/index.js';
-import { startTestRedis, type TestRedis } from '../src/testing.js';
-import { picture, png, request, runInProcess, tinyModel, uniqueQueue } from './helpers.js';
+import { picture, png, request, runInProcess, redisAndModel, uniqueQueue } from './helpers.js';
 
-let redis: TestRedis;
-let model: MigeModel;
-beforeAll(async () => {
-  [redis, model] = await Promise.all([startTestRedis(), tinyModel()]);
-});
-afterAll(async () => {
-  model?.dispose();
-  await redis?.stop();
-});
+const env = redisAndModel();
 
 describe('JobProducer without workers', () => {
   let producer: JobProducer;
   beforeAll(async () => {
-    producer = await JobProducer.connect({ redis: redis.url, queue: uniqueQueue('producer'), limits: { maxImageBytes: 50_000 } });
+    producer = await JobProducer.connect({ redis: env.redis.url, queue: uniqueQueue('producer'), limits: { maxImageBytes: 50_000 } });
   });
   afterAll(async () => producer?.close());
 
@@ -59,7 +49,7 @@ describe('JobProducer without workers', () => {
 
   it('refuses a bad queue configuration', async () => {
     await expect(JobProducer.connect({ redis: 'http://localhost:6379' })).rejects.toThrow('redis: must be a redis:// or rediss:// URL, got "http://localhost:6379"');
-    await expect(JobProducer.connect({ redis: redis.url, queue: 'a:b' })).rejects.toThrow(/^queue: must be 1-64 letters/);
+    await expect(JobProducer.connect({ redis: env.redis.url, queue: 'a:b' })).rejects.toThrow(/^queue: must be 1-64 letters/);
   });
 });
 
@@ -72,13 +62,13 @@ describe('a store folder instead of inline images', () => {
 
   it('carries inputs and results as store references, with the same bytes as inline', async () => {
     const queue = uniqueQueue('store');
-    const worker = await FlowWorker.start({ redis: redis.url, queue, model, store: dir });
-    const producer = await JobProducer.connect({ redis: redis.url, queue, store: dir });
+    const worker = await FlowWorker.start({ redis: env.redis.url, queue, model: env.model, store: dir });
+    const producer = await JobProducer.connect({ redis: env.redis.url, queue, store: dir });
     try {
       const req = await request(2);
       const id = await producer.enqueue(req);
       const result = await producer.result(id);
-      expect(Buffer.compare(result.images[0] as Buffer, (await runInProcess(model, req))[0] as Buffer)).toBe(0);
+      expect(Buffer.compare(result.images[0] as Buffer, (await runInProcess(env.model, req))[0] as Buffer)).toBe(0);
       expect((await readdir(join(dir, 'inputs'))).length).toBe(2);
       expect(await readdir(join(dir, 'results'))).toEqual([`${id}-0.png`]);
       // A request may name stored images directly.
@@ -97,8 +87,8 @@ describe('a store folder instead of inline images', () => {
 describe('results expire', () => {
   it('a finished job is gone once its time to live has passed and another job finishes', async () => {
     const queue = uniqueQueue('expiry');
-    const worker = await FlowWorker.start({ redis: redis.url, queue, model });
-    const producer = await JobProducer.connect({ redis: redis.url, queue, resultTtlSeconds: 1 });
+    const worker = await FlowWorker.start({ redis: env.redis.url, queue, model: env.model });
+    const producer = await JobProducer.connect({ redis: env.redis.url, queue, resultTtlSeconds: 1 });
     try {
       const first = await producer.enqueue(await request(0, 2));
       await producer.result(first);

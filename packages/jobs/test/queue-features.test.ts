@@ -1,18 +1,8 @@
-import type { MigeModel } from '@mige/pipelines';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlowWorker, JobCancelledError, JobProducer, type JobEvent } from '../src/index.js';
-import { startTestRedis, type TestRedis } from '../src/testing.js';
-import { eventually, request, tinyModel, uniqueQueue } from './helpers.js';
+import { eventually, request, redisAndModel, uniqueQueue } from './helpers.js';
 
-let redis: TestRedis;
-let model: MigeModel;
-beforeAll(async () => {
-  [redis, model] = await Promise.all([startTestRedis(), tinyModel()]);
-});
-afterAll(async () => {
-  model?.dispose();
-  await redis?.stop();
-});
+const env = redisAndModel();
 
 /** A producer and one in-process worker on a fresh queue. */
 async function setup(label: string, workerOptions: { rateLimit?: string } = {}) {
@@ -20,8 +10,8 @@ async function setup(label: string, workerOptions: { rateLimit?: string } = {}) 
   const log: string[] = [];
   // Long jobs stand in for a busy worker.
   const limits = { maxSteps: 1000 };
-  const worker = await FlowWorker.start({ redis: redis.url, queue, limits, model, name: label, log: (line) => log.push(line), ...workerOptions });
-  const producer = await JobProducer.connect({ redis: redis.url, queue, limits });
+  const worker = await FlowWorker.start({ redis: env.redis.url, queue, limits, model: env.model, name: label, log: (line) => log.push(line), ...workerOptions });
+  const producer = await JobProducer.connect({ redis: env.redis.url, queue, limits });
   return { producer, worker, log, close: async () => (await worker.close(), await producer.close()) };
 }
 

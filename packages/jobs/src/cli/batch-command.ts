@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MigeInputError, writeFileAtomic, writeTextFileAtomic } from '@mige/core';
+import { MigeAbortError, MigeInputError, writeFileAtomic, writeTextFileAtomic } from '@mige/core';
 import { DEFAULT_REQUEST_LIMITS } from '@mige/pipelines';
 import { JobCancelledError, JobFailedError, type JobResult } from '../job-events.js';
 import { JobProducer } from '../producer.js';
 import { readBatchFile, withImageBytes, type BatchLine } from './batch-file.js';
+import type { Command } from '@mige/pipelines';
 import { intOption, parseOptions, QUEUE_HELP, QUEUE_OPTIONS, queueConfigFromArgs, requiredOption, stringOption } from './io.js';
 import { ProgressBar } from './progress-bar.js';
-import type { JobsCommand } from './run.js';
 
 /** The sidecar that marks a line as done: written last, after its images. */
 function sidecarPath(out: string, id: string): string {
@@ -41,7 +41,7 @@ async function windowed<T>(items: readonly T[], width: number, task: (item: T) =
   await Promise.all(lanes);
 }
 
-export const batchCommand: JobsCommand = {
+export const batchCommand: Command = {
   name: 'batch',
   summary: 'enqueue a JSONL file of requests on a Redis queue and collect the outputs (resumable)',
   help: `Usage: mige batch --in <requests.jsonl> --out <dir> --redis <url> [options]
@@ -83,7 +83,7 @@ ${QUEUE_HELP}
     const bar = new ProgressBar(io.stderr, lines.length, lines.length - pending.length);
     if (pending.length === 0) {
       bar.finish();
-      return 0;
+      return;
     }
     const producer = await JobProducer.connect(config);
     const stop = new AbortController();
@@ -113,14 +113,10 @@ ${QUEUE_HELP}
     }
     bar.finish();
     if (stop.signal.aborted) {
-      io.stderr.write(`mige batch: interrupted; the queued jobs go on: run the same command again to collect them\n`);
-      return 130;
+      io.stderr.write('mige batch: the queued jobs go on: run the same command again to collect them\n');
+      throw new MigeAbortError('batch', lines.length - pending.length);
     }
-    if (failed > 0) {
-      io.stderr.write(`mige batch: ${failed} of ${lines.length} failed (see ${join(out, '*.error.json')}); run the same command again to retry them\n`);
-      return 1;
-    }
-    return 0;
+    if (failed > 0) throw new MigeInputError(`${failed} of ${lines.length} failed (see ${join(out, '*.error.json')}); run the same command again to retry them`);
   },
 };
 

@@ -1,16 +1,8 @@
 import { parseArgs } from 'node:util';
 import { MigeInputError } from '@mige/core';
+import { UsageError } from '@mige/pipelines';
 
-/** Where a command writes: stdout for results, stderr for progress and errors (tests pass their own). */
-export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
-
-/** A wrong command line: exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 export type Options = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 export type Values = Record<string, string | boolean | undefined>;

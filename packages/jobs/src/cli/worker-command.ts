@@ -1,13 +1,13 @@
 import { initBackend, type BackendName } from '@mige/core';
 import { checkRedis, redactUrl } from '../queue-config.js';
 import { FlowWorker } from '../worker.js';
-import { intOption, parseOptions, QUEUE_HELP, QUEUE_OPTIONS, queueConfigFromArgs, stringOption, UsageError, type CliIo } from './io.js';
+import type { Command } from '@mige/pipelines';
+import { intOption, parseOptions, QUEUE_HELP, QUEUE_OPTIONS, queueConfigFromArgs, stringOption, UsageError } from './io.js';
 import { loadWorkerModel } from './model-arg.js';
-import type { JobsCommand } from './run.js';
 
 const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
-export const workerCommand: JobsCommand = {
+export const workerCommand: Command = {
   name: 'worker',
   summary: 'run generate / edit / compose jobs from a Redis queue (BullMQ) on one loaded model',
   help: `Usage: mige worker --redis <url> [--model <dir|preset>] [--concurrency 1] [options]
@@ -104,6 +104,5 @@ ${QUEUE_HELP}
       await loaded.release();
     }
     io.stdout.write(`mige worker ${worker.name}: stopped\n`);
-    return 0;
   },
 };

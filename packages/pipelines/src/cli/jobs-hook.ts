@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CliIo } from './io.js';
+import type { Command } from './io.js';
 
 /** Subcommands that live in @mige/jobs (BullMQ and Redis), which pipelines does not depend on. */
 export const JOBS_COMMANDS: Readonly<Record<string, string>> = {
@@ -9,12 +9,8 @@ export const JOBS_COMMANDS: Readonly<Record<string, string>> = {
   batch: 'enqueue a JSONL file of requests on a Redis queue, collect the outputs (needs @mige/jobs)',
 };
 
-interface JobsCli {
-  runJobsCommand(name: string, argv: readonly string[], io: CliIo): Promise<number>;
-}
-
-/** Runs `mige worker|batch …` from @mige/jobs where it is installed: beside pipelines, or in the working directory's project. */
-export async function runJobsCommand(name: string, argv: readonly string[], io: CliIo): Promise<number> {
+/** Finds `mige worker|batch` in @mige/jobs where it is installed: beside pipelines, or in the working directory's project. */
+export async function loadJobsCommand(name: string): Promise<Command | undefined> {
   for (const from of [import.meta.url, pathToFileURL(join(process.cwd(), 'package.json')).href]) {
     let entry: string;
     try {
@@ -22,9 +18,8 @@ export async function runJobsCommand(name: string, argv: readonly string[], io: 
     } catch {
       continue;
     }
-    const jobs = (await import(pathToFileURL(entry).href)) as JobsCli;
-    return jobs.runJobsCommand(name, argv, io);
+    const jobs = (await import(pathToFileURL(entry).href)) as { JOBS_COMMANDS: readonly Command[] };
+    return jobs.JOBS_COMMANDS.find((c) => c.name === name);
   }
-  io.stderr.write(`mige ${name}: needs the @mige/jobs package (BullMQ workers over Redis), which is not installed here: npm install @mige/jobs\n`);
-  return 1;
+  return undefined;
 }

@@ -10,7 +10,7 @@ import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { trainCommand } from './commands/train.js';
 import type { CliIo, Command } from './io.js';
-import { JOBS_COMMANDS, runJobsCommand } from './jobs-hook.js';
+import { JOBS_COMMANDS, loadJobsCommand } from './jobs-hook.js';
 
 export const COMMANDS: readonly Command[] = [generateCommand, editCommand, composeCommand, trainCommand, evalCommand, convertCommand, exportCommand, infoCommand];
 
@@ -56,12 +56,26 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     io.stdout.write(`${version()}\n`);
     return 0;
   }
-  if (Object.hasOwn(JOBS_COMMANDS, name)) return runJobsCommand(name, rest, io);
+  if (Object.hasOwn(JOBS_COMMANDS, name)) {
+    const jobsCommand = await loadJobsCommand(name);
+    if (jobsCommand) return runCommand(jobsCommand, rest, io);
+    io.stderr.write(`mige ${name}: needs the @mige/jobs package (BullMQ workers over Redis), which is not installed here: npm install @mige/jobs\n`);
+    return 1;
+  }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
     io.stderr.write(`mige: unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
     return 2;
   }
+  return runCommand(command, rest, io);
+}
+
+/**
+ * Runs one command (its --help, or its work with one-line errors); returns the exit code: 0
+ * done, 1 bad input or failure, 2 bad usage (UsageError), 130 cancelled (MigeAbortError).
+ */
+export async function runCommand(command: Command, rest: readonly string[], io: CliIo): Promise<number> {
+  const { name } = command;
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(`${command.help}\n`);
     return 0;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MigeInputError } from '@mige/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FlowWorker, JobProducer, LocalFolderStore } from '../src/index.js';
-import { picture, png, request, runInProcess, redisAndModel, uniqueQueue } from './helpers.js';
+import { FlowWorker, JobFailedError, JobProducer, LocalFolderStore } from '../src/index.js';
+import { picture, png, redisAndModel, request, runInProcess, tinyModel, uniqueQueue } from './helpers.js';
 
 const env = redisAndModel();
 
@@ -98,6 +98,46 @@ describe('results expire', () => {
       await producer.result(await producer.enqueue(await request(1, 2)));
       expect(await producer.state(first)).toBeUndefined();
       expect((await producer.metrics()).completed).toBe(1);
+    } finally {
+      await worker.close();
+      await producer.close();
+    }
+  });
+});
+
+describe('a run that throws', () => {
+  it('is retried with backoff, then fails with its message; bad input is not retried', async () => {
+    const queue = uniqueQueue('retry');
+    // A model whose weights are gone: every run throws (not a MigeInputError).
+    const broken = await tinyModel();
+    broken.dispose();
+    const log: string[] = [];
+    const worker = await FlowWorker.start({ redis: env.redis.url, queue, model: broken, log: (l) => log.push(l) });
+    const producer = await JobProducer.connect({ redis: env.redis.url, queue, attempts: 3, backoffMs: 100 });
+    try {
+      const id = await producer.enqueue(await request(1, 2));
+      const events: string[] = [];
+      for await (const e of producer.events(id)) events.push(e.type);
+      const info = await producer.state(id);
+      expect(info).toMatchObject({ state: 'failed', attempts: 3 });
+      expect(events.filter((t) => t === 'delayed').length).toBe(2);
+      expect(events.at(-1)).toBe('failed');
+      // Three runs, each logged with the error the job ends with.
+      const failures = log.filter((l) => l.startsWith(`failed ${id} `));
+      expect(failures.map((l) => /attempt (\d+)/.exec(l)?.[1])).toEqual(['1', '2', '3']);
+      expect(failures.at(-1)).toContain(`: ${info?.message}`);
+      await expect(producer.result(id)).rejects.toBeInstanceOf(JobFailedError);
+      // Bad input (here: a step count over this worker's limit) fails at once, without retries.
+      const strict = await FlowWorker.start({ redis: env.redis.url, queue: `${queue}-strict`, model: env.model, limits: { maxSteps: 3 } });
+      const lax = await JobProducer.connect({ redis: env.redis.url, queue: `${queue}-strict` });
+      try {
+        const bad = await lax.enqueue(await request(2, 10));
+        await expect(lax.result(bad)).rejects.toThrow('steps must be an integer from 1 to 3, got 10');
+        expect(await lax.state(bad)).toMatchObject({ state: 'failed', attempts: 1 });
+      } finally {
+        await strict.close();
+        await lax.close();
+      }
     } finally {
       await worker.close();
       await producer.close();

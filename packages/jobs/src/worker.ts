@@ -87,6 +87,9 @@ export class FlowWorker {
     cancels.on<CancelListener>(CANCEL_REQUEST_EVENT, ({ jobId, reason }: { jobId: string; reason: string }) => {
       if (worker.cancelJob(jobId, reason)) log(`cancel ${jobId}: ${reason}`);
     });
+    // Logged once BullMQ has recorded the result: a run whose lock was lost meanwhile (its job
+    // taken over as stalled) is not recorded, and not logged as done.
+    worker.on('completed', (job, result) => log(`done ${job.id} in ${result.seconds} s`));
     worker.on('error', (e) => log(`worker error: ${e.message}`));
     worker.on('stalled', (jobId) => log(`stalled ${jobId}: its worker died; back in the queue`));
     await worker.waitUntilReady();
@@ -170,7 +173,6 @@ function jobProcessor(ctx: ProcessorContext) {
       );
       await Promise.allSettled(updates);
       const seconds = Math.round(performance.now() - started) / 1000;
-      log(`done ${id} in ${seconds} s`);
       return { images, params: result.images.map((img) => img.params), warnings: result.warnings, seconds, worker: name };
     } catch (e) {
       await Promise.allSettled(updates);

@@ -68,6 +68,7 @@ describe('mige batch', () => {
     expect(sidecars.map((s) => s.line)).toEqual(ids.map((_, k) => k + 1));
     expect(sidecars[4]?.params.map((p) => p.seed)).toEqual([4, 5]);
     // The worker ran each line's job once: jobs that finished while no batch was running were collected, not run again.
+    await eventually(() => (doneIds(worker).length >= LINES ? true : undefined), 10_000, 'the done lines');
     expect(doneIds(worker).sort()).toEqual(sidecars.map((s) => s.job).sort());
 
     const k = 2;

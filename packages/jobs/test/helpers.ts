@@ -126,11 +126,28 @@ export function run(args: string[], options: { cwd?: string; env?: Record<string
   };
 }
 
-/** `mige worker` on the tiny model, with fast stall detection (a dead worker's job is taken up within about 2 s). */
+/**
+ * `mige worker` on the tiny model. A dead worker's job is taken up within about 6 s (lock 5 s,
+ * stall check every 0.5 s): short for a test, long enough that a live worker on a loaded machine
+ * (the whole suite on 2 cores) renews its lock in time.
+ */
 export async function startWorker(redis: string, queue: string, name: string, extra: string[] = []): Promise<Proc> {
-  const proc = run([JOBS_CLI, 'worker', '--redis', redis, '--queue', queue, '--model', 'mige-tiny', '--name', name, '--lock-ms', '1500', '--stalled-ms', '500', ...extra]);
+  const proc = run([JOBS_CLI, 'worker', '--redis', redis, '--queue', queue, '--model', 'mige-tiny', '--name', name, '--lock-ms', '5000', '--stalled-ms', '500', ...extra]);
   await proc.waitForLine(/: ready;/);
   return proc;
+}
+
+/** `promise`, or an error after `ms` that shows the workers' output (what a hang looked like). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string, procs: Proc[]): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms; workers said:\n${procs.map((p) => p.lines.join('\n')).join('\n---\n')}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Job ids a worker's log says it finished. */

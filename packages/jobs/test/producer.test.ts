@@ -115,9 +115,11 @@ describe('a run that throws', () => {
     const worker = await FlowWorker.start({ redis: env.redis.url, queue, model: broken, log: (l) => log.push(l) });
     const producer = await JobProducer.connect({ redis: env.redis.url, queue, attempts: 3, backoffMs: 100 });
     try {
-      const id = await producer.enqueue(await request(1, 2));
+      // submit: the events from the first on, exactly (events(id) would start with a snapshot).
+      const { id, events: stream } = await producer.submit(await request(1, 2));
       const events: string[] = [];
-      for await (const e of producer.events(id)) events.push(e.type);
+      for await (const e of stream) events.push(e.type);
+      expect(events.filter((t) => t === 'active').length).toBe(3);
       const info = await producer.state(id);
       expect(info).toMatchObject({ state: 'failed', attempts: 3 });
       expect(events.filter((t) => t === 'delayed').length).toBe(2);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobProducer } from '../src/index.js';
 import { startTestRedis, type TestRedis } from '../src/testing.js';
-import { doneIds, eventually, request, startWorker, uniqueQueue, type Proc } from './helpers.js';
+import { doneIds, eventually, request, startWorker, uniqueQueue, within, type Proc } from './helpers.js';
 
 describe('worker shutdown on SIGTERM', () => {
   let redis: TestRedis;
@@ -29,10 +29,10 @@ describe('worker shutdown on SIGTERM', () => {
       const id = await producer.enqueue(await request(1, 40));
       expect(await runningOn(producer, id)).toBe('patient');
       worker.child.kill('SIGTERM');
-      const result = await producer.result(id);
+      const result = await within(producer.result(id), 60_000, 'the result', [worker]);
       expect(result.worker).toBe('patient');
       expect(await producer.state(id)).toMatchObject({ state: 'done', attempts: 1 });
-      expect(await worker.exited).toBe(0);
+      expect(await within(worker.exited, 30_000, 'the worker to exit', [worker])).toBe(0);
       expect(worker.lines.at(-1)).toMatch(/stopped$/);
     } finally {
       await producer.close();
@@ -49,12 +49,13 @@ describe('worker shutdown on SIGTERM', () => {
       const first = await runningOn(producer, id);
       const [leaving, staying] = first === 'a' ? [a, b] : [b, a];
       leaving.child.kill('SIGTERM');
-      expect(await leaving.exited).toBe(0);
-      const result = await producer.result(id);
+      expect(await within(leaving.exited, 30_000, 'the worker to exit', [leaving])).toBe(0);
+      const result = await within(producer.result(id), 60_000, 'the result', [a, b]);
       expect(result.worker).toBe(first === 'a' ? 'b' : 'a');
       // Put back without counting as a failure: no retry backoff, two starts, one finish.
       expect(await producer.state(id)).toMatchObject({ state: 'done', attempts: 2 });
       expect(leaving.lines.some((l) => l.includes(`requeue ${id}: the worker is shutting down`))).toBe(true);
+      await eventually(() => (doneIds(staying).length > 0 ? true : undefined), 10_000, 'the done line');
       expect([...doneIds(leaving), ...doneIds(staying)]).toEqual([id]);
     } finally {
       await producer.close();

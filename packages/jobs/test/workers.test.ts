@@ -2,7 +2,7 @@ import type { MigeModel } from '@mige/pipelines';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobProducer, type EnqueueRequest } from '../src/index.js';
 import { startTestRedis, type TestRedis } from '../src/testing.js';
-import { doneIds, eventually, request, runInProcess, startWorker, tinyModel, uniqueQueue, type Proc } from './helpers.js';
+import { doneIds, eventually, request, runInProcess, startWorker, tinyModel, uniqueQueue, within, type Proc } from './helpers.js';
 
 const JOBS = 30;
 
@@ -28,10 +28,11 @@ describe('3 worker processes on one Redis queue', () => {
   it('runs 30 jobs, each exactly once, with the bytes the same requests give in-process', async () => {
     const requests = await Promise.all(Array.from({ length: JOBS }, (_, k) => request(k)));
     const ids = await Promise.all(requests.map((r) => producer.enqueue(r)));
-    const results = await Promise.all(ids.map((id) => producer.result(id)));
+    const results = await within(Promise.all(ids.map((id) => producer.result(id))), 90_000, 'the 30 results', workers);
 
-    // Every job finished once: one "done" line among all workers, one attempt, and all three took part.
-    const done = workers.flatMap(doneIds);
+    // Every job finished once: one "done" line among all workers (each logs it once BullMQ has
+    // recorded the result, just after the producer hears of it), one attempt, all three took part.
+    const done = await eventually(() => (workers.flatMap(doneIds).length >= JOBS ? workers.flatMap(doneIds) : undefined), 10_000, '30 done lines');
     expect(done.sort()).toEqual([...ids].sort());
     for (const w of workers) expect(doneIds(w).length).toBeGreaterThan(0);
     const infos = await Promise.all(ids.map((id) => producer.state(id)));
@@ -67,13 +68,14 @@ describe('3 worker processes on one Redis queue', () => {
     expect(info.worker).toBe(['w1', 'w2', 'w3'][workers.indexOf(victim as Proc)]);
     (victim as Proc).child.kill('SIGKILL');
 
-    const result = await producer.result(id);
+    const result = await within(producer.result(id), 60_000, 'the result after kill -9', workers);
     await collecting;
     expect(result.worker).not.toBe(info.worker);
     expect(Buffer.compare(result.images[0] as Buffer, (await runInProcess(model, req))[0] as Buffer)).toBe(0);
     const after = await producer.state(id);
     expect(after).toMatchObject({ state: 'done', attempts: 2 });
     // Started twice, finished once: only the surviving worker logged "done", and the events end with one done.
+    await eventually(() => (workers.some((w) => doneIds(w).includes(id)) ? true : undefined), 10_000, 'its done line');
     expect(workers.flatMap(doneIds).filter((d) => d === id)).toEqual([id]);
     expect(events.filter((t) => t === 'done')).toEqual(['done']);
     // Started, back in line when its worker died, started again.

@@ -142,7 +142,7 @@ try {
         const rate = load / serviceS;
         const loadAvg = os.loadavg()[0];
         const result = await runCase(producer, requests, jobsPerCase, rate);
-        cases.push({ workers: n, arrivalJobsPerS: round(rate), loadOfOneWorker: load, loadAvg1mAtStart: round(loadAvg, 2), ...result });
+        cases.push({ workers: n, arrivalJobsPerS: round(rate), loadOfOneWorker: load, loadAvg1mAtStart: round(loadAvg, 2), loadAvg1mAtEnd: round(os.loadavg()[0], 2), ...result });
         log(`N=${n} at ${round(rate)} jobs/s: ${result.throughputJobsPerS} jobs/s, latency p50 ${result.latencyS.p50} s, p95 ${result.latencyS.p95} s`);
       }
       memory.push({ workers: n, perWorker: workers.map((w) => memoryMiB(w.child.pid)) });

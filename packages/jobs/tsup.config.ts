@@ -1,11 +1,11 @@
 import { defineConfig } from 'tsup';
-import shared from '../../tsup.shared';
+import { packageBuild } from '../../tsup.shared';
 
-// jobs also ships the `mige-jobs` command (dist/cli.js, ESM only, with a shebang) and the module
-// the `mige` command loads for `mige worker` / `mige batch` (dist/cli-lib.js), and a test Redis
-// (dist/testing.js).
+// One CommonJS build of each entry (with its ES module re-export, as every package): the API,
+// `@mige/jobs/cli` (the commands the `mige` command loads for `mige worker` / `mige batch`) and
+// `@mige/jobs/testing` (a test Redis). The `mige-jobs` command is dist/cli.js (ES module, run by
+// bin/mige-jobs.js).
 export default defineConfig([
-  shared as object,
-  { entry: { cli: 'src/cli/main.ts' }, format: ['esm'], dts: false, sourcemap: true, clean: false, target: 'node20', banner: { js: '#!/usr/bin/env node' } },
-  { entry: { 'cli-lib': 'src/cli/index.ts', testing: 'src/testing.ts' }, format: ['esm'], dts: true, sourcemap: true, clean: false, target: 'node20' },
+  packageBuild({ index: 'src/index.ts', 'cli-lib': 'src/cli/index.ts', testing: 'src/testing.ts' }),
+  { entry: { cli: 'src/cli/main.ts' }, format: ['esm'], dts: false, sourcemap: false, clean: false, target: 'node20' },
 ]);

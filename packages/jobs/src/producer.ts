@@ -124,7 +124,7 @@ export class JobProducer {
     if (Array.isArray(request.images)) wire.images = await Promise.all(request.images.map((img, i) => travellingImage(img, `images[${i}]`, store, limits.maxImageBytes)));
     if (request.source !== undefined && request.source !== null) wire.source = await travellingImage(request.source, 'source', store, limits.maxImageBytes);
     // Fails here, not on a worker, for anything the workers would refuse (bar the model's own defaults).
-    await validateFlowRequest(wire, limits, undefined, requestImageReader(store));
+    await validateFlowRequest(wire, limits, undefined, { readImage: requestImageReader(store) });
     // A job id used again after its job was cancelled and removed: the old cancellation no longer applies.
     if (jobId !== undefined && !(await this.queue.getJob(jobId))) await this.redis.del(queueKey(this.config, cancelKeySuffix(jobId)));
     const data: JobData = { request: wire as unknown as FlowRequest, ...(clientKey !== undefined ? { clientKey } : {}), ...(previewEvery > 0 ? { previewEvery } : {}) };

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { encodeImage, MigeInputError } from '@mige/core';
-import { modelFlowDefaults, pngDataUrl, runFlowJob, validateFlowRequest, type FlowName, type FlowResult, type MigeModel } from '@mige/pipelines';
+import { admissionSide, modelFlowDefaults, pngDataUrl, runFlowJob, validateFlowRequest, type FlowName, type FlowResult, type MigeModel } from '@mige/pipelines';
 import { DelayedError, MetricsTime, UnrecoverableError, WaitingError, Worker, type Job, type QueueEvents, type QueueEventsListener } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { requestImageReader } from './images.js';
@@ -129,12 +129,15 @@ interface ProcessorContext {
 function jobProcessor(ctx: ProcessorContext) {
   const { model, config, redis, name, log } = ctx;
   const readImage = requestImageReader(config.store);
+  const fitSide = admissionSide(model);
   return async (job: Job<JobData, JobReturn, FlowName>, token: string | undefined, signal: AbortSignal | undefined): Promise<JobReturn> => {
     const id = job.id as string;
     const cancelled = await redis.get(queueKey(config, cancelKeySuffix(id)));
     if (cancelled !== null) throw new UnrecoverableError(`${CANCELLED_REASON_PREFIX}${cancelled}`);
     if (ctx.rateLimit && job.data.clientKey !== undefined) {
-      const retryAt = await takeRateSlot(redis, queueKey(config, `mige-rate:${job.data.clientKey}`), ctx.rateLimit, Date.now());
+      // Counted at the job's start as BullMQ records it (processedOn, what state() reports as startedAt), not
+      // whenever this line runs: on a loaded machine that can be in the next window.
+      const retryAt = await takeRateSlot(redis, queueKey(config, `mige-rate:${job.data.clientKey}`), ctx.rateLimit, job.processedOn ?? Date.now());
       if (retryAt > 0) {
         log(`rate-limited ${id} (client ${job.data.clientKey}) until ${new Date(retryAt).toISOString()}`);
         await job.moveToDelayed(retryAt, token);
@@ -144,7 +147,8 @@ function jobProcessor(ctx: ProcessorContext) {
     const started = performance.now();
     let spec;
     try {
-      spec = await validateFlowRequest(job.data.request, config.limits, (flow) => modelFlowDefaults(model, flow), readImage);
+      // As the playground admits them: one image at a time, fitted to the model's size (the same pixels either way).
+      spec = await validateFlowRequest(job.data.request, config.limits, (flow) => modelFlowDefaults(model, flow), { readImage, fitSide });
     } catch (e) {
       if (e instanceof MigeInputError) throw new UnrecoverableError(e.message);
       throw e;

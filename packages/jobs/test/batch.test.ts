@@ -94,11 +94,14 @@ describe('mige batch', () => {
 
     const worker = await startWorker(redis.url, queue, 'w2');
     procs.push(worker);
-    await writeFile(bad, `${JSON.stringify({ ...line(0), steps: 2 })}\n${JSON.stringify({ flow: 'edit', instruction: 'x', images: ['missing.png'] })}\n`);
+    // Line 3 names five files that do not exist: counted before any is read.
+    const tooMany = { flow: 'generate', instruction: '<imagehere>'.repeat(5), images: ['a.png', 'b.png', 'c.png', 'd.png', 'e.png'] };
+    await writeFile(bad, `${JSON.stringify({ ...line(0), steps: 2 })}\n${JSON.stringify({ flow: 'edit', instruction: 'x', images: ['missing.png'] })}\n${JSON.stringify(tooMany)}\n`);
     const partly = run(args(bad));
     expect(await partly.exited).toBe(1);
-    expect(partly.lines.join('\n')).toMatch(/1 of 2 failed/);
-    expect((await readdir(out)).sort()).toEqual(['1.json', '1.png', '2.error.json']);
+    expect(partly.lines.join('\n')).toMatch(/2 of 3 failed/);
+    expect((await readdir(out)).sort()).toEqual(['1.json', '1.png', '2.error.json', '3.error.json']);
     expect(JSON.parse(await readFile(join(out, '2.error.json'), 'utf8'))).toMatchObject({ id: '2', line: 2, error: 'line 2 images[0] missing.png: no such image file' });
+    expect(JSON.parse(await readFile(join(out, '3.error.json'), 'utf8'))).toMatchObject({ id: '3', line: 3, error: 'line 3: 5 images were given: at most 4 per request' });
   });
 });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createRgbImage, encodeImage, initBackend, Rng, type RgbImage } from '@mige/core';
-import { DEFAULT_REQUEST_LIMITS, MIGE_TINY, MigeModel, modelFlowDefaults, runFlowJob, validateFlowRequest, type FlowRequest } from '@mige/pipelines';
+import { admissionSide, DEFAULT_REQUEST_LIMITS, MIGE_TINY, MigeModel, modelFlowDefaults, runFlowJob, validateFlowRequest, type FlowRequest } from '@mige/pipelines';
 import { afterAll, beforeAll } from 'vitest';
 import type { EnqueueRequest } from '../src/index.js';
 import { startTestRedis, type TestRedis } from '../src/testing.js';
@@ -66,11 +66,14 @@ export async function request(k: number, steps = 3): Promise<EnqueueRequest> {
   }
 }
 
-/** The same request run in this process, as the playground runs it: the PNG bytes of each image. */
-export async function runInProcess(model: MigeModel, req: EnqueueRequest): Promise<Buffer[]> {
+/**
+ * The same request run in this process, as the playground runs it (its images fitted to the
+ * model's size on admission; `admit: false` skips that): the PNG bytes of each image.
+ */
+export async function runInProcess(model: MigeModel, req: EnqueueRequest, { admit = true } = {}): Promise<Buffer[]> {
   const dataUrl = (bytes: unknown) => `data:image/png;base64,${Buffer.from(bytes as Uint8Array).toString('base64')}`;
   const json = { ...req, images: (req.images ?? []).map(dataUrl) } as FlowRequest;
-  const job = await validateFlowRequest(json, DEFAULT_REQUEST_LIMITS, (flow) => modelFlowDefaults(model, flow));
+  const job = await validateFlowRequest(json, DEFAULT_REQUEST_LIMITS, (flow) => modelFlowDefaults(model, flow), admit ? { fitSide: admissionSide(model) } : {});
   const result = await runFlowJob(model, job);
   result.tensor.dispose();
   return result.images.map((img) => img.png);
@@ -155,13 +158,4 @@ export function doneIds(proc: Proc): string[] {
   return proc.lines.flatMap((l) => /\bdone (\S+) in /.exec(l)?.[1] ?? []);
 }
 
-/** Polls until `check` returns a value (not undefined). */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, what = 'condition'): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { eventually } from '@mige/core/testing';

@@ -2,6 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MigeInputError } from '@mige/core';
+import { admissionSide, loadDefaultModel } from '@mige/pipelines';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlowWorker, JobFailedError, JobProducer, LocalFolderStore } from '../src/index.js';
 import { picture, png, redisAndModel, request, runInProcess, tinyModel, uniqueQueue } from './helpers.js';
@@ -80,6 +81,30 @@ describe('a store folder instead of inline images', () => {
     } finally {
       await worker.close();
       await producer.close();
+    }
+  });
+});
+
+describe('admission on the worker', () => {
+  // The default model (mige-tiny's random weights give the same bytes either way): its images are
+  // the source's, so a source resampled once or twice shows in the result.
+  it("fits a large image to the model's size as the playground does: the playground's bytes, not those of the full-size image", async () => {
+    const model = await loadDefaultModel();
+    const queue = uniqueQueue('admission');
+    const worker = await FlowWorker.start({ redis: env.redis.url, queue, model });
+    const producer = await JobProducer.connect({ redis: env.redis.url, queue });
+    try {
+      const big = picture(7, admissionSide(model) * 3);
+      const req = { flow: 'edit' as const, instruction: 'make the square in <imagehere> red', images: [await png(big)], steps: 2, seed: 3 };
+      const [fitted] = await runInProcess(model, req);
+      const [unfitted] = await runInProcess(model, req, { admit: false });
+      const result = await producer.result(await producer.enqueue(req));
+      expect(Buffer.compare(result.images[0] as Buffer, fitted as Buffer)).toBe(0);
+      expect(Buffer.compare(fitted as Buffer, unfitted as Buffer)).not.toBe(0);
+    } finally {
+      await worker.close();
+      await producer.close();
+      model.dispose();
     }
   });
 });

@@ -20,9 +20,10 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { getBackendInfo, initBackend, nn, OnnxBuilder, Rng, tf, writeFileAtomic, writeTextFileAtomic } from '@mige/core';
+import { getBackendInfo, initBackend, nn, OnnxBuilder, Rng, tensorParamSource, tf, writeFileAtomic, writeTextFileAtomic } from '@mige/core';
 import { createBackbone, emitDitBackbone, forwardFlops, MIGE_TINY as DIT_TINY, MIGE_XL_2 } from '@mige/dit';
 import * as ort from 'onnxruntime-node';
+import { gflops, matmulPeak as sharedMatmulPeak } from './bench-common.mjs';
 import { edit, exportModel, hasDefaultModel, loadDefaultModel, MIGE_TINY, MigeModel, OnnxSessions, onnxEngine, parseMigeConfig, tfjsEngine } from '../dist/index.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, iterations: { type: 'string' }, parts: { type: 'string' } } });
@@ -57,26 +58,8 @@ async function timeIt(fn) {
   return { medianMs: ms[Math.floor(ms.length / 2)], runsMs: ms, warm: true };
 }
 
-const gflops = (flop, ms) => flop / (ms * 1e6);
-
-// ---- the machine's matmul peak: ORT MatMul chain, 1 and 2 threads --------------------------------
-async function matmulPeak(threads) {
-  const n = quick ? 128 : 1024;
-  const chain = quick ? 2 : 8;
-  const rng = new Rng(`peak-${n}`);
-  const g = new OnnxBuilder({ name: 'matmul-peak' });
-  let x = g.input('a', [n, n]);
-  for (let i = 0; i < chain; i++) x = g.matMul(x, g.weight(`b${i}`, rng.randn([n, n], 0, 1 / Math.sqrt(n))));
-  g.output(x, 'c', [n, n]);
-  const session = await ort.InferenceSession.create(g.serialize(), { intraOpNumThreads: threads, interOpNumThreads: 1 });
-  const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, () => rng.uniform() - 0.5), [n, n]);
-  try {
-    const t = await timeIt(() => session.run({ a }));
-    return { threads, n, chain, ...t, gflops: gflops(2 * n ** 3 * chain, t.medianMs) };
-  } finally {
-    await session.release();
-  }
-}
+// ---- the machine's matmul peak: ORT MatMul chain, 1 and 2 threads (bench-common.mjs) ------------
+const matmulPeak = (threads) => sharedMatmulPeak(threads, quick ? { n: 128, chain: 2, iterations } : { iterations });
 
 // ---- 1. the default model's edit ------------------------------------------------------------------
 function picture(size) {
@@ -226,7 +209,7 @@ async function benchDit(peak) {
     tf.dispose(Object.values(input));
   }
   // Export the dit graph alone, weights in an external file (XL/2 is over protobuf's 2 GiB).
-  const g = new OnnxBuilder({ name: 'bench-dit' });
+  const g = new OnnxBuilder({ name: 'bench-dit', params: { mode: 'initializer', source: tensorParamSource(dit.module.namedParameters()) } });
   const x = g.input('x', [1, k, n, n]);
   const cond = g.input('cond', [1, k, n, n]);
   const t = g.input('t', [1]);

@@ -24,7 +24,14 @@ export function countPlaceholders(text: string): number {
  * is either `images[sourceSlot]` (default slot 0), or `source` when it is not one of the
  * instruction's images.
  */
-export type JobRequest = FlowRequest;
+export interface JobRequest extends FlowRequest {
+  /**
+   * Cancel the job when the last event stream watching it closes (default true: a closed browser
+   * tab stops spending the model). Send false from a client that polls GET /api/jobs/:id or may
+   * drop its stream; a job no stream ever watched is never cancelled by a disconnect.
+   */
+  cancelOnDisconnect?: boolean;
+}
 
 export interface JobAccepted {
   id: string;
@@ -38,6 +45,8 @@ export interface JobStatus {
   id: string;
   state: JobState;
   position: number | null;
+  /** Once the job has finished: its final event (done with the images, error or cancelled). */
+  result?: JobEvent;
 }
 
 /** Server-Sent Events of GET /api/jobs/:id/events; the SSE event name is `type`. */
@@ -57,6 +66,8 @@ export interface PlaygroundLimits extends RequestLimits {
   maxBodyBytes: number;
   /** Jobs waiting behind the running one (HTTP 429 above). */
   maxQueue: number;
+  /** Bytes the images of waiting and running jobs may hold together, after downscaling (HTTP 429 above). */
+  maxQueueBytes: number;
 }
 
 export interface FlowDefaultsInfo {

@@ -13,6 +13,10 @@ export interface MainArgs {
   /** Run jobs on BullMQ workers over this Redis instead of in this process. */
   redis: string | undefined;
   queue: string | undefined;
+  /** Host names served besides the loopback ones (--allow-host, comma-separated, repeatable). */
+  allowHosts: string[];
+  /** Origins allowed to call the API besides the server's own (--allow-origin). */
+  allowOrigins: string[];
   help: boolean;
 }
 
@@ -29,6 +33,10 @@ Starts the MIGE.js playground: a local web UI for generate / edit / compose.
                         of in this process; the workers must load the same model (default: env
                         MIGE_REDIS_URL, else in-process)
   --queue <name>        the workers' queue (default mige)
+  --allow-host <names>  host names to answer besides localhost, 127.0.0.1 and ::1 (comma-separated;
+                        needed to reach it by a LAN name or IP with --host 0.0.0.0); other names get 403
+  --allow-origin <urls> origins besides its own allowed to call the API (e.g. https://mige.example.com
+                        behind a reverse proxy)
   --help, -h            this help`;
 
 /** Command-line flags of the server; throws UsageError with a one-line message on a bad flag. */
@@ -55,8 +63,15 @@ export function parseMainArgs(argv: string[], env: NodeJS.ProcessEnv): MainArgs 
     ui: values.ui,
     redis: values.redis ?? (env.MIGE_REDIS_URL || undefined),
     queue: values.queue,
+    allowHosts: list(values['allow-host']),
+    allowOrigins: list(values['allow-origin']),
     help: values.help ?? false,
   };
+}
+
+/** Repeated, comma-separated flag values as one list. */
+function list(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 
 function parseFlags(argv: string[]) {
@@ -71,6 +86,8 @@ function parseFlags(argv: string[]) {
       ui: { type: 'string' },
       redis: { type: 'string' },
       queue: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
+      'allow-origin': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });

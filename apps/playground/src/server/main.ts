@@ -53,7 +53,16 @@ async function main(): Promise<void> {
   const hasUi = existsSync(join(uiDir, 'index.html'));
   if (!hasUi) process.stderr.write(`warning: no built UI in ${uiDir}: run \`pnpm --filter @mige/playground build\`; serving the API only\n`);
   const queue = args.redis ? await connectQueue(args.redis, args.queue) : undefined;
-  const app = await createServer({ model, modelArg: cliArg, ...(hasUi ? { uiDir } : {}), ...(queue ? { runner: queue.runner, concurrency: REDIS_CONCURRENCY } : {}) });
+  // A concrete address to listen on is also a name the server answers to.
+  const listenHost = ['0.0.0.0', '::', ''].includes(args.host) ? [] : [args.host];
+  const app = await createServer({
+    model,
+    modelArg: cliArg,
+    ...(hasUi ? { uiDir } : {}),
+    ...(queue ? { runner: queue.runner, concurrency: REDIS_CONCURRENCY } : {}),
+    allowedHosts: [...args.allowHosts, ...listenHost],
+    allowedOrigins: args.allowOrigins,
+  });
   const address = await listen(app, args.host, args.port);
   const url = address.replace('://[::1]', '://localhost');
   const jobs = queue ? `jobs: on the workers of queue ${queue.producer.queueName} at ${queue.where}` : 'jobs: in this process';

@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { OnnxBuilder } from '../onnx/builder.js';
 import type { MultiheadAttention } from './attention.js';
-import { emitLinear } from './layers.onnx.js';
+import { emitLinear, emitParam } from './layers.onnx.js';
 import { emitAttention } from './ops.onnx.js';
 
 /**
@@ -13,14 +13,13 @@ import { emitAttention } from './ops.onnx.js';
 export function emitMultiheadAttention(g: OnnxBuilder, m: MultiheadAttention, query: string, key: string, value: string, name: string): string {
   const e = m.embedDim;
   const toBF = (t: string) => (m.batchFirst ? t : g.transpose(t, [1, 0, 2]));
+  // q/k/v weights [E, in]: their own parameters, or rows [i·E, (i+1)·E) of in_proj_weight.
   const proj = (t: string, i: number, sep: tf.Variable | undefined, label: string): string => {
-    const w = tf.tidy(() => tf.transpose(sep ?? tf.slice(m.inProjWeight as tf.Tensor2D, [i * e, 0], [e, -1])).dataSync() as Float32Array);
-    const inF = w.length / e;
-    let y = g.matMul(toBF(t), g.weight(`${name}.${label}_proj_weight_t`, w, [inF, e]));
-    if (m.inProjBias) {
-      const b = tf.tidy(() => tf.slice(m.inProjBias as tf.Tensor1D, [i * e], [e]).dataSync() as Float32Array);
-      y = g.add(y, g.weight(`${name}.${label}_proj_bias`, b, [e]));
-    }
+    const w = sep
+      ? emitParam(g, `${name}.${label}_proj_weight`, sep)
+      : g.slice(emitParam(g, `${name}.in_proj_weight`, m.inProjWeight as tf.Variable), [i * e], [(i + 1) * e], [0]);
+    let y = g.matMul(toBF(t), g.transpose(w, [1, 0]));
+    if (m.inProjBias) y = g.add(y, g.slice(emitParam(g, `${name}.in_proj_bias`, m.inProjBias), [i * e], [(i + 1) * e], [0]));
     return y;
   };
   const q = proj(query, 0, m.qProjWeight, 'q');

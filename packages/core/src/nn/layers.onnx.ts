@@ -1,21 +1,32 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { OnnxBuilder } from '../onnx/builder.js';
 import { emitGeluErf, emitGeluTanh, emitLayerNormOp, emitSilu } from './ops.onnx.js';
 import type { Embedding, GELU, GroupNorm, LayerNorm, Linear, SiLU } from './layers.js';
 
-/** ONNX emitters for layers.ts, each using the module's own weights under `name` (its state-dict path). */
+/**
+ * ONNX emitters for layers.ts. Each module's parameters enter through `g.param` under `name`
+ * (its state-dict path) in their state-dict layout, so one emitter serves inference export and
+ * training graphs alike.
+ */
 
-/** Linear: x [..., in] · Wᵀ + b, with Wᵀ [in, out] stored transposed so MatMul needs no Transpose. */
+/** A module parameter as a graph value: `g.param(name, its shape)`. */
+export function emitParam(g: OnnxBuilder, name: string, p: tf.Tensor): string {
+  return g.param(name, p.shape);
+}
+
+/**
+ * Linear: x [..., in] · Wᵀ + b. W [out, in] is transposed in the graph (ONNX Runtime folds
+ * that once for an initializer; in a training graph it is the differentiable path to W).
+ */
 export function emitLinear(g: OnnxBuilder, m: Linear, x: string, name: string): string {
-  const wt = tf.tidy(() => tf.transpose(m.weight).dataSync() as Float32Array);
-  const y = g.matMul(x, g.weight(`${name}.weight_t`, wt, [m.inFeatures, m.outFeatures]));
-  return m.bias ? g.add(y, g.weight(`${name}.bias`, m.bias)) : y;
+  const y = g.matMul(x, g.transpose(emitParam(g, `${name}.weight`, m.weight), [1, 0]));
+  return m.bias ? g.add(y, emitParam(g, `${name}.bias`, m.bias)) : y;
 }
 
 /** LayerNorm over the last axis (LayerNormalization, opset 17). */
 export function emitLayerNorm(g: OnnxBuilder, m: LayerNorm, x: string, name: string): string {
-  const w = m.weight ? g.weight(`${name}.weight`, m.weight) : undefined;
-  const b = m.bias ? g.weight(`${name}.bias`, m.bias) : undefined;
+  const w = m.weight ? emitParam(g, `${name}.weight`, m.weight) : undefined;
+  const b = m.bias ? emitParam(g, `${name}.bias`, m.bias) : undefined;
   return emitLayerNormOp(g, x, m.normalizedShape, m.eps, w, b);
 }
 
@@ -31,14 +42,14 @@ export function emitGroupNorm(g: OnnxBuilder, m: GroupNorm, x: string, name: str
   const variance = g.reduceMean(g.mul(d, d), [2]);
   let y = g.reshapeTo(g.div(d, g.sqrt(g.addScalar(variance, m.eps))), shape);
   const affine = [m.numChannels, ...Array<number>(spatialRank).fill(1)];
-  if (m.weight) y = g.mul(y, g.weight(`${name}.weight`, m.weight.dataSync() as Float32Array, affine));
-  if (m.bias) y = g.add(y, g.weight(`${name}.bias`, m.bias.dataSync() as Float32Array, affine));
+  if (m.weight) y = g.mul(y, g.reshape(emitParam(g, `${name}.weight`, m.weight), affine));
+  if (m.bias) y = g.add(y, g.reshape(emitParam(g, `${name}.bias`, m.bias), affine));
   return y;
 }
 
 /** Embedding: ids (int64) [...] → [..., dim]. */
 export function emitEmbedding(g: OnnxBuilder, m: Embedding, ids: string, name: string): string {
-  return g.gather(g.weight(`${name}.weight`, m.weight), ids, 0);
+  return g.gather(emitParam(g, `${name}.weight`, m.weight), ids, 0);
 }
 
 export function emitGELU(g: OnnxBuilder, m: GELU, x: string): string {

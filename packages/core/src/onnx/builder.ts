@@ -2,7 +2,7 @@ import { onnx } from './proto.js';
 import { OnnxGraph, type OnnxElemType } from './graph.js';
 
 const DT = onnx.TensorProto.DataType;
-const CAST_TO: Record<OnnxElemType, number> = { float32: DT.FLOAT, float16: DT.FLOAT16, int64: DT.INT64, int32: DT.INT32, bool: DT.BOOL };
+const CAST_TO: Record<OnnxElemType, number> = { float32: DT.FLOAT, float16: DT.FLOAT16, float64: DT.DOUBLE, int64: DT.INT64, int32: DT.INT32, bool: DT.BOOL };
 
 /** Pads as ONNX orders them: [top, left, bottom, right] for 2-D convolutions. */
 export interface OnnxConvOptions {
@@ -36,6 +36,19 @@ export class OnnxBuilder extends OnnxGraph {
   cos(x: string): string { return this.one('Cos', [x]); }
   sin(x: string): string { return this.one('Sin', [x]); }
 
+  neg(x: string): string { return this.one('Neg', [x]); }
+  relu(x: string): string { return this.one('Relu', [x]); }
+  log(x: string): string { return this.one('Log', [x]); }
+  max(a: string, b: string): string { return this.one('Max', [a, b]); }
+  min(a: string, b: string): string { return this.one('Min', [a, b]); }
+  where(condition: string, a: string, b: string): string { return this.one('Where', [condition, a, b]); }
+  less(a: string, b: string): string { return this.one('Less', [a, b]); }
+  greater(a: string, b: string): string { return this.one('Greater', [a, b]); }
+  greaterOrEqual(a: string, b: string): string { return this.one('GreaterOrEqual', [a, b]); }
+  /** Elementwise sum of any number of inputs (with broadcasting). */
+  sum(xs: readonly string[]): string { return xs.length === 1 ? (xs[0] as string) : this.one('Sum', xs); }
+  identity(x: string): string { return this.one('Identity', [x]); }
+
   /** x + scalar constant. */
   addScalar(x: string, v: number): string { return this.add(x, this.scalar(v)); }
   /** x · scalar constant. */
@@ -63,6 +76,26 @@ export class OnnxBuilder extends OnnxGraph {
   /** Mean over `axes` (attribute form, opset 17). */
   reduceMean(x: string, axes: readonly number[], keepdims = true): string {
     return this.one('ReduceMean', [x], { axes, keepdims: keepdims ? 1 : 0 });
+  }
+
+  /** Sum over `axes` (opset 13+: axes as an input); all axes when `axes` is empty. */
+  reduceSum(x: string, axes: readonly number[], keepdims = true): string {
+    return this.one('ReduceSum', axes.length > 0 ? [x, this.constantI64(axes)] : [x], { keepdims: keepdims ? 1 : 0 });
+  }
+
+  /** x broadcast to a constant shape. */
+  expandTo(x: string, shape: readonly number[]): string {
+    return this.expand(x, this.constantI64(shape));
+  }
+
+  /** A float32 tensor of zeros of a constant shape (a broadcast scalar: no initializer of that size). */
+  zeros(shape: readonly number[]): string {
+    return shape.length === 0 ? this.scalar(0) : this.expandTo(this.scalar(0), shape);
+  }
+
+  /** ScatterND with reduction 'add' (opset 16+): data with updates added at indices [..., k]. */
+  scatterNDAdd(data: string, indices: string, updates: string): string {
+    return this.one('ScatterND', [data, indices, updates], { reduction: 'add' });
   }
 
   /** Slice with constant starts/ends/axes/steps. */
@@ -116,6 +149,26 @@ export class OnnxBuilder extends OnnxGraph {
       dilations: options.dilations ?? [1, 1],
     };
     return this.one('Conv', bias ? [x, weight, bias] : [x, weight], attrs);
+  }
+
+  /** ConvTranspose on NCHW with weight [in, out, kh, kw] (conv's input gradient). */
+  convTranspose(x: string, weight: string, options: OnnxConvOptions & { outputPadding?: readonly [number, number] } = {}): string {
+    return this.one('ConvTranspose', [x, weight], {
+      strides: options.strides ?? [1, 1],
+      pads: options.pads ?? [0, 0, 0, 0],
+      dilations: options.dilations ?? [1, 1],
+      output_padding: options.outputPadding ?? [0, 0],
+    });
+  }
+
+  /**
+   * A value that carries x's values but no gradient (torch's .detach()): the autodiff stops at
+   * it. In the serialized graph it is an Identity.
+   */
+  stopGradient(x: string): string {
+    const y = this.identity(x);
+    this.markNoGradient(y);
+    return y;
   }
 
   /** Nearest-neighbour upsampling by integer factors with floor(i / s) source indices (torch's F.interpolate nearest). */

@@ -3,7 +3,7 @@ import { MigeInputError } from '../errors.js';
 import { ONNX_OPSET } from './graph.js';
 
 const DT = onnx.TensorProto.DataType;
-const ELEM_BYTES: Partial<Record<number, number>> = { [DT.FLOAT]: 4, [DT.FLOAT16]: 2, [DT.INT64]: 8, [DT.INT32]: 4, [DT.BOOL]: 1 };
+const ELEM_BYTES: Partial<Record<number, number>> = { [DT.FLOAT]: 4, [DT.FLOAT16]: 2, [DT.DOUBLE]: 8, [DT.INT64]: 8, [DT.INT32]: 4, [DT.BOOL]: 1 };
 
 /** What `checkOnnxModel` found: counts, for reports and tests. */
 export interface OnnxModelSummary {

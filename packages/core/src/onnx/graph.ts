@@ -4,7 +4,7 @@ import { MigeInputError } from '../errors.js';
 import { float32ToFloat16Bits } from './fp16.js';
 
 /** Element types the exported graphs use. */
-export type OnnxElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
+export type OnnxElemType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'bool';
 /** A fixed size, or a symbolic (dynamic) axis name such as 'batch'. */
 export type OnnxDim = number | string;
 /** How float weights are stored: fp32, or fp16 with a Cast to float32 in front of their use. */
@@ -21,7 +21,7 @@ export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
 
 const DT = onnx.TensorProto.DataType;
-const ELEM: Record<OnnxElemType, number> = { float32: DT.FLOAT, float16: DT.FLOAT16, int64: DT.INT64, int32: DT.INT32, bool: DT.BOOL };
+const ELEM: Record<OnnxElemType, number> = { float32: DT.FLOAT, float16: DT.FLOAT16, float64: DT.DOUBLE, int64: DT.INT64, int32: DT.INT32, bool: DT.BOOL };
 
 /** The model with its large initializers moved out: write `data` (in order) to the file `location` beside the model. */
 export interface OnnxExternalModel {
@@ -35,9 +35,35 @@ export interface OnnxExternalModel {
 /** External tensors start on this boundary, so the runtime can map them aligned. */
 const EXTERNAL_ALIGN = 64;
 
+/**
+ * Where a graph's parameters (`OnnxGraph.param`) get their values: float32 data in the
+ * parameter's own (state-dict) layout. `read` is called once per parameter, when the graph is
+ * serialized, so a streamed source holds one tensor at a time.
+ */
+export interface OnnxParamSource {
+  read(name: string, shape: readonly number[]): Float32Array;
+}
+
+/**
+ * How parameters enter a graph: as initializers whose values come from `source` (inference
+ * export), or as float32 graph inputs named by the parameter (training graphs, whose weights
+ * change every step).
+ */
+export type OnnxParamMode = { mode: 'initializer'; source: OnnxParamSource } | { mode: 'input' };
+
+/** A parameter a graph uses: its full name and shape. */
+export interface OnnxParamInfo {
+  name: string;
+  shape: readonly number[];
+  /** The graph value holding it as float32 (after the fp16 Cast, if any). */
+  value: string;
+}
+
 export interface OnnxGraphOptions {
   /** The graph's name (also the default producer doc). */
   name: string;
+  /** How `param` brings weights in; without it `param` throws. */
+  params?: OnnxParamMode;
   /** Storage of float weights; default 'fp32'. */
   weightType?: OnnxWeightType;
   /** Written to the model's metadata_props (configs, versions). */
@@ -54,8 +80,13 @@ export class OnnxGraph {
   readonly name: string;
   readonly weightType: OnnxWeightType;
   private readonly nodes: OnnxNs.INodeProto[] = [];
-  /** Initializer headers and their bytes, kept apart so they can go inline or to an external file. */
-  private readonly initializers: { proto: OnnxNs.ITensorProto; bytes: Uint8Array }[] = [];
+  /**
+   * Initializer headers and their bytes (or a loader that makes them at serialization, for
+   * parameters), kept apart so they can go inline or to an external file.
+   */
+  private readonly initializers: Initializer[] = [];
+  private readonly paramMode: OnnxParamMode | undefined;
+  private readonly params = new Map<string, OnnxParamInfo>();
   private readonly inputs: OnnxNs.IValueInfoProto[] = [];
   private readonly outputs: OnnxNs.IValueInfoProto[] = [];
   private readonly defined = new Set<string>();
@@ -68,6 +99,140 @@ export class OnnxGraph {
     this.name = options.name;
     this.weightType = options.weightType ?? 'fp32';
     this.metadata = { ...(options.metadata ?? {}) };
+    this.paramMode = options.params;
+  }
+
+  /**
+   * A parameter of the model, by its state-dict name and in its state-dict layout: emitters
+   * transpose, slice or reshape it with graph ops, so the same graph serves inference
+   * (initializers, folded by the runtime) and training (inputs, differentiable). Repeated names
+   * return the same value (a shared weight is one parameter).
+   */
+  param(name: string, shape: readonly number[]): string {
+    const known = this.params.get(name);
+    if (known) {
+      if (known.shape.join() !== shape.join()) {
+        throw new MigeInputError(`parameter '${name}' is used with shape [${shape.join(', ')}] and [${known.shape.join(', ')}]`, `OnnxGraph ${this.name}`);
+      }
+      return known.value;
+    }
+    const mode = this.paramMode;
+    if (!mode) throw new MigeInputError(`parameter '${name}' needs a parameter mode (options.params)`, `OnnxGraph ${this.name}`);
+    let value: string;
+    if (mode.mode === 'input') {
+      value = this.input(name, shape);
+    } else {
+      const count = shape.reduce((a, b) => a * b, 1);
+      const read = (): Float32Array => {
+        const data = mode.source.read(name, shape);
+        if (data.length !== count) {
+          throw new MigeInputError(`parameter '${name}' has ${data.length} values for shape [${shape.join(', ')}]`, `OnnxGraph ${this.name}`);
+        }
+        return data;
+      };
+      if (this.weightType === 'fp32') {
+        value = this.lazyInitializer(name, 'float32', shape, count * 4, () => bytesOf(read()));
+      } else {
+        const stored = this.lazyInitializer(`${name}_fp16`, 'float16', shape, count * 2, () => bytesOf(float32ToFloat16Bits(read())));
+        value = this.node('Cast', [stored], { to: DT.FLOAT }, [this.uniqueName(name)])[0] as string;
+      }
+    }
+    this.params.set(name, { name, shape: [...shape], value });
+    return value;
+  }
+
+  private readonly noGradient = new Set<string>();
+  private readonly regions: OnnxCustomGradient[] = [];
+
+  /**
+   * Emits a function with a gradient rule of its own (as torch.autograd.Function): `emit` builds
+   * the forward from `inputs` and returns its output; the autodiff then does not differentiate
+   * the nodes `emit` added but calls `backward` with the output's gradient, which returns one
+   * gradient per input (undefined: none). Only the output may be used outside the region; the
+   * backward may read any value the forward made (e.g. a sigmoid to reuse).
+   */
+  customGradient(inputs: readonly string[], emit: () => string, backward: OnnxBackward): string {
+    const start = this.nodes.length;
+    const output = emit();
+    this.regions.push({ start, end: this.nodes.length, inputs: [...inputs], output, backward });
+    return output;
+  }
+
+  private forwardEnd: number | undefined;
+
+  /** The node count where the forward graph ends: now, the first time it is asked (the autodiff asks before adding nodes). */
+  markForwardEnd(): number {
+    this.forwardEnd ??= this.nodes.length;
+    return this.forwardEnd;
+  }
+
+  /** The custom-gradient regions, in emission order (for the autodiff). */
+  customGradients(): readonly OnnxCustomGradient[] {
+    return this.regions;
+  }
+
+  /** Marks a value as a gradient barrier for the autodiff (see OnnxBuilder.stopGradient). */
+  markNoGradient(value: string): void {
+    this.noGradient.add(value);
+  }
+
+  isNoGradient(value: string): boolean {
+    return this.noGradient.has(value);
+  }
+
+  /** The nodes so far, in order (the autodiff reads them and may add outputs to them). */
+  nodeList(): OnnxNs.INodeProto[] {
+    return this.nodes;
+  }
+
+  /** Declared graph inputs and outputs (name, element type, dims). */
+  inputInfos(): OnnxValueInfo[] {
+    return this.inputs.map(infoOf);
+  }
+
+  outputInfos(): OnnxValueInfo[] {
+    return this.outputs.map(infoOf);
+  }
+
+  /**
+   * The values of a constant initializer held in memory (int64, int32, bool or float32; not a
+   * parameter's), with its dims; undefined for anything else.
+   */
+  constantValue(name: string): { dims: number[]; type: OnnxElemType; values: number[] } | undefined {
+    const init = this.initializers.find((i) => i.proto.name === name);
+    if (!init?.bytes) return undefined;
+    const b = init.bytes;
+    const dims = (init.proto.dims ?? []).map(Number);
+    const view = (n: number): DataView => new DataView(b.buffer, b.byteOffset + n, b.byteLength - n);
+    const count = b.byteLength;
+    switch (init.proto.dataType) {
+      case DT.INT64: return { dims, type: 'int64', values: Array.from({ length: count / 8 }, (_, i) => Number(view(0).getBigInt64(i * 8, true))) };
+      case DT.INT32: return { dims, type: 'int32', values: Array.from({ length: count / 4 }, (_, i) => view(0).getInt32(i * 4, true)) };
+      case DT.FLOAT: return { dims, type: 'float32', values: Array.from({ length: count / 4 }, (_, i) => view(0).getFloat32(i * 4, true)) };
+      case DT.BOOL: return { dims, type: 'bool', values: Array.from(b) };
+      default: return undefined;
+    }
+  }
+
+  /** The element type and dims of an initializer (parameters included), or undefined. */
+  initializerInfo(name: string): { dims: number[]; type: OnnxElemType } | undefined {
+    const init = this.initializers.find((i) => i.proto.name === name);
+    if (!init) return undefined;
+    return { dims: (init.proto.dims ?? []).map(Number), type: ELEM_NAME.get(init.proto.dataType ?? 0) ?? 'float32' };
+  }
+
+  /** Adds outputs to an existing node (an operator's optional outputs, e.g. LayerNormalization's mean). */
+  addNodeOutputs(node: OnnxNs.INodeProto, names: readonly string[]): void {
+    for (const n of names) {
+      if (this.defined.has(n)) throw new MigeInputError(`value '${n}' already exists`, `OnnxGraph ${this.name}`);
+      this.define(n);
+    }
+    node.output = [...(node.output ?? []), ...names];
+  }
+
+  /** The parameters used so far, in first-use order. */
+  paramInfos(): OnnxParamInfo[] {
+    return [...this.params.values()];
   }
 
   /** A fresh value name based on `hint` ('x' → 'x', then 'x_1', ...). */
@@ -165,12 +330,12 @@ export class OnnxGraph {
 
   /** Bytes of all initializers. */
   get initializerBytes(): number {
-    return this.initializers.reduce((n, i) => n + i.bytes.byteLength, 0);
+    return this.initializers.reduce((n, i) => n + i.byteLength, 0);
   }
 
   /** The ModelProto (IR 8, opset 17, default domain only), every initializer inline. */
   toModelProto(): OnnxNs.ModelProto {
-    return this.modelProto(this.initializers.map((i) => ({ ...i.proto, rawData: i.bytes })));
+    return this.modelProto(this.initializers.map((i) => ({ ...i.proto, rawData: initializerBytes(i) })));
   }
 
   private modelProto(initializer: OnnxNs.ITensorProto[]): OnnxNs.ModelProto {
@@ -199,7 +364,9 @@ export class OnnxGraph {
     this.checkOutputs();
     const data: Uint8Array[] = [];
     let offset = 0;
-    const initializer = this.initializers.map(({ proto, bytes }) => {
+    const initializer = this.initializers.map((init) => {
+      const { proto } = init;
+      const bytes = initializerBytes(init);
       if (bytes.byteLength < threshold) return { ...proto, rawData: bytes };
       const pad = (EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
       if (pad) data.push(new Uint8Array(pad));
@@ -225,7 +392,15 @@ export class OnnxGraph {
   }
 
   private initializer(name: string, type: OnnxElemType, dims: readonly number[], rawData: Uint8Array): string {
-    this.initializers.push({ proto: { name, dataType: ELEM[type], dims: [...dims] }, bytes: rawData });
+    this.initializers.push({ proto: { name, dataType: ELEM[type], dims: [...dims] }, bytes: rawData, byteLength: rawData.byteLength });
+    this.define(name, dims);
+    return name;
+  }
+
+  /** An initializer whose bytes are made by `load` when the graph is serialized. */
+  private lazyInitializer(name: string, type: OnnxElemType, dims: readonly number[], byteLength: number, load: () => Uint8Array): string {
+    if (this.defined.has(name)) throw new MigeInputError(`value '${name}' already exists`, `OnnxGraph ${this.name}`);
+    this.initializers.push({ proto: { name, dataType: ELEM[type], dims: [...dims] }, load, byteLength });
     this.define(name, dims);
     return name;
   }
@@ -236,9 +411,50 @@ export class OnnxGraph {
   }
 }
 
+interface Initializer {
+  proto: OnnxNs.ITensorProto;
+  /** The bytes, or `load` to make them when serializing (parameters from an OnnxParamSource). */
+  bytes?: Uint8Array;
+  load?: () => Uint8Array;
+  byteLength: number;
+}
+
+function initializerBytes(i: Initializer): Uint8Array {
+  const bytes = i.bytes ?? (i.load as () => Uint8Array)();
+  if (bytes.byteLength !== i.byteLength) throw new Error(`initializer '${i.proto.name}' made ${bytes.byteLength} bytes, ${i.byteLength} expected`);
+  return bytes;
+}
+
 /** Little-endian bytes of a typed array (every supported host is little-endian, as ONNX raw_data). */
 function bytesOf(a: Float32Array | Uint16Array | BigInt64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** A custom gradient: (dOutput, context) → one gradient per input (undefined: none). */
+export type OnnxBackward = (dOutput: string, inputs: readonly string[], output: string) => (string | undefined)[];
+
+/** A region of nodes [start, end) that `customGradient` emitted, with its rule. */
+export interface OnnxCustomGradient {
+  start: number;
+  end: number;
+  inputs: string[];
+  output: string;
+  backward: OnnxBackward;
+}
+
+/** A graph input or output as declared. */
+export interface OnnxValueInfo {
+  name: string;
+  type: OnnxElemType;
+  dims: OnnxDim[];
+}
+
+const ELEM_NAME = new Map<number, OnnxElemType>(Object.entries(ELEM).map(([k, v]) => [v, k as OnnxElemType]));
+
+function infoOf(v: OnnxNs.IValueInfoProto): OnnxValueInfo {
+  const t = v.type?.tensorType;
+  const dims = (t?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue ?? 0)));
+  return { name: v.name ?? '', type: ELEM_NAME.get(t?.elemType ?? 0) ?? 'float32', dims };
 }
 
 function valueInfo(name: string, type: OnnxElemType, dims: readonly OnnxDim[]): OnnxNs.IValueInfoProto {
@@ -257,4 +473,20 @@ function attributeProto(name: string, v: OnnxAttr): OnnxNs.IAttributeProto {
 
 function isIntList(v: OnnxAttr): v is readonly number[] {
   return Array.isArray(v);
+}
+
+/**
+ * An OnnxParamSource over tensors in memory (a module's namedParameters or state dict): each
+ * parameter is read (as a float32 copy) when the graph is serialized.
+ */
+export function tensorParamSource(tensors: Iterable<readonly [string, tf.Tensor]>): OnnxParamSource {
+  const byName = new Map(tensors);
+  return {
+    read(name, shape) {
+      const t = byName.get(name);
+      if (!t) throw new MigeInputError(`the model has no parameter '${name}'`, 'tensorParamSource');
+      if (t.shape.join() !== shape.join()) throw new MigeInputError(`parameter '${name}' has shape [${t.shape.join(', ')}], the graph wants [${shape.join(', ')}]`, 'tensorParamSource');
+      return (tf.tidy(() => tf.cast(t, 'float32').dataSync()) as Float32Array).slice();
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AdamW } from '../../src/nn/index.js';
+import { AdamW, FlatAdamW } from '../../src/nn/index.js';
 import { expectClose, useBackend } from '../helpers.js';
 import { ref } from './refs.js';
 
@@ -42,5 +42,48 @@ describe('AdamW', () => {
     expectClose(q, p, 0, 'resumed parameter');
     expect(Math.abs((p.dataSync()[0] as number) - 1)).toBeGreaterThan(1e-3);
     expect(() => resumed.loadStateDict(new Map(), 1)).toThrow(/lacks exp_avg\.p/);
+  });
+});
+
+describe('FlatAdamW', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('matches torch.optim.AdamW + clip_grad_norm_ over 3 steps, as AdamW does', () => {
+    const p1 = Float32Array.from(ref('adamw.init.p1').dataSync());
+    const p2 = Float32Array.from(ref('adamw.init.p2').dataSync());
+    const opt = new FlatAdamW([{ name: 'p1', data: p1 }, { name: 'p2', data: p2 }], { lr: 1e-2, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.03, maxGradNorm: 1 });
+    for (let s = 0; s < 3; s++) {
+      const grads = new Map([['p1', Float32Array.from(ref(`adamw.grad${s}.p1`).dataSync())], ['p2', Float32Array.from(ref(`adamw.grad${s}.p2`).dataSync())]]);
+      const { gradNorm } = opt.apply(grads);
+      expect(gradNorm).toBeCloseTo(ref(`adamw.norm${s}`).dataSync()[0] as number, 4);
+      expectClose(tf.tensor(p1, ref(`adamw.after${s}.p1`).shape), ref(`adamw.after${s}.p1`), 1e-6, `p1 step ${s}`);
+      expectClose(tf.tensor(p2, ref(`adamw.after${s}.p2`).shape), ref(`adamw.after${s}.p2`), 1e-6, `p2 step ${s}`);
+    }
+  });
+
+  it('follows AdamW step for step (schedule, clipping, state names), leaving params without a gradient alone', () => {
+    const config = { lr: 0.05, warmupSteps: 2, cosineDecaySteps: 5, minLrRatio: 0.2, maxGradNorm: 0.5, weightDecay: 0.01 };
+    const init = [Float32Array.of(0.5, -1, 2), Float32Array.of(3, 0.25)];
+    const tfParams: [string, tf.Variable][] = [['a', tf.variable(tf.tensor(init[0] as Float32Array))], ['b', tf.variable(tf.tensor(init[1] as Float32Array))]];
+    const flat = [{ name: 'a', data: (init[0] as Float32Array).slice() }, { name: 'b', data: (init[1] as Float32Array).slice() }];
+    const reference = new AdamW(tfParams, config);
+    const ours = new FlatAdamW(flat, config);
+    for (let s = 0; s < 5; s++) {
+      const ga = Float32Array.of(0.3 * s - 0.2, 0.7, -0.1 * s);
+      const gb = Float32Array.of(1.5, -0.4 * s);
+      // Step 2 gives `b` no gradient: both optimizers leave it (and its moments) as they are.
+      const withB = s !== 2;
+      const r1 = reference.apply({ a: tf.tensor(ga), ...(withB ? { b: tf.tensor(gb) } : {}) });
+      const r2 = ours.apply(new Map([['a', ga], ...(withB ? [['b', gb] as const] : [])]));
+      expect(r2.lr).toBe(r1.lr);
+      expect(r2.gradNorm).toBeCloseTo(r1.gradNorm, 5);
+      tfParams.forEach(([, p], i) => expectClose(tf.tensor((flat[i] as { data: Float32Array }).data), p, 1e-6, `param ${i} step ${s}`));
+    }
+    expect([...ours.stateDict().keys()]).toEqual([...reference.stateDict().keys()]);
+    const reloaded = new FlatAdamW(flat.map((p) => ({ name: p.name, data: p.data.slice() })), config);
+    reloaded.loadStateDict(ours.stateDict(), ours.step);
+    expect(reloaded.step).toBe(5);
+    expect(() => reloaded.loadStateDict(new Map(), 1)).toThrow(/lacks exp_avg\.a/);
+    expect(() => ours.apply(new Map([['a', new Float32Array(2)]]))).toThrow(/gradient of a has 2 values for 3 weights/);
   });
 });

@@ -1,4 +1,4 @@
-import { emitAttention, emitConv2d, emitGeluErf, emitLayerNorm, emitLinear, type OnnxBuilder } from '@mige/core';
+import { emitAttention, emitConv2d, emitGeluErf, emitLayerNorm, emitLinear, emitParam, type OnnxBuilder } from '@mige/core';
 import type { EvaViT } from './eva-vit.js';
 
 /** The block, attention and MLP types are module-private; their shapes come through EvaViT's fields. */
@@ -8,10 +8,8 @@ type EvaAttention = EvaBlock['attn'];
 /** EVA attention: `qkv` (no bias) + [q_bias, 0, v_bias], q scaled by head_dim^-½, `proj`. */
 function emitEvaAttention(g: OnnxBuilder, m: EvaAttention, x: string, name: string): string {
   const d = m.dim;
-  const bias = new Float32Array(3 * d);
-  bias.set(m.qBias.dataSync() as Float32Array, 0);
-  bias.set(m.vBias.dataSync() as Float32Array, 2 * d);
-  const qkv = g.add(emitLinear(g, m.qkv, x, `${name}.qkv`), g.weight(`${name}.qkv_bias`, bias, [3 * d]));
+  const bias = g.concat([emitParam(g, `${name}.q_bias`, m.qBias), g.constantF32('zeros', new Float32Array(d), [d]), emitParam(g, `${name}.v_bias`, m.vBias)], 0);
+  const qkv = g.add(emitLinear(g, m.qkv, x, `${name}.qkv`), bias);
   const [q, k, v] = g.split(qkv, [d, d, d], -1) as [string, string, string];
   const out = emitAttention(g, q, k, v, { heads: m.numHeads, scale: 1 / Math.sqrt(d / m.numHeads) });
   return emitLinear(g, m.proj, out, `${name}.proj`);
@@ -31,8 +29,8 @@ export function emitEvaViT(g: OnnxBuilder, m: EvaViT, images: string, name: stri
   const patches = g.transpose(g.reshape(conv, [0, d, -1]), [0, 2, 1]);
   // cls_token [1, 1, D] broadcast to the (possibly dynamic) batch.
   const clsShape = g.concat([g.shape(patches, 0, 1), g.constantI64([1, d])], 0);
-  const cls = g.expand(g.weight(`${name}.cls_token`, m.clsToken), clsShape);
-  let h = g.add(g.concat([cls, patches], 1), g.weight(`${name}.pos_embed`, m.posEmbed));
+  const cls = g.expand(emitParam(g, `${name}.cls_token`, m.clsToken), clsShape);
+  let h = g.add(g.concat([cls, patches], 1), emitParam(g, `${name}.pos_embed`, m.posEmbed));
   m.blocks.items.forEach((b, i) => (h = emitEvaBlock(g, b, h, `${name}.blocks.${i}`)));
   return h;
 }

@@ -1,4 +1,4 @@
-import { emitAttention, emitGeluErf, emitLayerNorm, emitLinear, type OnnxBuilder } from '@mige/core';
+import { emitAttention, emitGeluErf, emitLayerNorm, emitLinear, emitParam, type OnnxBuilder } from '@mige/core';
 import type { QFormer } from './qformer.js';
 import type { BertLayer } from './qformer-layers.js';
 
@@ -33,7 +33,7 @@ export function emitQFormer(g: OnnxBuilder, m: QFormer, imageEmbeds: string): st
   const c = m.config;
   const bert = m.qformer.bert;
   const shape = g.concat([g.shape(imageEmbeds, 0, 1), g.constantI64([c.numQueryTokens, c.hiddenSize])], 0);
-  const queries = g.expand(g.weight('query_tokens', m.queryTokens), shape);
+  const queries = g.expand(emitParam(g, 'query_tokens', m.queryTokens), shape);
   let h = emitLayerNorm(g, bert.embeddings.layerNorm, queries, 'Qformer.bert.embeddings.LayerNorm');
   bert.encoder.layer.items.forEach((layer, i) => (h = emitBertLayer(g, layer, h, imageEmbeds, `Qformer.bert.encoder.layer.${i}`)));
   return h;

@@ -1,4 +1,4 @@
-import type { OnnxBuilder } from '@mige/core';
+import { emitParam, type OnnxBuilder } from '@mige/core';
 import type { T5Encoder } from './t5-encoder.js';
 import { emitT5Block, emitT5LayerNorm } from './t5-layers.onnx.js';
 import { relativePositionBucket } from './t5-position.js';
@@ -26,7 +26,7 @@ export function emitT5Encoder(g: OnnxBuilder, m: T5Encoder, inputs: T5OnnxInputs
   const used = g.sliceDynamic(table, g.constantI64([0, 0]), g.concat([l, l], 0), [0, 1]); // [L, L]
   const rel = m.encoder.block.at(0).selfAttention.relativeAttentionBias;
   if (!rel) throw new Error('T5 block 0 has no relative_attention_bias');
-  const biasTable = g.weight(`${name}encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight`, rel.weight);
+  const biasTable = emitParam(g, `${name}encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight`, rel.weight);
   const positionBias = g.unsqueeze(g.transpose(g.gather(biasTable, used, 0), [2, 0, 1]), [0]); // [1, H, L, L]
   const maskBias = g.reshape(g.mulScalar(g.sub(g.scalar(1), inputs.attentionMask), FLOAT32_MIN), [0, 1, 1, -1]);
   const bias = g.add(positionBias, maskBias);

@@ -1,11 +1,11 @@
-import { emitAttention, emitGeluTanh, emitLinear, type OnnxBuilder } from '@mige/core';
+import { emitAttention, emitGeluTanh, emitLinear, emitParam, type OnnxBuilder } from '@mige/core';
 import type { T5Attention, T5Block, T5DenseGatedActDense, T5LayerNorm } from './t5-layers.js';
 
 /** T5LayerNorm (RMSNorm): w · x / √(mean(x²) + eps). */
 export function emitT5LayerNorm(g: OnnxBuilder, m: T5LayerNorm, x: string, name: string): string {
   const variance = g.reduceMean(g.mul(x, x), [-1]);
   const inv = g.reciprocal(g.sqrt(g.addScalar(variance, m.eps)));
-  return g.mul(g.weight(`${name}.weight`, m.weight), g.mul(x, inv));
+  return g.mul(emitParam(g, `${name}.weight`, m.weight), g.mul(x, inv));
 }
 
 /** T5Attention: q, k, v, o without bias; unscaled scores plus `bias` [B, H, L, L] (position bias + key mask). */

@@ -128,6 +128,6 @@ async function submit(producer: JobProducer, entry: BatchLine, input: string, op
   } else if (state !== undefined) {
     return;
   }
-  const request = await withImageBytes(entry, input, DEFAULT_REQUEST_LIMITS.maxImageBytes);
+  const request = await withImageBytes(entry, input, DEFAULT_REQUEST_LIMITS);
   await producer.enqueue(request, { jobId: entry.jobId, ...(options.priority !== undefined ? { priority: options.priority } : {}), ...(options.clientKey !== undefined ? { clientKey: options.clientKey } : {}) });
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { MigeInputError } from '@mige/core';
-import { MigeRequestTooLargeError } from '@mige/pipelines';
+import { MigeRequestTooLargeError, type RequestLimits } from '@mige/pipelines';
 import type { EnqueueRequest } from '../producer.js';
 import { isStoreRef } from '../store.js';
 
@@ -63,9 +63,13 @@ export async function readBatchFile(path: string, outDir: string): Promise<Batch
 
 /**
  * The request with its image file paths (relative to the requests file) read as bytes; data
- * URLs and store references pass as they are. Each file is size-checked before it is read.
+ * URLs and store references pass as they are. The image count is checked before any file is
+ * read (as the validator counts them), and each file's size before it is read.
  */
-export async function withImageBytes(entry: BatchLine, batchFile: string, maxImageBytes: number): Promise<EnqueueRequest> {
+export async function withImageBytes(entry: BatchLine, batchFile: string, limits: Pick<RequestLimits, 'maxImageBytes' | 'maxImages'>): Promise<EnqueueRequest> {
+  const { maxImageBytes, maxImages } = limits;
+  const count = (Array.isArray(entry.request.images) ? entry.request.images.length : 0) + (entry.request.source !== undefined && entry.request.source !== null ? 1 : 0);
+  if (count > maxImages) throw new MigeInputError(`${count} images were given: at most ${maxImages} per request`, `line ${entry.line}`);
   const base = dirname(resolve(batchFile));
   const read = async (value: unknown, field: string): Promise<unknown> => {
     if (typeof value !== 'string' || value.startsWith('data:') || isStoreRef(value)) return value;

@@ -1,19 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { MigeInputError } from '@mige/core';
-import {
-  attachOnnx,
-  defaultModelDir,
-  detachOnnx,
-  hasDefaultModel,
-  loadDefaultModel,
-  loadModel,
-  MIGE_PRESETS,
-  MigeModel,
-  MODEL_ONNX_SUBFOLDER,
-  modelOnnxDir,
-  type MigePresetName,
-} from '@mige/pipelines';
+import { attachOnnx, DEFAULT_MODEL_NAME, detachOnnx, loadModel, MIGE_PRESETS, MigeModel, MODEL_ONNX_SUBFOLDER, modelOnnxDir, resolveModelSource } from '@mige/pipelines';
 
 export interface WorkerModel {
   model: MigeModel;
@@ -24,26 +11,23 @@ export interface WorkerModel {
 }
 
 /**
- * `--model` as the mige flow commands take it: a model folder, a preset with random weights, or
- * (absent) the shipped default model; a folder's ONNX export is attached unless engine is tfjs.
+ * `--model` as the mige flow commands take it: a model folder, mige-world (the default model, also
+ * when absent) or a preset with random weights; a folder's ONNX export is attached unless engine is
+ * tfjs.
  */
 export async function loadWorkerModel(value: string | undefined, options: { initSeed?: number; engine?: 'tfjs' | 'onnx' } = {}): Promise<WorkerModel> {
   let model: MigeModel;
   let dir: string | undefined;
   let description: string;
-  if (value === undefined) {
-    if (!hasDefaultModel()) throw new MigeInputError(`the default model is not in this install (${defaultModelDir()}): give --model <folder|preset>`, '--model');
-    dir = defaultModelDir();
-    model = await loadDefaultModel();
-    description = `the default model (${model.config.name})`;
-  } else if (Object.hasOwn(MIGE_PRESETS, value)) {
-    model = MigeModel.create(MIGE_PRESETS[value as MigePresetName], { seed: options.initSeed ?? 0 });
-    description = `preset ${value} with random weights (seed ${options.initSeed ?? 0})`;
+  // As the mige flow commands resolve it: a folder, the default model's name, a preset.
+  const source = resolveModelSource(value, process.cwd(), '--model');
+  if (source.kind === 'preset') {
+    model = MigeModel.create(MIGE_PRESETS[source.name], { seed: options.initSeed ?? 0 });
+    description = `preset ${source.name} with random weights (seed ${options.initSeed ?? 0})`;
   } else {
-    dir = resolve(value);
-    if (!existsSync(dir)) throw new MigeInputError(`no such folder, and not a preset (${Object.keys(MIGE_PRESETS).join(', ')})`, `--model ${value}`);
+    dir = source.dir;
     model = await loadModel(dir);
-    description = `${model.config.name} from ${dir}`;
+    description = value === undefined || value === '' || value === DEFAULT_MODEL_NAME ? `the default model (${model.config.name})` : `${model.config.name} from ${dir}`;
   }
   const onnx = dir === undefined ? undefined : modelOnnxDir(dir);
   try {

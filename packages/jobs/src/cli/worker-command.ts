@@ -10,15 +10,16 @@ const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export const workerCommand: Command = {
   name: 'worker',
   summary: 'run generate / edit / compose jobs from a Redis queue (BullMQ) on one loaded model',
-  help: `Usage: mige worker --redis <url> [--model <dir|preset>] [--concurrency 1] [options]
+  help: `Usage: mige worker --redis <url> [--model <m>] [--concurrency 1] [options]
 
 Loads the model once and runs the queue's jobs until SIGTERM / SIGINT: then it finishes the
 running job (up to --grace-ms), or stops it within one step and puts it back in the queue.
 Run one worker process per core (wasm computes on one thread) or per GPU; every worker of a
 queue must load the same model.
 ${QUEUE_HELP}
-  --model <dir|preset>  a MIGE.js model folder or a preset (mige-tiny, mige-xl: random weights);
-                        default: the shipped default model
+  --model <m>           a MIGE.js model folder, mige-world (the default model, from
+                        @mige/model-world) or a preset (mige-tiny, mige-xl: random weights);
+                        default: mige-world
   --init-seed <n>       seed of a preset's random weights (default 0)
   --engine <e>          tfjs | onnx (default: onnx when the model folder has an onnx/ export)
   --backend <name>      tensorflow-gpu | tensorflow | wasm | cpu (default: the fastest installed)

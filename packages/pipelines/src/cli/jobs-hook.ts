@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from './io.js';
 
 /** Subcommands that live in @mige/jobs (BullMQ and Redis), which pipelines does not depend on. */
@@ -11,7 +11,9 @@ export const JOBS_COMMANDS: Readonly<Record<string, string>> = {
 
 /** Finds `mige worker|batch` in @mige/jobs where it is installed: beside pipelines, or in the working directory's project. */
 export async function loadJobsCommand(name: string): Promise<Command | undefined> {
-  for (const from of [import.meta.url, pathToFileURL(join(process.cwd(), 'package.json')).href]) {
+  // typeof guards: __filename exists only in the CommonJS build (where import.meta is empty), import.meta.url only in ESM (sources).
+  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+  for (const from of [here, join(process.cwd(), 'package.json')]) {
     let entry: string;
     try {
       entry = createRequire(from).resolve('@mige/jobs/cli');

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MigeAbortError, MigeInputError } from '@mige/core';
+import { packageRoot } from '../model/assets.js';
 import { UsageError } from './args.js';
 import { composeCommand } from './commands/compose.js';
 import { convertCommand } from './commands/convert.js';
@@ -14,17 +16,13 @@ import { JOBS_COMMANDS, loadJobsCommand } from './jobs-hook.js';
 
 export const COMMANDS: readonly Command[] = [generateCommand, editCommand, composeCommand, trainCommand, evalCommand, convertCommand, exportCommand, infoCommand];
 
-/** The package version: package.json is one level above dist/cli.js, two above src/cli/run.ts. */
+/** The package version, from its package.json (found from src/ or dist/ alike). */
 function version(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === '@mige/pipelines') return pkg.version ?? 'unknown';
-    } catch {
-      // not there: try the next level
-    }
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
-  return 'unknown';
 }
 
 const USAGE = `Usage: mige <command> [options]
@@ -77,7 +75,13 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
 export async function runCommand(command: Command, rest: readonly string[], io: CliIo): Promise<number> {
   const { name } = command;
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(`${command.help}\n`);
+    try {
+      io.stdout.write(`${typeof command.help === 'function' ? command.help(rest) : command.help}\n`);
+    } catch (e) {
+      if (!(e instanceof MigeInputError)) throw e;
+      io.stderr.write(`mige ${name}: error: ${oneLine(e)}\n`);
+      return 1;
+    }
     return 0;
   }
   try {

@@ -4,6 +4,7 @@ import { MigeInputError, nn, PthReader, SafetensorsReader, tf } from '@mige/core
 import { ditKeysOfMigeCheckpoint, fromDiffusersPixArt } from '@mige/dit';
 import { loadT5Encoder, qformerCheckpointReader, T5Tokenizer } from '@mige/encoder';
 import { loadAutoencoderKL, type AutoencoderKLConfig } from '@mige/vae';
+import { isDitConfig } from './backbones.js';
 import { describeWeightProblems, listNames } from './checkpoint.js';
 import type { MigeConfig } from './config.js';
 import { MigeModel } from './mige-model.js';
@@ -107,7 +108,9 @@ function widenPatchEmbedder(source: nn.TensorReader, model: MigeModel): nn.Tenso
 function loadPixArt(model: MigeModel, path: string): Set<string> {
   if (statSync(path).isDirectory()) {
     const file = join(path, 'diffusion_pytorch_model.safetensors');
-    return withReader(file, (reader) => loadPiece(model, widenPatchEmbedder(fromDiffusersPixArt(reader, model.config.backbone), model), file));
+    const backbone = model.config.backbone;
+    if (!isDitConfig(backbone)) throw new MigeInputError(`PixArt weights load into a DiT backbone, not a '${backbone.type}' one`, path);
+    return withReader(file, (reader) => loadPiece(model, widenPatchEmbedder(fromDiffusersPixArt(reader, backbone), model), file));
   }
   return withReader(path, (reader) => loadPiece(model, widenPatchEmbedder(ditKeysOfMigeCheckpoint(reader), model), path));
 }

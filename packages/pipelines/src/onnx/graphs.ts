@@ -1,4 +1,4 @@
-import { MigeInputError, OnnxBuilder, type OnnxDim, type OnnxWeightType } from '@mige/core';
+import { MigeInputError, OnnxBuilder, tensorParamSource, type OnnxDim, type OnnxWeightType } from '@mige/core';
 import { DitBackbone, emitDitBackbone, emitPatchEmbed } from '@mige/dit';
 import { emitQFormer, emitT5Encoder, emitT5Proj, emitVisionEncoder } from '@mige/encoder';
 import { emitFfmFusion, FfmFusion } from '@mige/fusion';
@@ -37,7 +37,10 @@ function ditOf(model: MigeModel): DitBackbone {
  * symbolic) and the caption / T5 sequence length.
  */
 export function buildComponentGraph(model: MigeModel, component: OnnxComponent, o: ComponentGraphOptions): ComponentGraph {
-  const g = new OnnxBuilder({ name: `mige-${component}`, weightType: o.weightType, metadata: { component, model: model.config.name } });
+  // Parameters by their official names (the VAE's under diffusers' own), read at serialization.
+  const named = component.startsWith('vae-') ? model.vae.namedParameters() : model.namedParameters();
+  const params = { mode: 'initializer' as const, source: tensorParamSource(named) };
+  const g = new OnnxBuilder({ name: `mige-${component}`, weightType: o.weightType, params, metadata: { component, model: model.config.name } });
   const inputs: OnnxValueSpec[] = [];
   const outputs: OnnxValueSpec[] = [];
   const input = (key: string, shape: OnnxDim[]): string => {
@@ -97,7 +100,7 @@ export function buildComponentGraph(model: MigeModel, component: OnnxComponent, 
       const d = c.encoder.t5.dModel;
       const inputsEmbeds = input('inputsEmbeds', [B, 'sequence_length', d]);
       const attentionMask = input('attentionMask', [B, 'sequence_length']);
-      output(emitT5Encoder(g, enc.t5, { inputsEmbeds, attentionMask }, o.t5MaxLength), 'lastHiddenState', [B, 'sequence_length', d]);
+      output(emitT5Encoder(g, enc.t5, { inputsEmbeds, attentionMask }, o.t5MaxLength, 't5_model.'), 'lastHiddenState', [B, 'sequence_length', d]);
       break;
     }
   }

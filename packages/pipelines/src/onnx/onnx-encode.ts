@@ -13,7 +13,7 @@ import type { MigeModel } from '../model/index.js';
 import type { OnnxSessions } from './sessions.js';
 
 /** One item's checked prompt and its sequence plan (how many of its images the sequence uses). */
-interface PlannedItem {
+export interface PlannedItem {
   input: EncoderInput;
   plan: SequencePlan;
   /** Images that appear in the plan: slots past a truncation are never computed. */
@@ -57,7 +57,7 @@ export async function encodeInstructionsOnnx(model: MigeModel, sessions: OnnxSes
 }
 
 /** prepareBatch + planSequence as MigeInstructionEncoder.embed does them, problems of the whole batch reported at once. */
-function planBatch(model: MigeModel, batch: readonly EncoderInput[]): PlannedItem[] {
+export function planBatch(model: MigeModel, batch: readonly EncoderInput[]): PlannedItem[] {
   const c = model.encoder.config;
   if (!Array.isArray(batch) || batch.length === 0) throw new MigeInputError('expected a non-empty array of instructions', 'batch');
   const problems: InstructionProblem[] = [];

@@ -1,19 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MigeInputError, tf } from '@mige/core';
+import { loadOnnxRuntime, MigeInputError, tf, type OnnxRuntime } from '@mige/core';
 import type * as Ort from 'onnxruntime-node';
 import { COMPONENT_IO, onnxValueName, type OnnxComponent, type OnnxComponentInputs, type OnnxComponentOutputs } from './components.js';
 import { readOnnxManifest, type OnnxComponentEntry, type OnnxManifest, type OnnxValueSpec } from './manifest.js';
 
-type OrtModule = typeof Ort;
-
-let ortPromise: Promise<OrtModule> | undefined;
-
-/** onnxruntime-node loads a native binding on import: only when sessions are opened. */
-function loadOrt(): Promise<OrtModule> {
-  ortPromise ??= import('onnxruntime-node');
-  return ortPromise;
-}
+/** The onnxruntime-node module (core's loadOnnxRuntime loads it, once, on first use). */
+export type OrtModule = OnnxRuntime;
 
 export interface OnnxSessionsOptions {
   /**
@@ -43,7 +36,7 @@ export class OnnxSessions {
 
   static async open(dir: string, options: OnnxSessionsOptions = {}): Promise<OnnxSessions> {
     const manifest = readOnnxManifest(dir);
-    const ort = await loadOrt();
+    const ort = await loadOnnxRuntime('the onnx engine');
     const names = options.components ?? (Object.keys(manifest.components) as OnnxComponent[]);
     const sessions = new Map<OnnxComponent, Ort.InferenceSession>();
     try {

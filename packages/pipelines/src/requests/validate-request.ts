@@ -3,9 +3,10 @@ import { countPlaceholders } from '@mige/encoder';
 import type { SamplerConfig } from '../diffusion/index.js';
 import { FLOW_DEFAULTS, REFERENCE_SAMPLER, type FlowDefaults, type FlowName } from '../flows/index.js';
 import { FLOW_NAMES, SAMPLER_NAMES, type FlowJob, type RequestLimits, type SamplerName } from './flow-request.js';
+import { fitToSide, Gate } from './admission.js';
 import { decodeDataUrl } from './image-input.js';
 
-const FIELDS = new Set(['flow', 'instruction', 'images', 'source', 'sourceSlot', 'steps', 'scales', 'seed', 'numImages', 'sampler']);
+const FIELDS: readonly string[] = ['flow', 'instruction', 'images', 'source', 'sourceSlot', 'steps', 'scales', 'seed', 'numImages', 'sampler'];
 const MAX_SEED = 2 ** 32 - 1;
 const PLACEHOLDER = '<imagehere>';
 
@@ -18,6 +19,23 @@ export const SAMPLERS: Readonly<Record<SamplerName, SamplerConfig>> = {
 
 /** Turns one image field of a request (`images[2]`, `source`) into an RGB image, checked against the limits. */
 export type RequestImageReader = (value: unknown, field: string, limits: RequestLimits) => Promise<RgbImage>;
+
+/** How validateFlowRequest reads a request's images, and what else the caller's request may hold. */
+export interface ValidateFlowRequestOptions {
+  /** Decodes one image field: PNG / JPEG data URLs (decodeDataUrl) unless the caller accepts more. */
+  readImage?: RequestImageReader;
+  /**
+   * Brings each decoded image's shorter side down to this many pixels as it is admitted
+   * (fitToSide; `admissionSide(model)` for the model that will run it). Default: kept as decoded.
+   */
+  fitSide?: number;
+  /** Images are decoded one at a time through this gate (default: one gate for the whole process). */
+  gate?: Gate;
+  /** Fields of the caller's own that the body may hold besides a FlowRequest's (read by the caller, not here). */
+  extraFields?: readonly string[];
+}
+
+const ONE_AT_A_TIME = new Gate();
 
 const bad = (message: string): MigeInputError => new MigeInputError(message);
 
@@ -69,20 +87,22 @@ export function samplerName(config: SamplerConfig): SamplerName {
 
 /**
  * Checks a FlowRequest (parsed JSON of unknown shape) against the limits and decodes its
- * images; MigeInputError on bad input (MigeRequestTooLargeError for an image over the size
- * limit). Omitted settings take `defaultsFor(flow)` (the model's, where one is loaded).
- * `readImage` decodes one image field: PNG / JPEG data URLs unless the caller accepts more.
+ * images, one at a time, fitted to `options.fitSide`; MigeInputError on bad input
+ * (MigeRequestTooLargeError for an image over the size limit). Every setting is checked before
+ * any image is decoded. Omitted settings take `defaultsFor(flow)` (the model's, where one is
+ * loaded).
  */
 export async function validateFlowRequest(
   body: unknown,
   limits: RequestLimits,
   defaultsFor: (flow: FlowName) => FlowDefaults = (flow) => FLOW_DEFAULTS[flow],
-  readImage: RequestImageReader = decodeDataUrl,
+  options: ValidateFlowRequestOptions = {},
 ): Promise<FlowJob> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('the request body must be a JSON object');
   const r = body as Record<string, unknown>;
-  const unknown = Object.keys(r).filter((k) => !FIELDS.has(k));
-  if (unknown.length > 0) throw bad(`unknown field(s) ${unknown.join(', ')} (known: ${[...FIELDS].join(', ')})`);
+  const fields = new Set([...FIELDS, ...(options.extraFields ?? [])]);
+  const unknown = Object.keys(r).filter((k) => !fields.has(k));
+  if (unknown.length > 0) throw bad(`unknown field(s) ${unknown.join(', ')} (known: ${[...fields].join(', ')})`);
 
   if (!FLOW_NAMES.includes(r.flow as FlowName)) throw bad(`flow must be one of ${FLOW_NAMES.join(', ')}, got ${JSON.stringify(r.flow)}`);
   const flow = r.flow as FlowName;
@@ -114,9 +134,15 @@ export async function validateFlowRequest(
     }
   }
 
+  const { readImage = decodeDataUrl, fitSide, gate = ONE_AT_A_TIME } = options;
+  const decode = (value: unknown, field: string) =>
+    gate.run(async () => {
+      const img = await readImage(value, field, limits);
+      return fitSide === undefined ? img : fitToSide(img, fitSide);
+    });
   const images = [];
-  for (let i = 0; i < rawImages.length; i++) images.push(await readImage(rawImages[i], `images[${i}]`, limits));
-  const source = hasSource ? await readImage(r.source, 'source', limits) : undefined;
+  for (let i = 0; i < rawImages.length; i++) images.push(await decode(rawImages[i], `images[${i}]`));
+  const source = hasSource ? await decode(r.source, 'source') : undefined;
   return {
     flow,
     instruction,

@@ -33,7 +33,9 @@ export {
   type TrainLoggerOptions,
   type TrainLogRecord,
 } from './progress-log.js';
-export { emaWarmupDecay, train, type TrainOptions, type TrainResult } from './trainer.js';
+export { defaultTrainEngine, train, type TrainOptions, type TrainResult } from './trainer.js';
+export { emaWarmupDecay } from './tfjs-engine.js';
+export { TRAIN_ENGINES, type TrainEngineName, type TrainStepEngine, type EngineState, type EngineStepResult } from './engine.js';
 export { REFERENCE_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from './train-config.js';
 export { datasetFromManifest, datasetFromSource, datasetFromWorld, datasetFromWorldSeed, trainTaskOf, PROMPT_TASK, TRAIN_TASKS, type ImageSizes, type TrainDataset, type TrainDatasetSource, type TrainExample, type TrainTask } from './train-data.js';
 export { prepareTrainBatch, disposeTrainBatch, type TrainBatch } from './train-batch.js';

@@ -27,6 +27,8 @@ interface Entry { moments: Float32Array; shape: [number, number, number] }
  */
 export class LatentCache implements LatentEncoder {
   private readonly entries = new Map<string, Entry>();
+  /** What the last `fill` encoded beyond maxEntries, kept until the next fill. */
+  private pinned = new Map<string, Entry>();
 
   /** @param maxEntries images kept (8 KB each at 4×16×16); beyond, new images are encoded every time. */
   constructor(private readonly vae: LatentEncoder, readonly maxEntries = 50_000) {}
@@ -37,32 +39,73 @@ export class LatentCache implements LatentEncoder {
 
   /** images [n, 3, H, W] → their latent distribution, encoding only the images not seen before. */
   encode(images: ImageBatch): DiagonalGaussianDistribution {
-    const n = images.shape[0];
-    const pixels = images.dataSync() as Float32Array;
-    const per = pixels.length / n;
-    const keys = Array.from({ length: n }, (_, i) => imageKey(pixels.subarray(i * per, (i + 1) * per)));
-    const missing = [...new Set(keys.filter((k) => !this.entries.has(k)))];
+    const keys = this.keysOf(images);
+    const missing = [...new Set(keys.filter((k) => !this.known(k)))];
     const fresh = new Map<string, Entry>();
     if (missing.length > 0) {
       const picked = tf.gather(images, missing.map((k) => keys.indexOf(k))) as ImageBatch;
       const dist = this.vae.encode(picked);
       picked.dispose();
       try {
-        const shape = dist.mean.shape.slice(1) as [number, number, number];
-        const size = dist.mean.size / missing.length;
-        const mean = dist.mean.dataSync() as Float32Array, logvar = dist.logvar.dataSync() as Float32Array;
-        missing.forEach((k, i) => {
-          const moments = new Float32Array(2 * size);
-          moments.set(mean.subarray(i * size, (i + 1) * size));
-          moments.set(logvar.subarray(i * size, (i + 1) * size), size);
-          fresh.set(k, { moments, shape });
-          if (this.entries.size < this.maxEntries) this.entries.set(k, { moments, shape });
-        });
+        this.store(missing, dist, fresh);
       } finally {
         dist.dispose();
       }
     }
-    const rows = keys.map((k) => (this.entries.get(k) ?? fresh.get(k)) as Entry);
+    return this.distributionOf(keys, fresh);
+  }
+
+  /**
+   * Encodes, with `encode` (e.g. an ONNX Runtime session), the images not seen before, so that
+   * the next `encode` of any of them needs no VAE. Images beyond maxEntries are kept until the
+   * next fill.
+   */
+  async fill(images: ImageBatch, encode: (images: ImageBatch) => Promise<DiagonalGaussianDistribution>): Promise<void> {
+    const keys = this.keysOf(images);
+    const missing = [...new Set(keys.filter((k) => !this.entries.has(k)))];
+    this.pinned = new Map();
+    if (missing.length === 0) return;
+    const picked = tf.gather(images, missing.map((k) => keys.indexOf(k))) as ImageBatch;
+    try {
+      const dist = await encode(picked);
+      try {
+        this.store(missing, dist, this.pinned);
+      } finally {
+        dist.dispose();
+      }
+    } finally {
+      picked.dispose();
+    }
+  }
+
+  private keysOf(images: ImageBatch): string[] {
+    const n = images.shape[0];
+    const pixels = images.dataSync() as Float32Array;
+    const per = pixels.length / n;
+    return Array.from({ length: n }, (_, i) => imageKey(pixels.subarray(i * per, (i + 1) * per)));
+  }
+
+  private known(key: string): boolean {
+    return this.entries.has(key) || this.pinned.has(key);
+  }
+
+  /** Keeps each image's moments: in the cache while it has room, and in `overflow` always. */
+  private store(keys: readonly string[], dist: DiagonalGaussianDistribution, overflow: Map<string, Entry>): void {
+    const shape = dist.mean.shape.slice(1) as [number, number, number];
+    const size = dist.mean.size / keys.length;
+    const mean = dist.mean.dataSync() as Float32Array, logvar = dist.logvar.dataSync() as Float32Array;
+    keys.forEach((k, i) => {
+      const moments = new Float32Array(2 * size);
+      moments.set(mean.subarray(i * size, (i + 1) * size));
+      moments.set(logvar.subarray(i * size, (i + 1) * size), size);
+      overflow.set(k, { moments, shape });
+      if (this.entries.size < this.maxEntries) this.entries.set(k, { moments, shape });
+    });
+  }
+
+  private distributionOf(keys: readonly string[], fresh: Map<string, Entry>): DiagonalGaussianDistribution {
+    const n = keys.length;
+    const rows = keys.map((k) => (this.entries.get(k) ?? this.pinned.get(k) ?? fresh.get(k)) as Entry);
     const [c, h, w] = (rows[0] as Entry).shape;
     const all = new Float32Array(n * 2 * c * h * w);
     rows.forEach((r, i) => all.set(r.moments, i * r.moments.length));

@@ -1,14 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeAbortError, nn, Rng, tf, type Latents } from '@mige/core';
 import { useBackend } from '@mige/core/testing';
 import { generateExample, streamExamples, writeDataset, type WorldExample } from '@mige/data';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { iddpmTables } from '../../src/diffusion/index.js';
 import { extractIntoTensor, hybridLoss, qSample } from '../../src/loss/index.js';
 import { MIGE_TINY, MigeModel } from '../../src/model/index.js';
-import { batchLoss, datasetFromManifest, datasetFromWorld, drawStep, emaWarmupDecay, prepareTrainBatch, readCheckpoint, resolveTrainConfig, train, trainTaskOf, type TrainConfig } from '../../src/train/index.js';
+import { tempDirsPerTest } from './temp-dirs.js';
+import { batchLoss, datasetFromManifest, datasetFromWorld, drawStep, emaWarmupDecay, prepareTrainBatch, readCheckpoint, resolveTrainConfig, train, TRAIN_ENGINES, trainTaskOf, type TrainConfig } from '../../src/train/index.js';
 
 const SIZES = { imageSize: MIGE_TINY.imageSize, vitSize: MIGE_TINY.encoder.vision.imgSize };
 
@@ -37,14 +37,8 @@ function randomizeOutputs(model: MigeModel): void {
 }
 
 describe('training', () => {
-  const dirs: string[] = [];
-  const tmp = () => {
-    const d = mkdtempSync(join(tmpdir(), 'mige-train-'));
-    dirs.push(d);
-    return d;
-  };
+  const tmp = tempDirsPerTest('train');
   beforeAll(() => useBackend('wasm'));
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it('maps record tasks onto the joint groups', () => {
     expect(['subject', 'recolor', 'background', 'compose_add', 'compose_replace', 'replace'].map((t) => trainTaskOf(t, t !== 'subject', 1, 'x'))).toEqual(['subject', 'edit', 'edit', 'add', 'replace', 'replace']);
@@ -134,11 +128,18 @@ describe('training', () => {
     model.dispose();
   });
 
+});
+
+/** The training loop on each engine: the same tests, the same expectations. */
+describe.each(TRAIN_ENGINES)('training on the %s engine', (engine) => {
+  const tmp = tempDirsPerTest('train');
+  beforeAll(() => useBackend('wasm'));
+
   it('editFocus re-weights the loss of items with a source and leaves subject items alone', async () => {
     const firstLoss = async (world: WorldExample[], editFocus: number) => {
       const model = MigeModel.create(MIGE_TINY, { seed: 5 });
       randomizeOutputs(model);
-      const res = await train({ model, dataset: datasetFromWorld(world, SIZES), outDir: tmp(), config: { ...FAST, steps: 1, editFocus }, log: quiet });
+      const res = await train({ engine, model, dataset: datasetFromWorld(world, SIZES), outDir: tmp(), config: { ...FAST, steps: 1, editFocus }, log: quiet });
       model.dispose();
       return res.losses[0] as number;
     };
@@ -155,7 +156,7 @@ describe('training', () => {
     const firstLoss = async (config: Partial<TrainConfig>) => {
       const model = MigeModel.create(MIGE_TINY, { seed: 5 });
       randomizeOutputs(model);
-      const res = await train({ model, dataset: datasetFromWorld(edits, SIZES), outDir: tmp(), config: { ...FAST, steps: 1, ...config }, log: quiet });
+      const res = await train({ engine, model, dataset: datasetFromWorld(edits, SIZES), outDir: tmp(), config: { ...FAST, steps: 1, ...config }, log: quiet });
       model.dispose();
       return res.losses[0] as number;
     };
@@ -176,7 +177,7 @@ describe('training', () => {
   it('trains every module but the ViT and the VAE, which stay bit-identical', async () => {
     const model = MigeModel.create(MIGE_TINY, { seed: 2 });
     const before = snapshot(model);
-    const res = await train({ model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: tmp(), config: { ...FAST, steps: 2 }, log: quiet });
+    const res = await train({ engine, model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: tmp(), config: { ...FAST, steps: 2 }, log: quiet });
     expect(res.losses).toHaveLength(2);
     const after = snapshot(model);
     const changed = (k: string) => !Buffer.from((before.get(k) as Float32Array).buffer).equals(Buffer.from((after.get(k) as Float32Array).buffer));
@@ -194,17 +195,17 @@ describe('training', () => {
     const config = { ...FAST, gradAccumSteps: 2, emaDecay: 0.9, steps: 4 };
     const dataset = datasetFromWorld(mixedWorld(), SIZES);
     const straight = MigeModel.create(MIGE_TINY, { seed: 4 });
-    const a = await train({ model: straight, dataset, outDir: tmp(), config, log: quiet });
+    const a = await train({ engine, model: straight, dataset, outDir: tmp(), config, log: quiet });
     const out = tmp();
     const first = MigeModel.create(MIGE_TINY, { seed: 4 });
-    await train({ model: first, dataset, outDir: out, config: { ...config, steps: 2 }, log: quiet });
+    await train({ engine, model: first, dataset, outDir: out, config: { ...config, steps: 2 }, log: quiet });
     first.dispose();
     // Same frozen VAE (it lives in the model folder, not in training checkpoints); every other
     // tensor is scrambled, so all of them must come from the checkpoint.
     const resumed = MigeModel.create(MIGE_TINY, { seed: 4 });
     const scramble = new Rng('scramble');
     for (const [, p] of resumed.namedParameters()) p.assign(tf.tidy(() => scramble.randn(p.shape)));
-    const b = await train({ model: resumed, dataset, outDir: out, config, resume: true, log: quiet });
+    const b = await train({ engine, model: resumed, dataset, outDir: out, config, resume: true, log: quiet });
     expect(b.step).toBe(4);
     expect(b.losses).toEqual(a.losses.slice(2));
     const x = snapshot(straight), y = snapshot(resumed);
@@ -221,15 +222,15 @@ describe('training', () => {
     const config = { ...FAST, lrSchedule: 'cosine' as const, minLrRatio: 0.1, steps: 4 };
     const dataset = datasetFromWorld(mixedWorld(), SIZES);
     const straight = MigeModel.create(MIGE_TINY, { seed: 7 });
-    const a = await train({ model: straight, dataset, outDir: tmp(), config, log: quiet });
+    const a = await train({ engine, model: straight, dataset, outDir: tmp(), config, log: quiet });
     const out = tmp();
     const staged = MigeModel.create(MIGE_TINY, { seed: 7 });
-    const first = await train({ model: staged, dataset, outDir: out, config, stopAt: 2, log: quiet });
+    const first = await train({ engine, model: staged, dataset, outDir: out, config, stopAt: 2, log: quiet });
     expect([first.step, first.losses]).toEqual([2, a.losses.slice(0, 2)]);
     const lrs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { lr: number }).lr);
     // Still on the 4-step cosine: step 2's lr is the schedule's value there, not its end.
     expect(lrs[1]).toBeGreaterThan(0.5 * (FAST.lr as number));
-    const second = await train({ model: staged, dataset, outDir: out, config, resume: true, log: quiet });
+    const second = await train({ engine, model: staged, dataset, outDir: out, config, resume: true, log: quiet });
     expect([second.step, second.losses]).toEqual([4, a.losses.slice(2)]);
     const x = snapshot(straight), y = snapshot(staged);
     expect([...x.keys()].filter((k) => !Buffer.from((x.get(k) as Float32Array).buffer).equals(Buffer.from((y.get(k) as Float32Array).buffer)))).toEqual([]);
@@ -242,7 +243,7 @@ describe('training', () => {
     const model = MigeModel.create(MIGE_TINY, { seed: 6 });
     const before = snapshot(model);
     const out = tmp();
-    await train({ model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: out, config: { ...FAST, steps: 1, emaDecay: 0.9999, emaWarmup: true }, log: quiet });
+    await train({ engine, model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: out, config: { ...FAST, steps: 1, emaDecay: 0.9999, emaWarmup: true }, log: quiet });
     const after = snapshot(model);
     const ck = readCheckpoint(out);
     const name = 'final_layer.linear.weight';
@@ -257,7 +258,7 @@ describe('training', () => {
     const model = MigeModel.create(MIGE_TINY, { seed: 5 });
     const out = tmp();
     const controller = new AbortController();
-    const run = train({ model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: out, config: { ...FAST, steps: 50, checkpointEvery: 100 }, log: quiet, signal: controller.signal, onProgress: (e) => e.step === 3 && controller.abort() });
+    const run = train({ engine, model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: out, config: { ...FAST, steps: 50, checkpointEvery: 100 }, log: quiet, signal: controller.signal, onProgress: (e) => e.step === 3 && controller.abort() });
     await expect(run).rejects.toBeInstanceOf(MigeAbortError);
     expect(JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'))).toMatchObject({ step: 3 });
     const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
@@ -268,7 +269,7 @@ describe('training', () => {
   it('follows a cosine learning-rate schedule down to minLrRatio · lr at the last step', async () => {
     const model = MigeModel.create(MIGE_TINY, { seed: 7 });
     const lrs: number[] = [];
-    await train({ model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: tmp(), log: quiet, config: { ...FAST, steps: 3, lr: 0.01, lrSchedule: 'cosine', minLrRatio: 0.25 }, onProgress: (e) => lrs.push(e.info?.lr ?? NaN) });
+    await train({ engine, model, dataset: datasetFromWorld(mixedWorld(), SIZES), outDir: tmp(), log: quiet, config: { ...FAST, steps: 3, lr: 0.01, lrSchedule: 'cosine', minLrRatio: 0.25 }, onProgress: (e) => lrs.push(e.info?.lr ?? NaN) });
     expect(lrs.map((v) => Number(v.toFixed(6)))).toEqual([0.008125, 0.004375, 0.0025]);
     model.dispose();
   });
@@ -276,8 +277,8 @@ describe('training', () => {
   it('rejects configs and datasets it cannot train on', async () => {
     const model = MigeModel.create(MIGE_TINY, { seed: 6 });
     const dataset = datasetFromWorld([...streamExamples({ seed: 1, count: 2, size: 32, task: 'recolor' })], SIZES);
-    await expect(train({ model, dataset, outDir: tmp(), config: { steps: 0 }, log: quiet })).rejects.toThrow(/steps must be an integer >= 1/);
-    await expect(train({ model, dataset, outDir: tmp(), config: { taskRatios: { subject: 1, edit: 0, add: 0, replace: 0 } }, log: quiet })).rejects.toThrow(/no task group has both data and a ratio > 0/);
+    await expect(train({ engine, model, dataset, outDir: tmp(), config: { steps: 0 }, log: quiet })).rejects.toThrow(/steps must be an integer >= 1/);
+    await expect(train({ engine, model, dataset, outDir: tmp(), config: { taskRatios: { subject: 1, edit: 0, add: 0, replace: 0 } }, log: quiet })).rejects.toThrow(/no task group has both data and a ratio > 0/);
     model.dispose();
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { MigeInputError } from '@mige/core';
-import { convertCheckpoint, MIGE_PRESETS, parseMigeConfig, saveModel, type MigeConfig } from '../../model/index.js';
+import { convertCheckpoint, isMigePresetName, MIGE_PRESETS, parseMigeConfig, saveModel, type MigeConfig } from '../../model/index.js';
 import { parse, required, str } from '../args.js';
 import { BACKEND_HELP, BACKEND_OPTION, startBackend } from '../common.js';
 import type { Command } from '../io.js';
@@ -50,7 +50,7 @@ ${BACKEND_HELP}`,
 };
 
 function configArg(value: string): MigeConfig {
-  if (value in MIGE_PRESETS) return MIGE_PRESETS[value as keyof typeof MIGE_PRESETS];
+  if (isMigePresetName(value)) return MIGE_PRESETS[value];
   if (!existsSync(value)) throw new MigeInputError(`not a preset (${Object.keys(MIGE_PRESETS).join(', ')}) and no such file`, `--config ${value}`);
   let json: unknown;
   try {

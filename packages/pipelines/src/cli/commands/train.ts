@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { MigeInputError } from '@mige/core';
 import { WORLD_TASKS, type WorldTask } from '@mige/data';
 import { saveModel } from '../../model/index.js';
-import { datasetFromManifest, datasetFromWorldSeed, REFERENCE_TRAIN_CONFIG, train, TRAIN_TASKS, type TrainConfig, type TrainDataset, type TrainTask } from '../../train/index.js';
+import { datasetFromManifest, datasetFromWorldSeed, REFERENCE_TRAIN_CONFIG, train, TRAIN_ENGINES, TRAIN_TASKS, type TrainConfig, type TrainDataset, type TrainTask } from '../../train/index.js';
 import { choice, flag, num, parse, required, str, UsageError, type ParsedValues } from '../args.js';
 import { BACKEND_HELP, BACKEND_OPTION, MODEL_HELP, modelFromArgs, startBackend } from '../common.js';
 import type { Command } from '../io.js';
@@ -29,7 +29,8 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
                         chance in [0, 1] that a world subject example is drawn onto a
                         background-only source instead, as a compositional add (default 0)
   --out <dir>           where checkpoints, metrics and the final model go
-  --resume              continue from <out>/latest.json when it exists
+  --resume              continue from <out>/latest.json when it exists (with the same settings)
+  --allow-changes       resume even with changed settings (recorded in <out>/resume-changes.jsonl)
   --steps <n>           optimizer steps (default ${R.steps})
   --batch-size <n>      examples per micro-batch (default ${R.batchSize})
   --grad-accum <n>      micro-batches per step (default ${R.gradAccumSteps})
@@ -61,19 +62,27 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
   --stop-at <step>      stop (with a checkpoint) at this step; the lr schedule still
                         spans --steps, so a later --resume with more --steps continues it
   --log <mode>          auto (bar on a terminal, JSON lines otherwise) | bar | jsonl
-  --workers <n>         threads to train on (default 1): each step's batch is split over n
-                        threads, each with a copy of the model (wasm computes on one core;
-                        on 2 cores, --workers 2). The result does not depend on n.
+  --engine <e>          onnx (ONNX Runtime: one differentiated graph of the whole loss;
+                        the default for DiT backbones) | tfjs (TF.js autodiff: any backbone)
+  --threads <n>         onnx: ONNX Runtime's threads (default 1: at 64 px one thread is
+                        faster than two; big models want one per core)
+  --device <d>          onnx: cpu (default) | cuda (a CUDA build of onnxruntime-node)
+  --prefetch            onnx: prepare the next batch (examples, frozen VAE and ViT) while
+                        the graph runs, on another core; the same results
+  --workers <n>         tfjs: threads to train on (default 1): each step's batch is split over
+                        n threads, each with a copy of the model (wasm computes on one core).
+                        The result does not depend on n.
 ${MODEL_HELP}
 ${BACKEND_HELP}`,
   async run(argv, io) {
     const v = parse(argv, {
       model: { type: 'string' }, 'init-seed': { type: 'string' }, data: { type: 'string' }, world: { type: 'string' },
-      'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, 'world-tasks': { type: 'string' }, 'world-subjects-on-source': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
+      'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, 'world-tasks': { type: 'string' }, 'world-subjects-on-source': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' }, 'allow-changes': { type: 'boolean' },
       steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' }, lr: { type: 'string' },
       'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' }, 'edit-focus': { type: 'string' }, 'stop-at': { type: 'string' }, 'focus-on': { type: 'string' }, 'focus-below': { type: 'string' }, 'timestep-power': { type: 'string' },
       ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
-      'keep-last': { type: 'string' }, 'log-every': { type: 'string' }, log: { type: 'string' }, workers: { type: 'string' }, ...BACKEND_OPTION,
+      'keep-last': { type: 'string' }, 'log-every': { type: 'string' }, log: { type: 'string' }, workers: { type: 'string' },
+      engine: { type: 'string' }, threads: { type: 'string' }, device: { type: 'string' }, prefetch: { type: 'boolean' }, ...BACKEND_OPTION,
     });
     const modelArg = required(v, 'model');
     const out = required(v, 'out');
@@ -83,6 +92,11 @@ ${BACKEND_HELP}`,
     for (const k of ['world-tasks', 'world-subjects-on-source']) if (data !== undefined && str(v, k) !== undefined) throw new UsageError(`--${k} applies to --world only`);
     const config = trainConfigFromArgs(v);
     const logMode = choice(v, 'log', ['auto', 'bar', 'jsonl'] as const) ?? 'auto';
+    const engine = choice(v, 'engine', TRAIN_ENGINES);
+    const threads = num(v, 'threads', { integer: true, min: 1, max: 256 });
+    const device = choice(v, 'device', ['cpu', 'cuda'] as const);
+    if (engine === 'tfjs' && (threads !== undefined || device !== undefined || flag(v, 'prefetch'))) throw new UsageError('--threads, --device and --prefetch apply to --engine onnx');
+    if (engine === 'onnx' && str(v, 'workers') !== undefined) throw new UsageError('--workers applies to --engine tfjs; the ONNX engine takes --threads');
     await startBackend(v);
     const model = await modelFromArgs(v, modelArg);
     const controller = new AbortController();
@@ -106,9 +120,16 @@ ${BACKEND_HELP}`,
       }
       const stopAt = num(v, 'stop-at', { integer: true, min: 1 });
       const workers = num(v, 'workers', { integer: true, min: 1, max: 64 }) ?? 1;
-      const result = await train({ model, dataset, outDir: out, config, resume: flag(v, 'resume'), log: io.stderr, logMode, signal: controller.signal, workers, ...(stopAt !== undefined ? { stopAt } : {}) });
+      const result = await train({
+        model, dataset, outDir: out, config, resume: flag(v, 'resume'), allowChanges: flag(v, 'allow-changes'), log: io.stderr, logMode, signal: controller.signal, workers,
+        ...(stopAt !== undefined ? { stopAt } : {}),
+        ...(engine !== undefined ? { engine } : {}),
+        ...(threads !== undefined ? { threads } : {}),
+        ...(flag(v, 'prefetch') ? { prefetch: true } : {}),
+        ...(device === 'cuda' ? { executionProviders: [{ name: 'cuda' }, 'cpu'] } : {}),
+      });
       await saveModel(model, resolve(out, 'model'));
-      io.stdout.write(`trained ${result.step} steps; checkpoint ${result.checkpoint}; model ${resolve(out, 'model')}\n`);
+      io.stdout.write(`trained ${result.step} steps on the ${result.engine} engine; checkpoint ${result.checkpoint}; model ${resolve(out, 'model')}\n`);
     } finally {
       process.off('SIGINT', onSigint);
       model.dispose();

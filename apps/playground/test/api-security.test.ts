@@ -1,9 +1,9 @@
 import { request as httpRequest } from 'node:http';
-import type { MigeModel } from '@mige/pipelines';
+import { fitToSide, Gate, type MigeModel } from '@mige/pipelines';
+import { boxReduce } from '@mige/pipelines/internal';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/server/index.js';
-import { boxReduce, fitToSide, Gate } from '../src/server/admission.js';
 import { JobQueue } from '../src/server/job-queue.js';
 import { CONTENT_SECURITY_POLICY, hostName, SECURITY_HEADERS } from '../src/server/security.js';
 import { validateJobRequest } from '../src/server/validate-request.js';

@@ -1,7 +1,8 @@
 /**
  * @mige/pipelines: MIGE assembled from its components (MigeModel), the MigePipeline and the
  * generate / edit / compose flows, samplers and guidance, joint training, ONNX export and
- * engines, and the `mige` command line. See README.md. Everything else (schedule tables, loss
+ * engines, requests as data (validation and admission shared by the playground and the job
+ * queue), and the `mige` command line. See README.md. Everything else (schedule tables, loss
  * terms, the training loop's parts, graph builders) is in `@mige/pipelines/internal`.
  */
 export {
@@ -77,8 +78,27 @@ export {
   modelOnnxDir,
   MODEL_ONNX_SUBFOLDER,
   readOnnxManifest,
-  // The command line.
+  // Requests as data (the playground's API, the job queue, mige batch): validation, admission, run.
+  FLOW_NAMES,
+  SAMPLER_NAMES,
+  SAMPLERS,
+  samplerName,
+  DEFAULT_REQUEST_LIMITS,
+  validateFlowRequest,
+  MigeRequestTooLargeError,
+  decodeDataUrl,
+  decodeImageBytes,
+  pngDataUrl,
+  admissionSide,
+  fitToSide,
+  imageBytes,
+  Gate,
+  runFlowJob,
+  autoPreviewEvery,
+  // The command line (runCommand, UsageError: another package's commands run as mige's own).
   runCli,
+  runCommand,
+  UsageError,
   COMMANDS,
 } from './internal.js';
 
@@ -141,4 +161,13 @@ export type {
   OnnxSessionsOptions,
   OnnxFlowEngine,
   OnnxManifest,
+  FlowRequest,
+  FlowJob,
+  RequestLimits,
+  SamplerName,
+  RequestImageReader,
+  ValidateFlowRequestOptions,
+  FlowJobHooks,
+  CliIo,
+  Command,
 } from './internal.js';

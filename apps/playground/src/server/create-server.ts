@@ -1,10 +1,9 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { modelFlowDefaults, type MigeModel } from '@mige/pipelines';
+import { admissionSide, Gate, imageBytes, modelFlowDefaults, type MigeModel } from '@mige/pipelines';
 import { FLOW_NAMES, SAMPLER_NAMES, TERMINAL_EVENTS, type FlowDefaultsInfo, type FlowName, type InfoResponse, type PlaygroundLimits } from '../api/api-types.js';
-import { admissionSide, Gate, imageBytes } from './admission.js';
 import { flowRunner } from './flow-runner.js';
 import { HttpError } from './http-error.js';
-import { JobQueue } from './job-queue.js';
+import { JobQueue, type JobRunner } from './job-queue.js';
 import type { JobSpec } from './job-spec.js';
 import { resolveLimits } from './limits.js';
 import { buildPresets } from './presets.js';
@@ -27,6 +26,12 @@ export interface ServerOptions extends AccessOptions {
   logger?: boolean;
   /** Heartbeat comment interval on event streams, ms. */
   heartbeatMs?: number;
+  /**
+   * Runs the jobs (default: flowRunner on `model`, in this process, one at a time). The queue's
+   * runner (redisRunner) hands them to workers instead, `concurrency` at a time.
+   */
+  runner?: JobRunner<JobSpec>;
+  concurrency?: number;
 }
 
 function flowDefaults(model: MigeModel, maxSteps: number): Record<FlowName, FlowDefaultsInfo> {
@@ -50,12 +55,14 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   app.removeContentTypeParser('text/plain');
   // Unexpected failures always reach stderr, with or without Fastify's logger.
   const log = (message: string) => (options.logger ? app.log.error(message) : process.stderr.write(`mige-playground: ${message}\n`));
-  const queue = new JobQueue<JobSpec>(flowRunner(model, { ...(options.previewEvery ? { previewEvery: options.previewEvery } : {}), log }), {
+  const runner = options.runner ?? flowRunner(model, { ...(options.previewEvery ? { previewEvery: options.previewEvery } : {}), log });
+  const queue = new JobQueue<JobSpec>(runner, {
     maxQueue: limits.maxQueue,
+    concurrency: options.concurrency ?? 1,
     maxBytes: limits.maxQueueBytes,
     sizeOf: (spec) => imageBytes(spec.source ? [...spec.images, spec.source] : spec.images),
   });
-  // Images are decoded one at a time and kept at the model's working size (admission.ts).
+  // Images are decoded one at a time and kept at the model's working size (pipelines' admission).
   const admission = { fitSide: admissionSide(model), gate: new Gate() };
   registerAccessControl(app, options);
   const info: InfoResponse = {

@@ -21,10 +21,12 @@ interface Job<S> {
 }
 
 export interface JobQueueOptions<S> {
-  /** Jobs waiting behind the running one. */
+  /** Jobs waiting behind the running ones. */
   maxQueue: number;
   /** Finished jobs kept for late subscribers (default 32). */
   keepFinished?: number;
+  /** Jobs run at once (default 1: one model in this process; more with a job queue's workers behind the runner). */
+  concurrency?: number;
   /** Bytes the specs of waiting and running jobs may hold together (default: no limit). */
   maxBytes?: number;
   /** What one spec holds in memory (default 0). */
@@ -32,17 +34,17 @@ export interface JobQueueOptions<S> {
 }
 
 /**
- * One model, one job at a time: a FIFO queue. Position 0 is the running job, k the k-th waiting
- * one; waiting jobs hear `queued` whenever their position changes. Finished jobs are kept (up to
+ * A FIFO queue that runs `concurrency` jobs at a time (one model in this process: 1; a job queue
+ * of workers behind the runner: more). Position 0 is a running job, k the k-th waiting one;
+ * waiting jobs hear `queued` whenever their position changes. Finished jobs are kept (up to
  * `keepFinished`) so a late subscriber still gets the result. The queue's memory is bounded:
- * at most `maxQueue` jobs wait, and their specs hold at most `maxBytes`.
+ * at most `maxQueue` jobs wait, and the specs of waiting and running jobs hold at most `maxBytes`.
  */
 export class JobQueue<S> {
   private readonly jobs = new Map<string, Job<S>>();
   private readonly waiting: Job<S>[] = [];
-  private running: Job<S> | undefined;
+  private readonly running = new Map<Job<S>, Promise<void>>();
   private readonly finished: string[] = [];
-  private idle: Promise<void> = Promise.resolve();
   private heldBytes = 0;
 
   constructor(
@@ -130,13 +132,17 @@ export class JobQueue<S> {
 
   /** Resolves when no job is running or waiting. */
   async drain(): Promise<void> {
-    while (this.running || this.waiting.length > 0) await this.idle;
+    while (this.running.size > 0) await Promise.race(this.running.values());
+  }
+
+  private get full(): boolean {
+    return this.running.size >= (this.options.concurrency ?? 1);
   }
 
   private positionOf(job: Job<S>): number | null {
-    if (job === this.running) return 0;
+    if (this.running.has(job)) return 0;
     const index = this.waiting.indexOf(job);
-    return index < 0 ? null : index + 1 - (this.running ? 0 : 1);
+    return index < 0 ? null : index + 1 - (this.full ? 0 : 1);
   }
 
   private announcePositions(): void {
@@ -144,15 +150,15 @@ export class JobQueue<S> {
   }
 
   private pump(): void {
-    if (this.running) return;
-    const job = this.waiting.shift();
-    if (!job) return;
-    this.running = job;
-    job.state = 'running';
-    // Position 0: the job has the model now.
-    this.emit(job, { type: 'queued', position: 0 });
-    this.announcePositions();
-    this.idle = this.run(job);
+    while (!this.full) {
+      const job = this.waiting.shift();
+      if (!job) return;
+      job.state = 'running';
+      this.running.set(job, this.run(job));
+      // Position 0: the job has the model now.
+      this.emit(job, { type: 'queued', position: 0 });
+      this.announcePositions();
+    }
   }
 
   private async run(job: Job<S>): Promise<void> {
@@ -166,7 +172,7 @@ export class JobQueue<S> {
     } catch (e) {
       final = { type: 'error', message: e instanceof Error ? e.message : String(e) };
     }
-    this.running = undefined;
+    this.running.delete(job);
     this.finish(job, final);
     this.pump();
   }

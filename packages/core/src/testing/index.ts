@@ -165,3 +165,14 @@ export function lazyTempDir(prefix: string): { get: () => string; remove: () => 
     },
   };
 }
+
+/** Polls every 50 ms until `check` returns a value (not undefined); fails after `timeoutMs`, naming `what`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

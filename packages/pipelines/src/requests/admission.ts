@@ -1,11 +1,12 @@
 import { resize, type RgbImage } from '@mige/core';
-import type { MigeModel } from '@mige/pipelines';
+import type { MigeModel } from '../model/index.js';
 
 /**
- * What a job costs while it waits: its images, which are all the queue holds of it. Decoded at
+ * What a job costs while it waits: its images, which are all a queue holds of it. Decoded at
  * full size they are large (a 4000×4000 PNG of 300 KB is 48 MB of pixels), so they are brought
- * down to the model's working size as the job is admitted, and decoding itself goes one image at
- * a time, so twenty requests arriving together cannot hold twenty full-size images at once.
+ * down to the model's working size as the job is admitted (the playground's server, a queue's
+ * worker), and decoding itself goes one image at a time, so twenty requests arriving together
+ * cannot hold twenty full-size images at once.
  */
 
 /**

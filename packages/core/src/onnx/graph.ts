@@ -32,6 +32,22 @@ export interface OnnxExternalModel {
   dataBytes: number;
 }
 
+/** One tensor of an external data file: `pad` zero bytes, then its bytes (made when called). */
+export interface OnnxExternalTensor {
+  name: string;
+  pad: number;
+  bytes(): Uint8Array;
+}
+
+/** An external-data model whose data file is made tensor by tensor (see OnnxGraph.externalModel). */
+export interface OnnxStreamedExternalModel {
+  model: Uint8Array;
+  location: string;
+  dataBytes: number;
+  /** The data file's content in order. */
+  tensors: OnnxExternalTensor[];
+}
+
 /** External tensors start on this boundary, so the runtime can map them aligned. */
 const EXTERNAL_ALIGN = 64;
 
@@ -371,33 +387,44 @@ export class OnnxGraph {
   /**
    * The model with every initializer of at least `threshold` bytes stored in the external file
    * `location` (ONNX external data, resolved beside the model file), for models over protobuf's
-   * 2 GiB limit. Tensors start on 64-byte boundaries.
+   * 2 GiB limit. Tensors start on 64-byte boundaries. Collects the file's bytes in memory: see
+   * `writeExternal` to stream them.
    */
   serializeExternal(location: string, threshold = 1024): OnnxExternalModel {
+    const external = this.externalModel(location, threshold);
+    const data = external.tensors.flatMap((t) => (t.pad ? [new Uint8Array(t.pad), t.bytes()] : [t.bytes()]));
+    return { model: external.model, location, data, dataBytes: external.dataBytes };
+  }
+
+  /**
+   * `serializeExternal` with the external file made on demand: the layout (offsets) follows from
+   * the byte sizes alone, so the model is encoded first and each external tensor's bytes are made
+   * (a parameter read from its source) only when asked for. Writing them one at a time keeps
+   * peak memory at the largest tensor.
+   */
+  externalModel(location: string, threshold = 1024): OnnxStreamedExternalModel {
     this.checkOutputs();
-    const data: Uint8Array[] = [];
     let offset = 0;
+    const tensors: OnnxExternalTensor[] = [];
     const initializer = this.initializers.map((init) => {
       const { proto } = init;
-      const bytes = initializerBytes(init);
-      if (bytes.byteLength < threshold) return { ...proto, rawData: bytes };
+      if (init.byteLength < threshold) return { ...proto, rawData: initializerBytes(init) };
       const pad = (EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
-      if (pad) data.push(new Uint8Array(pad));
       offset += pad;
-      data.push(bytes);
+      tensors.push({ name: proto.name ?? '', pad, bytes: () => initializerBytes(init) });
       const entry = {
         ...proto,
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
           { key: 'location', value: location },
           { key: 'offset', value: String(offset) },
-          { key: 'length', value: String(bytes.byteLength) },
+          { key: 'length', value: String(init.byteLength) },
         ],
       };
-      offset += bytes.byteLength;
+      offset += init.byteLength;
       return entry;
     });
-    return { model: onnx.ModelProto.encode(this.modelProto(initializer)).finish(), location, data, dataBytes: offset };
+    return { model: onnx.ModelProto.encode(this.modelProto(initializer)).finish(), location, dataBytes: offset, tensors };
   }
 
   private checkOutputs(): void {

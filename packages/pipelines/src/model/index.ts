@@ -7,6 +7,7 @@ export {
   saveModel,
   loadModel,
   loadModelWeights,
+  openModelFolderWeights,
   readModelConfig,
   writeModelConfig,
   modelTensors,
@@ -17,7 +18,8 @@ export {
   VAE_PREFIX,
   type LoadModelOptions,
 } from './checkpoint.js';
-export { loadOfficialCheckpoint, convertCheckpoint, type ConvertSources } from './official.js';
+export { loadOfficialCheckpoint, convertCheckpoint, openCheckpointWeights, type ConvertSources } from './official.js';
+export { modelWeights, readerParamSource, type ModelWeights } from './weights.js';
 export { prepareImages, encodeLatents, encodeInstructions, type Instruction, type LatentMode, type EncodeInstructionsOptions } from './inputs.js';
 export { defaultModelDir, hasDefaultModel, loadDefaultModel } from './default-model.js';
 export { parseSamplingDefaults, SAMPLING_FILE, samplingDefaults, setSamplingDefaults, type FlowSampling, type SamplingDefaults } from './sampling.js';

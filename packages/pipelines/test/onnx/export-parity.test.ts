@@ -75,6 +75,12 @@ function caseFor(component: OnnxComponent, b: number, rng: Rng): Case {
       const queryOutput = randn<TokenSequence>(rng, [b, q.numQueryTokens, q.hiddenSize]);
       return { inputs: { queryOutput }, expected: { projected: enc.t5Proj.forward(queryOutput) } };
     }
+    case 't5-embed': {
+      // Every id of the tiny vocabulary's ends and a few in between, in a batch of rows.
+      const ids = Array.from({ length: b * 6 }, (_, i) => [0, 1, 7, 1000, c.encoder.t5.vocabSize - 1, 2][i % 6] as number);
+      const inputIds = tf.tensor2d(ids, [b, 6]);
+      return { inputs: { inputIds }, expected: { embeddings: enc.t5.shared.forward(inputIds) } };
+    }
     case 't5-encoder': {
       // 12 of the 32 tokens the export allows, the later rows padded.
       const l = 12;

@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { decodeImage, initBackend, MigeInputError, writeImage, writeTextFileAtomic, type BackendName, type RgbImage } from '@mige/core';
 import type { SamplerConfig } from '../diffusion/index.js';
 import type { FlowOptions, FlowResult } from '../flows/index.js';
-import { defaultModelDir, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel } from '../model/index.js';
-import { attachOnnx, detachOnnx, MODEL_ONNX_SUBFOLDER, modelOnnxDir } from '../onnx/index.js';
+import { defaultModelDir, loadDefaultModel, loadModel, MIGE_PRESETS, MODEL_FILES, MigeModel } from '../model/index.js';
+import { attachOnnx, detachOnnx, loadOnnxModel, MODEL_ONNX_SUBFOLDER, modelOnnxDir } from '../onnx/index.js';
 import { choice, num, str, type OptionSpec, type ParsedValues } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -38,15 +39,23 @@ export async function modelFromArgs(v: ParsedValues, value: string | undefined):
  */
 export async function flowModelFromArgs(v: ParsedValues, value: string | undefined): Promise<MigeModel> {
   const engine = choice(v, 'engine', ['tfjs', 'onnx'] as const);
+  const device = choice(v, 'device', ['cpu', 'cuda'] as const);
+  if (device === 'cuda' && engine === 'tfjs') throw new MigeInputError('applies to --engine onnx', '--device cuda');
+  const sessions = device === 'cuda' ? { executionProviders: [{ name: 'cuda' }, 'cpu'] } : {};
   const dir = value === undefined ? defaultModelDir() : value in MIGE_PRESETS ? undefined : value;
   const onnx = dir === undefined ? undefined : modelOnnxDir(dir);
   if (engine === 'onnx' && onnx === undefined) {
     const where = dir === undefined ? `preset ${value}` : join(dir, MODEL_ONNX_SUBFOLDER);
     throw new MigeInputError(`--engine onnx needs the model's ONNX export in ${MODEL_ONNX_SUBFOLDER}/; make it with "mige export --model <dir> --out <dir>/${MODEL_ONNX_SUBFOLDER}"`, where);
   }
+  // A folder with only its ONNX export (mige convert --onnx) runs on ONNX Runtime, stage by stage.
+  if (dir !== undefined && onnx !== undefined && !existsSync(join(dir, MODEL_FILES.weights))) {
+    if (engine === 'tfjs') throw new MigeInputError('holds only an ONNX export (no model.safetensors): run it with --engine onnx, the default', dir);
+    return loadOnnxModel(dir, sessions);
+  }
   const model = await modelFromArgs(v, value);
   try {
-    if (onnx !== undefined && engine !== 'tfjs') await attachOnnx(model, onnx);
+    if (onnx !== undefined && engine !== 'tfjs') await attachOnnx(model, onnx, sessions);
   } catch (error) {
     model.dispose();
     throw error;
@@ -80,6 +89,7 @@ export const FLOW_OPTIONS: OptionSpec = {
   eta: { type: 'string' },
   latents: { type: 'string' },
   engine: { type: 'string' },
+  device: { type: 'string' },
   ...BACKEND_OPTION,
 };
 
@@ -98,6 +108,7 @@ export const FLOW_HELP = `  --out, -o <file.png>  output image (default out.png)
   --latents <m>         reference-image latents: sample (default, as the reference) | mean
   --engine <e>          where the networks run: tfjs | onnx (ONNX Runtime over the model folder's
                         ${MODEL_ONNX_SUBFOLDER}/ export, made by "mige export"); default: onnx when the folder has one
+  --device <d>          ONNX Runtime's device: cpu (default) | cuda (needs a CUDA build of onnxruntime-node)
 ${MODEL_HELP}
 ${BACKEND_HELP}`;
 

@@ -39,9 +39,17 @@ export function writeModelConfig(dir: string, config: Readonly<MigeConfig>): voi
 function writeFiles(model: MigeModel, dir: string): void {
   const tensors = writableFromTensors(modelTensors(model));
   writeSafetensors(join(dir, MODEL_FILES.weights), tensors, { format: MODEL_FORMAT, name: model.config.name });
+  writeModelDescription(model, dir);
+}
+
+/**
+ * A model folder's files other than its weights: tokenizer.json, sampling.json (when the model
+ * has sampling defaults) and config.json, last: a folder whose config.json is new has all its
+ * new files.
+ */
+export function writeModelDescription(model: MigeModel, dir: string): void {
   writeTextFileAtomic(join(dir, MODEL_FILES.tokenizer), JSON.stringify(model.tokenizer.json));
   writeSamplingFile(model, dir);
-  // config.json last: a folder whose config.json is new has all its new files.
   writeModelConfig(dir, model.config);
 }
 
@@ -86,7 +94,8 @@ export function readModelConfig(path: string): MigeConfig {
   return parseMigeConfig(o.config, path);
 }
 
-function readTokenizer(path: string): T5Tokenizer {
+/** tokenizer.json or spiece.model. */
+export function readTokenizer(path: string): T5Tokenizer {
   if (!existsSync(path)) throw new MigeInputError('not found: the model needs its tokenizer (tokenizer.json or spiece.model)', path);
   return path.endsWith('.model') ? T5Tokenizer.fromSentencePieceModel(path) : T5Tokenizer.fromTokenizerJson(path);
 }
@@ -149,7 +158,11 @@ function modelFolderFiles(path: string, options: LoadModelOptions): { config: Mi
     const weights = join(path, MODEL_FILES.weights);
     const config = readModelConfig(join(path, MODEL_FILES.config));
     const tokenizer = readTokenizer(join(path, MODEL_FILES.tokenizer));
-    if (!existsSync(weights)) throw new MigeInputError(`not found: the model folder has no ${MODEL_FILES.weights}`, weights);
+    if (!existsSync(weights)) {
+      // A folder holding only its ONNX export (mige convert --onnx) runs through loadOnnxModel.
+      const onnxOnly = existsSync(join(path, 'onnx', 'manifest.json')) ? ' (it holds only an ONNX export: load it with loadOnnxModel, as the flow commands do)' : '';
+      throw new MigeInputError(`not found: the model folder has no ${MODEL_FILES.weights}${onnxOnly}`, weights);
+    }
     return { config, tokenizer, weights };
   }
   if (!options.config) throw new MigeInputError('a bare weights file needs options.config (or load the model folder)', path);

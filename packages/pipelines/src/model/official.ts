@@ -2,9 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { MigeInputError, nn, PthReader, SafetensorsReader, tf } from '@mige/core';
 import { ditKeysOfMigeCheckpoint, fromDiffusersPixArt } from '@mige/dit';
-import { openT5Checkpoint, qformerCheckpointReader, T5Tokenizer } from '@mige/encoder';
+import { openT5Checkpoint, qformerCheckpointReader } from '@mige/encoder';
 import { openVaeCheckpoint, type AutoencoderKLConfig, type VaeCheckpoint } from '@mige/vae';
-import { describeWeightProblems, listNames } from './checkpoint.js';
+import { describeWeightProblems, listNames, readTokenizer } from './checkpoint.js';
 import type { MigeConfig } from './config.js';
 import { MigeModel, T5_TIED_ALIAS } from './mige-model.js';
 import { streamWeights, type ModelWeights } from './weights.js';
@@ -187,10 +187,6 @@ function openVae(model: MigeModel, folder: string): VaeCheckpoint {
     throw new MigeInputError(`the VAE config ${JSON.stringify(vae.config)} differs from the model's vae ${JSON.stringify(model.config.vae)}`, folder);
   }
   return vae;
-}
-
-function readTokenizer(path: string): T5Tokenizer {
-  return extname(path) === '.model' ? T5Tokenizer.fromSentencePieceModel(path) : T5Tokenizer.fromTokenizerJson(path);
 }
 
 /**

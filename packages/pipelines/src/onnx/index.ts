@@ -25,3 +25,4 @@ export {
 export { onnxEngine, openOnnxEngine, flowComponents, type OnnxFlowEngine } from './onnx-engine.js';
 export { encodeInstructionsOnnx } from './onnx-encode.js';
 export { MODEL_ONNX_SUBFOLDER, modelOnnxDir, attachOnnx, attachedOnnxDir, attachedOnnxEngine, detachOnnx } from './model-onnx.js';
+export { convertToOnnx, loadOnnxModel, type ConvertOnnxOptions } from './convert-onnx.js';

@@ -43,6 +43,28 @@ describe('OnnxBuilder', () => {
     expect(ext.model.byteLength).toBeLessThan(2400);
   });
 
+  it('streams external data tensor by tensor, reading each parameter only when its bytes are asked for', () => {
+    const read: string[] = [];
+    const source = { read: (name: string, shape: readonly number[]) => (read.push(name), new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(name.length)) };
+    const build = (): OnnxBuilder => {
+      const g = new OnnxBuilder({ name: 'lazy', params: { mode: 'initializer', source } });
+      const x = g.input('x', [1, 300]);
+      const h = g.matMul(x, g.param('layer.a', [300, 5]));
+      g.output(g.add(g.matMul(h, g.param('layer.bb', [5, 70])), g.param('bias', [70])), 'y', [1, 70]);
+      return g;
+    };
+    const streamed = build().externalModel('m.onnx.data');
+    // Layout first: the small bias (280 bytes) went inline, the two weights wait.
+    expect(read).toEqual(['bias']);
+    expect(streamed.tensors.map((t) => [t.name, t.pad])).toEqual([['layer.a', 0], ['layer.bb', 16]]); // 6000 bytes, then 64-byte alignment
+    expect(streamed.tensors[1]?.bytes().byteLength).toBe(5 * 70 * 4);
+    expect(read).toEqual(['bias', 'layer.bb']);
+    const whole = build().serializeExternal('m.onnx.data');
+    expect(Buffer.from(whole.model).equals(Buffer.from(streamed.model))).toBe(true);
+    expect(Buffer.concat(whole.data).equals(Buffer.concat(streamed.tensors.flatMap((t) => [new Uint8Array(t.pad), t.bytes()])))).toBe(true);
+    expect(streamed.dataBytes).toBe((300 * 5 + 5 * 70) * 4 + 16);
+  });
+
   it('refuses a node whose input does not exist yet, and duplicate inputs', () => {
     const g = new OnnxBuilder({ name: 'bad' });
     g.input('x', [1]);

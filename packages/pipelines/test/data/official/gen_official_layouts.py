@@ -18,6 +18,7 @@ MIGE's published pieces come in, for the streamed-conversion tests:
 Needs only torch (1.13 works): safetensors files are read and written by hand.
 Run: /usr/bin/python3 test/data/official/gen_official_layouts.py
 """
+import importlib.util
 import json
 import os
 import re
@@ -26,24 +27,12 @@ import struct
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DTYPES = {'F32': torch.float32, 'I32': torch.int32, 'F16': torch.float16, 'I64': torch.int64}
-NAMES = {v: k for k, v in DTYPES.items()}
-
-
-def read_safetensors(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        body = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == '__metadata__':
-            continue
-        start, end = info['data_offsets']
-        raw = bytearray(body[start:end])
-        t = torch.frombuffer(raw, dtype=DTYPES[info['dtype']]) if raw else torch.zeros(0, dtype=DTYPES[info['dtype']])
-        out[name] = t.reshape(info['shape']).clone()
-    return out
+# The hand-written safetensors reader of the script that made ../model/*.pth.
+_spec = importlib.util.spec_from_file_location('fixture_pth', os.path.join(HERE, '..', '..', '..', 'scripts', 'make-model-fixture-pth.py'))
+_fixture = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fixture)
+read_safetensors = _fixture.read_safetensors
+NAMES = {v: k for k, v in _fixture.DTYPES.items()}
 
 
 def write_safetensors(path, tensors):

@@ -115,5 +115,7 @@ export function buildComponentGraph(model: MigeModel, component: OnnxComponent, 
       break;
     }
   }
+  // Weights stored as the graph uses them: nothing for the runtime to fold at load time.
+  g.foldParamTransposes();
   return { graph: g, inputs, outputs };
 }

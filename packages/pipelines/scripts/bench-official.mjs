@@ -9,11 +9,14 @@
  *      DPM-Solver++ steps on the staged ONNX Runtime (loadOnnxModel), timing every session load
  *      and run and the peak RSS of each stage (VmHWM, reset at every session event);
  *   4. measures ORT's MatMul peak (bench-common.mjs) in the same run, for the DiT's share of it.
- * Writes bench-results/official.json atomically, then deletes the work folder (~24 GB of
- * checkpoints, ~13 GB converted) unless --keep.
+ * Writes bench-results/official.json atomically. The checkpoints (~24 GB) are deleted once
+ * converted; the converted folder (~13 GB in fp16) with the work folder at the end, unless --keep.
  *
  *   pnpm bench:official                      (from the repo root; builds first)
  *   node scripts/bench-official.mjs --quick  smoke run: mige-tiny sizes, 2 steps, seconds
+ *   node scripts/bench-official.mjs --parts convert --keep --work <dir>, later
+ *   node scripts/bench-official.mjs --parts edit --work <dir>   the edit again on a kept conversion
+ *                                            (the file keeps the other part's last result)
  *   options: --work <dir> (default: a folder under the OS temp dir) --keep --dtype fp16|fp32
  *            --threads <n> (default: every core) --steps <n> --out <file.json>
  *            --python <path> (default: $MIGE_PYTHON or /usr/bin/python3)
@@ -34,9 +37,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean' }, keep: { type: 'boolean' }, work: { type: 'string' }, dtype: { type: 'string' }, threads: { type: 'string' },
-    steps: { type: 'string' }, out: { type: 'string' }, python: { type: 'string' },
+    steps: { type: 'string' }, out: { type: 'string' }, python: { type: 'string' }, parts: { type: 'string' },
   },
 });
+const parts = (args.parts ?? 'convert,edit').split(',');
+if (parts.some((p) => p !== 'convert' && p !== 'edit')) throw new Error(`--parts takes convert and/or edit, got ${JSON.stringify(args.parts)}`);
+if (!parts.includes('convert') && args.work === undefined) throw new Error('--parts edit needs --work <dir> with a conversion kept by an earlier --keep run');
 const quick = args.quick === true;
 const config = quick ? MIGE_TINY : MIGE_XL;
 const dtype = args.dtype ?? 'fp16';
@@ -75,7 +81,10 @@ function checkpointSpec(dir) {
   let size = Infinity;
   for (const entry of t5) {
     const bytes = 4 * entry[1].reduce((a, b) => a * b, 1);
-    if (size + bytes > 5 * GiB) shards.push([]), (size = 0);
+    if (size + bytes > 5 * GiB) {
+      shards.push([]);
+      size = 0;
+    }
     shards.at(-1).push(entry);
     size += bytes;
   }
@@ -153,111 +162,19 @@ async function main() {
   log(`load average ${load.map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores; work folder ${work}`);
   await initBackend({ backend: 'wasm', log: null });
   mkdirSync(work, { recursive: true });
-  const result = { date: new Date().toISOString(), machine: machine(), config: config.name, dtype, threads, steps, work };
+  // A run of one part keeps the other part's last result.
+  let previous = {};
   try {
-    // The ceiling, first, while nothing else of ours is in memory.
-    const peak = await matmulPeak(threads, quick ? { n: 256, chain: 2, iterations: 1 } : { iterations: 5 });
-    result.matmulPeak = peak;
-    log(`ORT MatMul peak, ${threads} threads: ${peak.gflops.toFixed(1)} GFLOP/s`);
-
-    const pieces = join(work, 'checkpoints');
-    const { spec, sources } = checkpointSpec(pieces);
-    const specPath = join(work, 'spec.json');
-    writeFileSync(specPath, JSON.stringify(spec));
-    const generated = JSON.parse((await run(python, [join(here, 'bench', 'make_official_checkpoints.py'), specPath])).trim().split('\n').at(-1));
-    result.checkpoints = { seconds: generated.seconds, bytes: generated.bytes, generatorPeakRssBytes: generated.peakRssBytes, files: spec.files.map((f) => ({ path: f.path.slice(work.length + 1), format: f.format, dtype: f.dtype, tensors: f.tensors.length })) };
-    log(`checkpoints: ${(generated.bytes / GiB).toFixed(1)} GiB in ${generated.seconds.toFixed(0)} s`);
-
-    // 2. The streamed conversion.
-    const converted = join(work, 'mige-xl-onnx');
-    const before = status('VmRSS');
-    resetPeak();
-    let t0 = performance.now();
-    let shown = 0;
-    const manifest = await convertToOnnx(openCheckpointWeights({ config, tokenizer: tinyTokenizerPath(), ...sources }), converted, {
-      dtype,
-      onProgress: (e) => {
-        if (e.elapsedMs - shown < 30_000 && e.step < e.total) return;
-        shown = e.elapsedMs;
-        log(`convert ${e.step}/${e.total} tensors, ${(e.elapsedMs / 1000).toFixed(0)} s`);
-      },
-    });
-    result.conversion = {
-      seconds: (performance.now() - t0) / 1000,
-      peakRssBytes: peakRss(),
-      rssBeforeBytes: before,
-      readBytes: generated.bytes,
-      writtenBytes: folderBytes(converted),
-      components: Object.fromEntries(Object.entries(manifest.components).map(([c, e]) => [c, (e.parts ?? [e]).length])),
-    };
-    log(`conversion: ${result.conversion.seconds.toFixed(0)} s, peak RSS ${(result.conversion.peakRssBytes / GiB).toFixed(2)} GiB`);
-    if (!args.keep) rmSync(pieces, { recursive: true, force: true });
-
-    // 3. The edit on the staged runtime.
-    const events = [];
-    const stagePeak = {};
-    resetPeak();
-    const onEvent = (e) => {
-      const stage = STAGE[e.component];
-      stagePeak[stage] = Math.max(stagePeak[stage] ?? 0, peakRss());
-      resetPeak();
-      events.push({ ...e, stage, rssBytes: status('VmRSS') });
-    };
-    t0 = performance.now();
-    const model = await loadOnnxModel(converted, { onEvent, sessionOptions: { intraOpNumThreads: threads, interOpNumThreads: 1 } });
-    const size = config.imageSize;
-    const request = { instruction: 'in <imagehere>, replace the square with <imagehere>', source: picture(size, 1), subjects: [picture(size, 2)] };
-    let editPeak = 0;
-    const sampler = setInterval(() => (editPeak = Math.max(editPeak, status('VmRSS'))), 200);
-    let images;
-    try {
-      images = await compose(model, request, { steps, seed: 0, sampler: { type: 'dpm-solver', order: 2 } });
-    } finally {
-      clearInterval(sampler);
-    }
-    const editSeconds = (performance.now() - t0) / 1000;
-    const remaining = peakRss();
-    await detachOnnx(model);
-    model.dispose();
-    images.tensor.dispose();
-    editPeak = Math.max(editPeak, remaining, ...Object.values(stagePeak));
-
-    // Per stage: session loads, runs and releases; the DiT's runs are its guided steps (3 rows each).
-    const stages = {};
-    for (const e of events) {
-      const s = (stages[e.stage] ??= { loadSeconds: 0, runSeconds: 0, releaseSeconds: 0, sessions: 0, runs: 0 });
-      s[`${e.phase}Seconds`] += e.ms / 1000;
-      if (e.phase === 'load') s.sessions++;
-      if (e.phase === 'run') s.runs++;
-    }
-    for (const [k, s] of Object.entries(stages)) Object.assign(s, { seconds: s.loadSeconds + s.runSeconds + s.releaseSeconds, peakRssBytes: stagePeak[k] });
-    const ditRuns = events.filter((e) => e.component === 'dit' && e.phase === 'run').map((e) => e.ms / 1000);
-    const length = config.encoder.maxLength;
-    const flopPerStep = forwardFlops(config.backbone, 3, length);
-    const stepSeconds = median(ditRuns);
-    const ditFlop = flopPerStep * ditRuns.length;
-    const ditGflops = ditFlop / ditRuns.reduce((a, b) => a + b, 0) / 1e9;
-    const imageCount = 2; // the source and the subject
-    const vae = vaeFlops(config.vae, size, size);
-    const encoderStages = ['vaeEncode', 'imageEncoder', 't5', 'vaeDecode'].reduce((n, k) => n + (stages[k]?.seconds ?? 0), 0);
-    const bound = 1.2 * (ditFlop / (peak.gflops * 1e9) + encoderStages);
-    Object.assign(stages.dit, { steps: ditRuns.length, stepMedianSeconds: stepSeconds, stepsSeconds: ditRuns, flopPerStep, gflops: ditGflops, shareOfMatmulPeak: ditGflops / peak.gflops });
-    if (stages.imageEncoder) stages.imageEncoder.secondsPerImage = stages.imageEncoder.seconds / imageCount;
-    stages.vaeEncode && Object.assign(stages.vaeEncode, { flop: imageCount * vae.encode });
-    stages.vaeDecode && Object.assign(stages.vaeDecode, { flop: vae.decode });
-    result.edit = {
-      flow: 'compose (source + 1 subject, 3-branch guidance)', size, steps, sampler: 'DPM-Solver++ order 2', seconds: editSeconds, peakRssBytes: editPeak,
-      stages, events: events.map(({ phase, component, blocks, ms, rssBytes }) => ({ phase, component, ...(blocks ? { blocks } : {}), ms: Math.round(ms), rssBytes })),
-      tokenizer: `the shipped tiny tokenizer (ids < 2100): the sequence is padded to maxLength (${config.encoder.maxLength}) either way, so the compute is the real one`,
-    };
-    result.targets = {
-      peakRssBelow20GiB: Math.max(editPeak, result.conversion.peakRssBytes) <= 20 * GiB,
-      ditAtLeast85PercentOfPeak: ditGflops >= 0.85 * peak.gflops,
-      editWithinBound: editSeconds <= bound,
-      editBoundSeconds: bound,
-      editBoundDefinition: '1.2 × (DiT FLOPs of the edit / the measured MatMul peak + the measured encoder stages: VAE encode, ViT/Q-Former/FFM/t5_proj, T5, VAE decode)',
-    };
-    log(`edit: ${editSeconds.toFixed(1)} s (bound ${bound.toFixed(1)} s), peak RSS ${(editPeak / GiB).toFixed(2)} GiB; DiT step ${stepSeconds.toFixed(2)} s, ${ditGflops.toFixed(1)} GFLOP/s (${((100 * ditGflops) / peak.gflops).toFixed(0)}% of peak)`);
+    previous = JSON.parse(readFileSync(out, 'utf8'));
+  } catch {
+    // no earlier result
+  }
+  const result = { ...previous, config: config.name, dtype, machine: machine(), loadAverageBefore: load };
+  const converted = join(work, 'mige-xl-onnx');
+  try {
+    if (parts.includes('convert')) result.conversion = await convert(converted);
+    if (parts.includes('edit')) Object.assign(result, await editRun(converted));
+    result.targets = targets(result);
   } catch (error) {
     result.error = error instanceof Error ? error.message : String(error);
     throw error;
@@ -268,6 +185,126 @@ async function main() {
     writeTextFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
     log(`wrote ${out}${args.keep ? `; kept ${work}` : ''}`);
   }
+}
+
+/** Checkpoints generated, converted by streaming, deleted. */
+async function convert(converted) {
+  const pieces = join(work, 'checkpoints');
+  const { spec, sources } = checkpointSpec(pieces);
+  const specPath = join(work, 'spec.json');
+  writeFileSync(specPath, JSON.stringify(spec));
+  try {
+    const generated = JSON.parse((await run(python, [join(here, 'bench', 'make_official_checkpoints.py'), specPath])).trim().split('\n').at(-1));
+    log(`checkpoints: ${(generated.bytes / GiB).toFixed(1)} GiB in ${generated.seconds.toFixed(0)} s`);
+    rmSync(converted, { recursive: true, force: true });
+    const before = status('VmRSS');
+    resetPeak();
+    const t0 = performance.now();
+    let shown = 0;
+    const manifest = await convertToOnnx(openCheckpointWeights({ config, tokenizer: tinyTokenizerPath(), ...sources }), converted, {
+      dtype,
+      onProgress: (e) => {
+        if (e.elapsedMs - shown < 30_000 && e.step < e.total) return;
+        shown = e.elapsedMs;
+        log(`convert ${e.step}/${e.total} tensors, ${(e.elapsedMs / 1000).toFixed(0)} s`);
+      },
+    });
+    const conversion = {
+      date: new Date().toISOString(),
+      seconds: (performance.now() - t0) / 1000,
+      peakRssBytes: peakRss(),
+      rssBeforeBytes: before,
+      readBytes: generated.bytes,
+      writtenBytes: folderBytes(converted),
+      components: Object.fromEntries(Object.entries(manifest.components).map(([c, e]) => [c, (e.parts ?? [e]).length])),
+      checkpoints: {
+        seconds: generated.seconds, bytes: generated.bytes, generatorPeakRssBytes: generated.peakRssBytes,
+        files: spec.files.map((f) => ({ path: f.path.slice(pieces.length + 1), format: f.format, dtype: f.dtype, tensors: f.tensors.length })),
+      },
+    };
+    log(`conversion: ${conversion.seconds.toFixed(0)} s, peak RSS ${(conversion.peakRssBytes / GiB).toFixed(2)} GiB`);
+    return conversion;
+  } finally {
+    rmSync(pieces, { recursive: true, force: true });
+  }
+}
+
+/** The 512 px compose edit on the staged runtime, with the MatMul peak measured first in the same run. */
+async function editRun(converted) {
+  const peak = await matmulPeak(threads, quick ? { n: 256, chain: 2, iterations: 1 } : { iterations: 5 });
+  log(`ORT MatMul peak, ${threads} threads: ${peak.gflops.toFixed(1)} GFLOP/s`);
+  const events = [];
+  const stagePeak = {};
+  resetPeak();
+  const onEvent = (e) => {
+    const stage = STAGE[e.component];
+    stagePeak[stage] = Math.max(stagePeak[stage] ?? 0, peakRss());
+    resetPeak();
+    events.push({ ...e, stage, rssBytes: status('VmRSS') });
+  };
+  const t0 = performance.now();
+  const model = await loadOnnxModel(converted, { onEvent, sessionOptions: { intraOpNumThreads: threads, interOpNumThreads: 1 } });
+  const size = config.imageSize;
+  const request = { instruction: 'in <imagehere>, replace the square with <imagehere>', source: picture(size, 1), subjects: [picture(size, 2)] };
+  let editPeak = 0;
+  const sampler = setInterval(() => (editPeak = Math.max(editPeak, status('VmRSS'))), 200);
+  let images;
+  try {
+    images = await compose(model, request, { steps, seed: 0, sampler: { type: 'dpm-solver', order: 2 } });
+  } finally {
+    clearInterval(sampler);
+  }
+  const editSeconds = (performance.now() - t0) / 1000;
+  const remaining = peakRss();
+  await detachOnnx(model);
+  model.dispose();
+  images.tensor.dispose();
+  editPeak = Math.max(editPeak, remaining, ...Object.values(stagePeak));
+
+  // Per stage: session loads, runs and releases; the DiT's runs are its guided steps (3 rows each).
+  const stages = {};
+  for (const e of events) {
+    const s = (stages[e.stage] ??= { loadSeconds: 0, runSeconds: 0, releaseSeconds: 0, sessions: 0, runs: 0 });
+    s[`${e.phase}Seconds`] += e.ms / 1000;
+    if (e.phase === 'load') s.sessions++;
+    if (e.phase === 'run') s.runs++;
+  }
+  for (const [k, s] of Object.entries(stages)) Object.assign(s, { seconds: s.loadSeconds + s.runSeconds + s.releaseSeconds, peakRssBytes: stagePeak[k] });
+  const ditRuns = events.filter((e) => e.component === 'dit' && e.phase === 'run').map((e) => e.ms / 1000);
+  const flopPerStep = forwardFlops(config.backbone, 3, config.encoder.maxLength);
+  const ditFlop = flopPerStep * ditRuns.length;
+  const ditGflops = ditFlop / ditRuns.reduce((a, b) => a + b, 0) / 1e9;
+  const imageCount = 2; // the source and the subject
+  const vae = vaeFlops(config.vae, size, size);
+  Object.assign(stages.dit, { steps: ditRuns.length, stepMedianSeconds: median(ditRuns), stepsSeconds: ditRuns, flopPerStep, gflops: ditGflops, shareOfMatmulPeak: ditGflops / peak.gflops });
+  if (stages.imageEncoder) stages.imageEncoder.secondsPerImage = stages.imageEncoder.seconds / imageCount;
+  if (stages.vaeEncode) stages.vaeEncode.flop = imageCount * vae.encode;
+  if (stages.vaeDecode) stages.vaeDecode.flop = vae.decode;
+  log(`edit: ${editSeconds.toFixed(1)} s, peak RSS ${(editPeak / GiB).toFixed(2)} GiB; DiT step ${median(ditRuns).toFixed(2)} s, ${ditGflops.toFixed(1)} GFLOP/s (${((100 * ditGflops) / peak.gflops).toFixed(0)}% of peak)`);
+  return {
+    matmulPeak: peak,
+    edit: {
+      date: new Date().toISOString(), threads,
+      flow: 'compose (source + 1 subject, 3-branch guidance)', size, steps, sampler: 'DPM-Solver++ order 2', seconds: editSeconds, peakRssBytes: editPeak, ditFlop,
+      stages, events: events.map(({ phase, component, blocks, ms, rssBytes }) => ({ phase, component, ...(blocks ? { blocks } : {}), ms: Math.round(ms), rssBytes })),
+      tokenizer: `the shipped tiny tokenizer (ids < 2100): the sequence is padded to maxLength (${config.encoder.maxLength}) either way, so the compute is the real one`,
+    },
+  };
+}
+
+/** The issue's targets, from whatever parts the file holds. */
+function targets(r) {
+  const e = r.edit;
+  if (!e || !r.matmulPeak) return undefined;
+  const encoderStages = ['vaeEncode', 'imageEncoder', 't5', 'vaeDecode'].reduce((n, k) => n + (e.stages[k]?.seconds ?? 0), 0);
+  const bound = 1.2 * (e.ditFlop / (r.matmulPeak.gflops * 1e9) + encoderStages);
+  return {
+    peakRssBelow20GiB: Math.max(e.peakRssBytes, r.conversion?.peakRssBytes ?? 0) <= 20 * GiB,
+    ditAtLeast85PercentOfPeak: e.stages.dit.shareOfMatmulPeak >= 0.85,
+    editWithinBound: e.seconds <= bound,
+    editBoundSeconds: bound,
+    editBoundDefinition: '1.2 × (DiT FLOPs of the edit / the measured MatMul peak + the measured encoder stages: VAE encode, ViT/Q-Former/FFM/t5_proj, T5, VAE decode)',
+  };
 }
 
 await main();

@@ -3,7 +3,8 @@
  *   1. the default model's training step at batch 8 (VAE encode, frozen ViT, the trainable
  *      encoders, the DiT, the hybrid loss, AdamW with clipping, EMA) on
  *        - TF.js wasm, 1 and 2 workers (`mige train --engine tfjs --workers n`),
- *        - the ONNX Runtime engine, 1 and 2 threads (`mige train --engine onnx --threads n`),
+ *        - the ONNX Runtime engine, 1 and 2 threads (`mige train --engine onnx --threads n`), and
+ *          1 thread with --prefetch (the next batch's data, VAE and ViT on the other core),
  *        - PyTorch (scripts/bench/torch_train_step.py: the same step with the same shapes, 1 and
  *          2 threads; Debian's python3-torch with OpenBLAS),
  *      each contender in a fresh process, in rotating order over several rounds, so that a busy
@@ -48,18 +49,29 @@ async function jsChild(spec) {
   const dataset = datasetFromWorldSeed({ seed: 0, count: 2000, size: model.config.imageSize }, sizes);
   const outDir = mkdtempSync(join(os.tmpdir(), 'mige-bench-train-'));
   const stamps = [];
+  const infos = [];
   try {
     await train({
       model, dataset, outDir, engine: spec.engine, log: { write: () => true, isTTY: false }, logMode: 'jsonl',
       config: { ...CONFIG, steps: spec.warmup + spec.steps },
-      ...(spec.engine === 'onnx' ? { threads: spec.threads } : { workers: spec.threads }),
-      onProgress: () => stamps.push(performance.now()),
+      ...(spec.engine === 'onnx' ? { threads: spec.threads, prefetch: spec.prefetch === true } : { workers: spec.threads }),
+      onProgress: (e) => {
+        stamps.push(performance.now());
+        infos.push(e.info ?? {});
+      },
     });
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
   const stepMs = stamps.slice(1).map((t, i) => t - stamps[i]).slice(spec.warmup - 1);
-  process.stdout.write(`${JSON.stringify({ stepMs })}\n`);
+  // The engine's own split of each timed step (the ONNX engine reports data, graph, build and optimizer time).
+  const timed = infos.slice(spec.warmup);
+  const keys = [...new Set(timed.flatMap((i) => Object.keys(i).filter((k) => k.endsWith('_ms'))))];
+  const timings = Object.fromEntries(keys.map((k) => [k, timed.map((i) => i[k] ?? 0)]));
+  // Steps that built a graph for a new image count (the ONNX engine builds one per bucket, once
+  // per run) are the run's start-up cost, reported apart from the steady step.
+  const built = timed.map((i) => (i.build_ms ?? 0) > 1);
+  process.stdout.write(`${JSON.stringify({ stepMs, built, timings })}\n`);
 }
 
 /** DiT-XL/2 at 512 px, batch 1: the training graph of the backbone alone (Σ c·output, gradients of every parameter). */
@@ -156,6 +168,7 @@ if (parts.includes('step')) {
   const contenders = [
     { label: 'onnx, 1 thread', kind: 'js', engine: 'onnx', threads: 1 },
     { label: 'onnx, 2 threads', kind: 'js', engine: 'onnx', threads: 2 },
+    { label: 'onnx, 1 thread + prefetch', kind: 'js', engine: 'onnx', threads: 1, prefetch: true },
     { label: 'tfjs wasm, 1 worker', kind: 'js', engine: 'tfjs', threads: 1 },
     { label: 'tfjs wasm, 2 workers', kind: 'js', engine: 'tfjs', threads: 2 },
   ];
@@ -165,17 +178,29 @@ if (parts.includes('step')) {
     log(`[bench] no PyTorch (${python} with torch) or no ${torchScript}: PyTorch rows left out`);
   }
   const samples = new Map(contenders.map((c) => [c.label, []]));
+  const buildSteps = new Map(contenders.map((c) => [c.label, []]));
+  const timingSamples = new Map(contenders.map((c) => [c.label, {}]));
   const torchInfo = {};
   for (let r = 0; r < rounds; r++) {
     const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]);
     for (const c of order) {
       const res = runChild({ ...c, steps, warmup });
-      samples.get(c.label).push(...res.stepMs);
-      if (res.torch) torchInfo[c.label] = { blas: res.torch.blas, torch: res.torch.torch, params: res.torch.params, parts: res.torch.parts };
+      res.stepMs.forEach((ms, i) => (res.built?.[i] ? buildSteps.get(c.label).push(ms) : samples.get(c.label).push(ms)));
+      for (const [k, v] of Object.entries(res.timings ?? {})) (timingSamples.get(c.label)[k] ??= []).push(...v);
+      if (res.torch) (torchInfo[c.label] ??= []).push({ blas: res.torch.blas, torch: res.torch.torch, params: res.torch.params, partsMedianS: res.torch.parts });
       log(`[bench] round ${r + 1}: ${c.label}: median ${median(res.stepMs).toFixed(0)} ms/step`);
     }
   }
-  const rows = contenders.map((c) => ({ contender: c.label, medianMsPerStep: median(samples.get(c.label)), minMsPerStep: Math.min(...samples.get(c.label)), stepsMs: samples.get(c.label) }));
+  const rows = contenders.map((c) => {
+    const timings = Object.fromEntries(Object.entries(timingSamples.get(c.label)).map(([k, v]) => [k, median(v)]));
+    const built = buildSteps.get(c.label);
+    return {
+      contender: c.label, medianMsPerStep: median(samples.get(c.label)), minMsPerStep: Math.min(...samples.get(c.label)),
+      ...(Object.keys(timings).length ? { medianTimingsMs: timings } : {}),
+      stepsMs: samples.get(c.label),
+      ...(built.length ? { stepsThatBuiltAGraphMs: built } : {}),
+    };
+  });
   const by = (label) => rows.find((x) => x.contender === label)?.medianMsPerStep;
   const onnx1 = by('onnx, 1 thread');
   report.step = {

@@ -172,8 +172,12 @@ export class FlatAdamW {
     return adamwLr(this.config, t);
   }
 
-  /** One update from gradients by parameter name (missing names are left unchanged, as in `AdamW`). */
-  apply(grads: ReadonlyMap<string, Float32Array>): StepResult {
+  /**
+   * One update from gradients by parameter name (missing names are left unchanged, as in
+   * `AdamW`). `updated` runs after each parameter's update, while its data is still in cache
+   * (e.g. an EMA of it).
+   */
+  apply(grads: ReadonlyMap<string, Float32Array>, updated?: (p: FlatParameter) => void): StepResult {
     this.step++;
     const t = this.step;
     const lr = this.lrAt(t);
@@ -203,6 +207,7 @@ export class FlatAdamW {
         v[i] = vi;
         w[i] = (w[i] as number) * decay - (mi / (Math.sqrt(vi) * invSqrtBc2 + eps)) * stepSize;
       }
+      updated?.(p);
     }
     return { gradNorm, lr };
   }

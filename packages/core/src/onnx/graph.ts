@@ -103,7 +103,6 @@ export class OnnxGraph {
   private readonly initializers: Initializer[] = [];
   private readonly paramMode: OnnxParamMode | undefined;
   private readonly params = new Map<string, OnnxParamInfo>();
-  private paramPrefix = '';
   private readonly inputs: OnnxNs.IValueInfoProto[] = [];
   private readonly outputs: OnnxNs.IValueInfoProto[] = [];
   private readonly defined = new Set<string>();
@@ -120,54 +119,42 @@ export class OnnxGraph {
   }
 
   /**
-   * A parameter of the model, by its state-dict name (under the current `withParamPrefix`) and
-   * in its state-dict layout: emitters transpose, slice or reshape it with graph ops, so the
-   * same graph serves inference (initializers, folded by the runtime) and training (inputs,
-   * differentiable). Repeated names return the same value (a shared weight is one parameter).
+   * A parameter of the model, by its state-dict name and in its state-dict layout: emitters
+   * transpose, slice or reshape it with graph ops, so the same graph serves inference
+   * (initializers, folded by the runtime) and training (inputs, differentiable). Repeated names
+   * return the same value (a shared weight is one parameter).
    */
   param(name: string, shape: readonly number[]): string {
-    const full = this.paramPrefix + name;
-    const known = this.params.get(full);
+    const known = this.params.get(name);
     if (known) {
       if (known.shape.join() !== shape.join()) {
-        throw new MigeInputError(`parameter '${full}' is used with shape [${shape.join(', ')}] and [${known.shape.join(', ')}]`, `OnnxGraph ${this.name}`);
+        throw new MigeInputError(`parameter '${name}' is used with shape [${shape.join(', ')}] and [${known.shape.join(', ')}]`, `OnnxGraph ${this.name}`);
       }
       return known.value;
     }
     const mode = this.paramMode;
-    if (!mode) throw new MigeInputError(`parameter '${full}' needs a parameter mode (options.params)`, `OnnxGraph ${this.name}`);
+    if (!mode) throw new MigeInputError(`parameter '${name}' needs a parameter mode (options.params)`, `OnnxGraph ${this.name}`);
     let value: string;
     if (mode.mode === 'input') {
-      value = this.input(full, shape);
+      value = this.input(name, shape);
     } else {
       const count = shape.reduce((a, b) => a * b, 1);
       const read = (): Float32Array => {
-        const data = mode.source.read(full, shape);
+        const data = mode.source.read(name, shape);
         if (data.length !== count) {
-          throw new MigeInputError(`parameter '${full}' has ${data.length} values for shape [${shape.join(', ')}]`, `OnnxGraph ${this.name}`);
+          throw new MigeInputError(`parameter '${name}' has ${data.length} values for shape [${shape.join(', ')}]`, `OnnxGraph ${this.name}`);
         }
         return data;
       };
       if (this.weightType === 'fp32') {
-        value = this.lazyInitializer(full, 'float32', shape, count * 4, () => bytesOf(read()));
+        value = this.lazyInitializer(name, 'float32', shape, count * 4, () => bytesOf(read()));
       } else {
-        const stored = this.lazyInitializer(`${full}_fp16`, 'float16', shape, count * 2, () => bytesOf(float32ToFloat16Bits(read())));
-        value = this.node('Cast', [stored], { to: DT.FLOAT }, [this.uniqueName(full)])[0] as string;
+        const stored = this.lazyInitializer(`${name}_fp16`, 'float16', shape, count * 2, () => bytesOf(float32ToFloat16Bits(read())));
+        value = this.node('Cast', [stored], { to: DT.FLOAT }, [this.uniqueName(name)])[0] as string;
       }
     }
-    this.params.set(full, { name: full, shape: [...shape], value });
+    this.params.set(name, { name, shape: [...shape], value });
     return value;
-  }
-
-  /** Runs `emit` with `prefix` put before every parameter name (e.g. 't5_model.'). */
-  withParamPrefix<T>(prefix: string, emit: () => T): T {
-    const before = this.paramPrefix;
-    this.paramPrefix = before + prefix;
-    try {
-      return emit();
-    } finally {
-      this.paramPrefix = before;
-    }
   }
 
   private readonly noGradient = new Set<string>();

@@ -85,6 +85,19 @@ const CASES: Record<string, GradCase> = {
     reference: (x) => tf.add(tf.mean(t(x, 'a'), 1), tf.reshape(tf.sum(t(x, 'a'), [1, 2]), [3, 1])),
   },
   'MatMul [B, N, K]·[K, M] (a weight)': { inputs: { a: [2, 5, 4], b: [4, 3] }, build: (g, x) => g.matMul(x.a!, x.b!), reference: (x) => tf.reshape(tf.matMul(tf.reshape(t(x, 'a'), [10, 4]), t(x, 'b')), [2, 5, 3]) },
+  'MatMul through a transposed [out, in] weight, 3-D and 2-D (the Linear pattern)': {
+    inputs: { a: [2, 5, 4], b: [3, 4], w: [6, 3] },
+    build: (g, x) => g.matMul(g.matMul(x.a!, g.transpose(x.b!, [1, 0])), g.transpose(x.w!, [1, 0])),
+    reference: (x) => tf.reshape(tf.matMul(tf.matMul(tf.reshape(t(x, 'a'), [10, 4]), t(x, 'b'), false, true), t(x, 'w'), false, true), [2, 5, 6]),
+  },
+  'a transposed weight used twice (no fused rule: two readers)': {
+    inputs: { a: [5, 4], b: [3, 4] },
+    build: (g, x) => {
+      const bt = g.transpose(x.b!, [1, 0]);
+      return g.add(g.matMul(x.a!, bt), g.matMul(g.mulScalar(x.a!, 2), bt));
+    },
+    reference: (x) => tf.add(tf.matMul(t(x, 'a'), t(x, 'b'), false, true), tf.matMul(tf.mul(t(x, 'a'), 2), t(x, 'b'), false, true)),
+  },
   'MatMul batched [B, H, L, d]·[B, H, d, S]': {
     inputs: { a: [2, 3, 4, 5], b: [2, 3, 5, 6] },
     build: (g, x) => g.matMul(x.a!, x.b!),

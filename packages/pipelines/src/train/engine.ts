@@ -13,6 +13,12 @@ export interface EngineStepResult {
   /** The global gradient norm before clipping. */
   gradNorm: number;
   lr: number;
+  /**
+   * Where the step's time went, in ms (engines that measure it): `data_ms` (examples, frozen VAE
+   * and ViT, draws), `graph_ms` (forward and backward), `build_ms` (graphs built for new shapes),
+   * `optimizer_ms` (AdamW and EMA).
+   */
+  timings?: Record<string, number>;
 }
 
 /** Model, optimizer and EMA state under the checkpoint names; `release` frees what was made for it. */
@@ -31,8 +37,11 @@ export interface EngineState {
  */
 export interface TrainStepEngine {
   readonly name: TrainEngineName;
-  /** Optimizer step `step` (0-based) over these micro-batches. */
-  step(step: number, micros: readonly (readonly TaskDraw[])[]): Promise<EngineStepResult>;
+  /**
+   * Optimizer step `step` (0-based) over these micro-batches. `next`, when the run has a next
+   * step, gives its draws (without consuming them), for engines that prepare data ahead.
+   */
+  step(step: number, micros: readonly (readonly TaskDraw[])[], next?: () => readonly (readonly TaskDraw[])[]): Promise<EngineStepResult>;
   state(): EngineState;
   /** Continues from a checkpoint taken after `step` optimizer steps. */
   load(ck: LoadedCheckpoint, step: number): void;

@@ -1,18 +1,16 @@
 // The ONNX Runtime training engine against the TF.js one: the whole loss's gradients on one
 // micro-batch (mige-tiny and the default model's world config), 20 steps of training on the same
 // data, and resuming a checkpoint of one engine on the other.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Rng, tf } from '@mige/core';
 import { useBackend } from '@mige/core/testing';
 import { generateExample, TaskSampler, type WorldExample } from '@mige/data';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelDir, loadModel, MIGE_TINY, MigeModel } from '../../src/model/index.js';
 import { datasetFromWorld, resolveTrainConfig, train, type TrainConfig } from '../../src/train/index.js';
 import { LatentCache } from '../../src/train/latent-cache.js';
 import { microBatchGradients } from '../../src/train/micro-batch.js';
 import { OnnxGradients } from '../../src/train/onnx/engine.js';
+import { tempDirsPerTest } from '../train/temp-dirs.js';
 import { compareGradients } from './grad-parity.js';
 
 const quiet = { write: () => true, isTTY: false } as unknown as NodeJS.WritableStream;
@@ -54,37 +52,27 @@ async function gradientParity(model: MigeModel, batch: number): Promise<ReturnTy
 describe('the whole loss: ONNX gradients against TF.js autodiff (one micro-batch, the same draws)', () => {
   beforeAll(() => useBackend('wasm'));
 
+  const expectParity = async (model: MigeModel): Promise<void> => {
+    const r = await gradientParity(model, 8);
+    expect(r.lossRel).toBeLessThanOrEqual(1e-5);
+    expect(r.rel.size + r.zero.size).toBe(model.trainableParameters().length);
+    expect(r.worst, r.worstName).toBeLessThanOrEqual(1e-4);
+    expect(r.worstZero, [...r.zero.keys()].join(', ')).toBeLessThanOrEqual(1e-6);
+    model.dispose();
+  };
+
   it('mige-tiny', async () => {
     const model = MigeModel.create(MIGE_TINY, { seed: 1 });
     randomizeOutputs(model);
-    const r = await gradientParity(model, 8);
-    expect(r.lossRel).toBeLessThanOrEqual(1e-5);
-    expect(r.rel.size + r.zero.size).toBe(model.trainableParameters().length);
-    expect(r.worst, r.worstName).toBeLessThanOrEqual(1e-4);
-    expect(r.worstZero, [...r.zero.keys()].join(', ')).toBeLessThanOrEqual(1e-6);
-    model.dispose();
+    await expectParity(model);
   });
 
-  it('the world config (the shipped default model)', async () => {
-    const model = loadModel(defaultModelDir());
-    const r = await gradientParity(model, 8);
-    expect(r.lossRel).toBeLessThanOrEqual(1e-5);
-    expect(r.rel.size + r.zero.size).toBe(model.trainableParameters().length);
-    expect(r.worst, r.worstName).toBeLessThanOrEqual(1e-4);
-    expect(r.worstZero, [...r.zero.keys()].join(', ')).toBeLessThanOrEqual(1e-6);
-    model.dispose();
-  });
+  it('the world config (the shipped default model)', () => expectParity(loadModel(defaultModelDir())));
 });
 
 describe('training on both engines', () => {
-  const dirs: string[] = [];
-  const tmp = () => {
-    const d = mkdtempSync(join(tmpdir(), 'mige-engines-'));
-    dirs.push(d);
-    return d;
-  };
+  const tmp = tempDirsPerTest('engines');
   beforeAll(() => useBackend('wasm'));
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
   const sizes = { imageSize: MIGE_TINY.imageSize, vitSize: MIGE_TINY.encoder.vision.imgSize };
   const config: Partial<TrainConfig> = { batchSize: 4, lr: 1e-3, warmupSteps: 0, logEvery: 1, checkpointEvery: 2, steps: 20, emaDecay: 0.99, gradAccumSteps: 2 };
 
@@ -102,6 +90,20 @@ describe('training on both engines', () => {
     expect(Math.max(...rel), rel.map((r) => r.toExponential(1)).join(' ')).toBeLessThanOrEqual(1e-3);
     // Training moved: the last losses are not the first ones.
     expect(Math.abs((onnx[19] as number) - (onnx[0] as number))).toBeGreaterThan(1e-3);
+  });
+
+  it('prefetching the next batch changes nothing: the same losses and weights, bit for bit', async () => {
+    const dataset = datasetFromWorld(world(32, 9), sizes);
+    const run = async (prefetch: boolean) => {
+      const model = MigeModel.create(MIGE_TINY, { seed: 8 });
+      const res = await train({ engine: 'onnx', prefetch, model, dataset, outDir: tmp(), config: { ...config, steps: 4 }, log: quiet });
+      const weights = model.namedParameters().map(([, p]) => Buffer.from((p.dataSync() as Float32Array).buffer));
+      model.dispose();
+      return { losses: res.losses, weights };
+    };
+    const [plain, ahead] = [await run(false), await run(true)];
+    expect(ahead.losses).toEqual(plain.losses);
+    expect(ahead.weights.every((w, i) => w.equals(plain.weights[i] as Buffer))).toBe(true);
   });
 
   it('a checkpoint of either engine resumes on the other', async () => {

@@ -1,13 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeAbortError, nn, Rng, tf, type Latents } from '@mige/core';
 import { useBackend } from '@mige/core/testing';
 import { generateExample, streamExamples, writeDataset, type WorldExample } from '@mige/data';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { iddpmTables } from '../../src/diffusion/index.js';
 import { extractIntoTensor, hybridLoss, qSample } from '../../src/loss/index.js';
 import { MIGE_TINY, MigeModel } from '../../src/model/index.js';
+import { tempDirsPerTest } from './temp-dirs.js';
 import { batchLoss, datasetFromManifest, datasetFromWorld, drawStep, emaWarmupDecay, prepareTrainBatch, readCheckpoint, resolveTrainConfig, train, TRAIN_ENGINES, trainTaskOf, type TrainConfig } from '../../src/train/index.js';
 
 const SIZES = { imageSize: MIGE_TINY.imageSize, vitSize: MIGE_TINY.encoder.vision.imgSize };
@@ -37,14 +37,8 @@ function randomizeOutputs(model: MigeModel): void {
 }
 
 describe('training', () => {
-  const dirs: string[] = [];
-  const tmp = () => {
-    const d = mkdtempSync(join(tmpdir(), 'mige-train-'));
-    dirs.push(d);
-    return d;
-  };
+  const tmp = tempDirsPerTest('train');
   beforeAll(() => useBackend('wasm'));
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it('maps record tasks onto the joint groups', () => {
     expect(['subject', 'recolor', 'background', 'compose_add', 'compose_replace', 'replace'].map((t) => trainTaskOf(t, t !== 'subject', 1, 'x'))).toEqual(['subject', 'edit', 'edit', 'add', 'replace', 'replace']);
@@ -138,14 +132,8 @@ describe('training', () => {
 
 /** The training loop on each engine: the same tests, the same expectations. */
 describe.each(TRAIN_ENGINES)('training on the %s engine', (engine) => {
-  const dirs: string[] = [];
-  const tmp = () => {
-    const d = mkdtempSync(join(tmpdir(), 'mige-train-'));
-    dirs.push(d);
-    return d;
-  };
+  const tmp = tempDirsPerTest('train');
   beforeAll(() => useBackend('wasm'));
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it('editFocus re-weights the loss of items with a source and leaves subject items alone', async () => {
     const firstLoss = async (world: WorldExample[], editFocus: number) => {

@@ -84,7 +84,21 @@ export function addGradients(g: OnnxBuilder, request: GradientRequest): Map<stri
     for (let n = r.start; n < r.end; n++) inRegion.add(n);
   }
 
-  const ctx: RuleContext = { g, fact, wants };
+  const producers = new Map<string, Node>();
+  const readers = new Map<string, number>();
+  for (const node of nodes.slice(0, forwardEnd)) {
+    for (const o of outputsOf(node)) producers.set(o, node);
+    for (const i of inputsOf(node)) readers.set(i, (readers.get(i) ?? 0) + 1);
+  }
+  const ctx: RuleContext = {
+    g, fact, wants,
+    producer: (v) => producers.get(v),
+    consumers: (v) => readers.get(v) ?? 0,
+    contribute: (v, grad) => {
+      if (!wants(v)) throw new MigeInputError(`a gradient rule contributed to '${v}', which needs no gradient`, where);
+      contribute(v, grad);
+    },
+  };
   for (let n = nodes.length - 1; n >= 0; n--) {
     const region = regionAt.get(n);
     if (region) {

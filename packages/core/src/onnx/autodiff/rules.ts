@@ -16,6 +16,12 @@ export interface RuleContext {
   fact(value: string): ValueFacts;
   /** Whether the gradient of this input is wanted (it leads back to a parameter). */
   wants(value: string): boolean;
+  /** The forward node that produces a value (undefined for inputs and initializers). */
+  producer(value: string): Node | undefined;
+  /** How many forward nodes read a value. */
+  consumers(value: string): number;
+  /** Adds a gradient contribution to any wanted value (for rules that see through a producer). */
+  contribute(value: string, grad: string): void;
 }
 
 /** Per input, its gradient value (undefined: none, or not wanted). */
@@ -236,7 +242,14 @@ const RULES: Record<string, Rule> = {
       if (sb.length === 2 && sa.length > 2) da = g.matMul(dy, g.transpose(b, [1, 0]));
       else da = sumTo(g, g.matMul(dy, g.transpose(b, swapLast(sb.length))), [...sy.slice(0, -2), m, k], sa);
     }
-    if (ctx.wants(b)) {
+    const t = ctx.producer(b);
+    const w = t?.opType === 'Transpose' && sb.length === 2 && ctx.consumers(b) === 1 ? (ins(t)[0] as string) : undefined;
+    if (w !== undefined && ctx.wants(w)) {
+      // b = Wᵀ, as a Linear layer's [out, in] weight: dW = dyᵀ·a straight away (rows summed over
+      // the batch), instead of (aᵀ·dy)ᵀ, which would transpose a whole weight-sized gradient.
+      const rows = (v: string, width: number): string => (sa.length > 2 ? g.reshape(v, [-1, width]) : v);
+      ctx.contribute(w, g.matMul(g.transpose(rows(dy, n), [1, 0]), rows(a, k)));
+    } else if (ctx.wants(b)) {
       if (sb.length === 2 && sa.length > 2) {
         // A weight shared over the batch: one 2-D product over all rows.
         db = g.matMul(g.transpose(g.reshape(a, [-1, k]), [1, 0]), g.reshape(dy, [-1, n]));

@@ -7,7 +7,7 @@ import { LatentCache } from '../latent-cache.js';
 import type { TrainConfig } from '../train-config.js';
 import type { TrainDataset } from '../train-data.js';
 import { FrozenSessions } from './frozen.js';
-import { imageBucket, mseOf, prepareMicroBatch, type Feed, type FeedContext } from './feeds.js';
+import { imageBucket, mseOf, prepareMicroBatch, type Feed, type FeedContext, type MicroBatchFeeds } from './feeds.js';
 import { buildTrainGraph, ITEM_LOSS_OUTPUT, LOSS_OUTPUT, type TrainGraph } from './train-graph.js';
 
 export interface OnnxEngineOptions {
@@ -15,6 +15,8 @@ export interface OnnxEngineOptions {
   threads?: number;
   /** Execution providers in order of preference (default ['cpu']). */
   executionProviders?: Ort.InferenceSession.ExecutionProviderConfig[];
+  /** Prepare the next micro-batch's inputs while the graph runs (default false; uses another core). */
+  prefetch?: boolean;
 }
 
 /** One training graph and its session, for a micro-batch size and an image bucket. */
@@ -36,6 +38,8 @@ interface TrainSession {
  */
 export class OnnxGradients {
   private readonly sessions = new Map<number, Promise<TrainSession>>();
+  /** A micro-batch's inputs being prepared ahead (prefetch). */
+  private pending: { step: number; micro: number; draws: readonly TaskDraw[]; feeds: Promise<MicroBatchFeeds> } | undefined;
   private frozenSessions: Promise<FrozenSessions> | undefined;
   /** ORT tensors over the weight arrays: AdamW updates the arrays in place, so these stay valid. */
   private readonly paramTensors: Map<string, Ort.Tensor>;
@@ -47,6 +51,7 @@ export class OnnxGradients {
     /** Every parameter of the model (trainable ones train; frozen ones are fed as they are). */
     readonly weights: Map<string, Float32Array>,
     private readonly sessionOptions: Ort.InferenceSession.SessionOptions,
+    private readonly prefetch: boolean,
   ) {
     const shapes = new Map(model.namedParameters().map(([name, p]) => [name, p.shape]));
     this.paramTensors = new Map([...weights].map(([name, data]) => [name, new ort.Tensor('float32', data, shapes.get(name) as number[])]));
@@ -66,7 +71,7 @@ export class OnnxGradients {
       extra: { session: { set_denormal_as_zero: '1' } },
     };
     const weights = new Map(model.namedParameters().map(([name, p]) => [name, Float32Array.from(p.dataSync())]));
-    return new OnnxGradients(ort, model, { model, dataset, cfg, latents: new LatentCache(model.vae) }, weights, sessionOptions);
+    return new OnnxGradients(ort, model, { model, dataset, cfg, latents: new LatentCache(model.vae) }, weights, sessionOptions, options.prefetch ?? false);
   }
 
   /** The frozen ViT and VAE, opened on first use: after a resume has loaded the checkpoint's frozen weights. */
@@ -104,18 +109,34 @@ export class OnnxGradients {
    * The loss and gradients of optimizer step `step`: each micro-batch's (mean over its items),
    * averaged over the micro-batches as the TF.js engine does (each divided by their number, in
    * float32, then added). Parameters no micro-batch reached get no gradient.
+   *
+   * With `prefetch`, the inputs of the next micro-batch (this step's next one, or the first of
+   * `next()`, the following step's draws) are prepared while the graph runs: the data, the VAE
+   * and the ViT then overlap the forward and backward, on another core. The values are the same.
    */
-  async stepGradients(step: number, micros: readonly (readonly TaskDraw[])[]): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
+  async stepGradients(step: number, micros: readonly (readonly TaskDraw[])[], next?: () => readonly (readonly TaskDraw[])[]): Promise<{ loss: number; grads: Map<string, Float32Array>; timings: Record<string, number> }> {
     const n = micros.length;
     let loss = 0;
     const acc = new Map<string, Float32Array>();
+    const timings = { data_ms: 0, build_ms: 0, graph_ms: 0 };
     for (const [micro, draws] of micros.entries()) {
-      const { feeds, images } = await prepareMicroBatch({ ...this.ctx, frozen: await this.frozen() }, step, micro, draws);
+      let t = performance.now();
+      const { feeds, images } = await this.prepared(step, micro, draws);
+      timings.data_ms += performance.now() - t;
+      t = performance.now();
       const { graph, session, fetches } = await this.session(images);
+      timings.build_ms += performance.now() - t;
       const input: Record<string, Ort.Tensor> = {};
       for (const [name, f] of Object.entries(feeds)) input[name] = this.tensor(f);
       for (const p of graph.params) input[p.name] = this.paramTensors.get(p.name) as Ort.Tensor;
-      await session.run(input, fetches);
+      t = performance.now();
+      const run = session.run(input, fetches);
+      if (this.prefetch) {
+        const following = micro + 1 < n ? { step, micro: micro + 1, draws: micros[micro + 1] as readonly TaskDraw[] } : next ? { step: step + 1, micro: 0, draws: next()[0] as readonly TaskDraw[] } : undefined;
+        if (following) this.startPrefetch(following.step, following.micro, following.draws);
+      }
+      await run;
+      timings.graph_ms += performance.now() - t;
       loss += (fetches[LOSS_OUTPUT]?.data as Float32Array)[0] as number;
       for (const [name, output] of graph.gradOutputs) {
         const g = fetches[output]?.data as Float32Array;
@@ -127,7 +148,22 @@ export class OnnxGradients {
         else for (let i = 0; i < g.length; i++) prev[i] = Math.fround((prev[i] as number) + Math.fround((g[i] as number) / n));
       }
     }
-    return { loss, grads: acc };
+    return { loss, grads: acc, timings };
+  }
+
+  /** The micro-batch's inputs: prefetched if a prefetch of exactly these draws is under way, else prepared now. */
+  private async prepared(step: number, micro: number, draws: readonly TaskDraw[]): Promise<MicroBatchFeeds> {
+    const p = this.pending;
+    this.pending = undefined;
+    if (p && p.step === step && p.micro === micro && sameDraws(p.draws, draws)) return p.feeds;
+    p?.feeds.catch(() => undefined); // not used: its failure does not matter
+    return prepareMicroBatch({ ...this.ctx, frozen: await this.frozen() }, step, micro, draws);
+  }
+
+  private startPrefetch(step: number, micro: number, draws: readonly TaskDraw[]): void {
+    const feeds = this.frozen().then((frozen) => prepareMicroBatch({ ...this.ctx, frozen }, step, micro, draws));
+    feeds.catch(() => undefined); // awaited (and its error raised) by `prepared`
+    this.pending = { step, micro, draws, feeds };
   }
 
   private tensor(f: Feed): Ort.Tensor {
@@ -151,6 +187,8 @@ export class OnnxGradients {
   }
 
   async release(): Promise<void> {
+    await this.pending?.feeds.catch(() => undefined);
+    this.pending = undefined;
     const open = await Promise.allSettled(this.sessions.values());
     await Promise.all(open.flatMap((r) => (r.status === 'fulfilled' ? [r.value.session.release()] : [])));
     this.sessions.clear();
@@ -162,4 +200,8 @@ export class OnnxGradients {
 /** The flat parameters AdamW updates: the model's trainable ones, over the engine's weight arrays. */
 export function flatTrainable(model: MigeModel, weights: ReadonlyMap<string, Float32Array>): nn.FlatParameter[] {
   return model.trainableParameters().map(([name]) => ({ name, data: weights.get(name) as Float32Array }));
+}
+
+function sameDraws(a: readonly TaskDraw[], b: readonly TaskDraw[]): boolean {
+  return a.length === b.length && a.every((d, i) => d.task === b[i]?.task && d.index === b[i]?.index);
 }

@@ -31,20 +31,21 @@ export class OnnxEngine implements TrainStepEngine {
     return new OnnxEngine(grads, cfg, params, new nn.FlatAdamW(params, adamwConfig(cfg)), ema);
   }
 
-  async step(step: number, micros: readonly (readonly TaskDraw[])[]): Promise<EngineStepResult> {
-    const { loss, grads } = await this.grads.stepGradients(step, micros);
-    const { gradNorm, lr } = this.optimizer.apply(grads);
-    if (this.ema) {
-      const cfg = this.cfg;
-      const decay = cfg.emaWarmup ? emaWarmupDecay(cfg.emaDecay as number, step) : (cfg.emaDecay as number);
-      // Ema.update: ema ← decay·ema + (1 − decay)·param (in float64, rounded once).
-      const e = 1 - decay;
-      for (const p of this.params) {
-        const s = this.ema.get(p.name) as Float32Array, w = p.data;
-        for (let i = 0; i < s.length; i++) s[i] = (s[i] as number) * decay + (w[i] as number) * e;
-      }
-    }
-    return { loss: loss / this.cfg.gradAccumSteps, gradNorm, lr };
+  async step(step: number, micros: readonly (readonly TaskDraw[])[], next?: () => readonly (readonly TaskDraw[])[]): Promise<EngineStepResult> {
+    const { loss, grads, timings } = await this.grads.stepGradients(step, micros, next);
+    const t = performance.now();
+    const ema = this.ema;
+    const cfg = this.cfg;
+    const decay = cfg.emaWarmup ? emaWarmupDecay(cfg.emaDecay as number, step) : (cfg.emaDecay as number);
+    // Ema.update: ema ← decay·ema + (1 − decay)·param (in float64, rounded once), each parameter
+    // right after its AdamW update; the EMA covers parameters without a gradient too.
+    const updateEma = (p: nn.FlatParameter): void => {
+      const s = (ema as Map<string, Float32Array>).get(p.name) as Float32Array, w = p.data, e = 1 - decay;
+      for (let i = 0; i < s.length; i++) s[i] = (s[i] as number) * decay + (w[i] as number) * e;
+    };
+    const { gradNorm, lr } = this.optimizer.apply(grads, ema ? updateEma : undefined);
+    if (ema) for (const p of this.params) if (!grads.has(p.name)) updateEma(p);
+    return { loss: loss / this.cfg.gradAccumSteps, gradNorm, lr, timings: { ...timings, optimizer_ms: performance.now() - t } };
   }
 
   state(): EngineState {

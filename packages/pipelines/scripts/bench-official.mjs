@@ -232,7 +232,7 @@ async function convert(converted) {
 /** The 512 px compose edit on the staged runtime, with the MatMul peak measured first in the same run. */
 async function editRun(converted) {
   const peak = await matmulPeak(threads, quick ? { n: 256, chain: 2, iterations: 1 } : { iterations: 5 });
-  log(`ORT MatMul peak, ${threads} threads: ${peak.gflops.toFixed(1)} GFLOP/s`);
+  log(`ORT MatMul peak before the edit, ${threads} threads: ${peak.gflops.toFixed(1)} GFLOP/s`);
   const events = [];
   const stagePeak = {};
   resetPeak();
@@ -280,9 +280,15 @@ async function editRun(converted) {
   if (stages.imageEncoder) stages.imageEncoder.secondsPerImage = stages.imageEncoder.seconds / imageCount;
   if (stages.vaeEncode) stages.vaeEncode.flop = imageCount * vae.encode;
   if (stages.vaeDecode) stages.vaeDecode.flop = vae.decode;
-  log(`edit: ${editSeconds.toFixed(1)} s, peak RSS ${(editPeak / GiB).toFixed(2)} GiB; DiT step ${median(ditRuns).toFixed(2)} s, ${ditGflops.toFixed(1)} GFLOP/s (${((100 * ditGflops) / peak.gflops).toFixed(0)}% of peak)`);
+  // Other work on a shared machine lowers any single measurement: the ceiling is the better of
+  // the measurements before and after the edit.
+  const after = await matmulPeak(threads, quick ? { n: 256, chain: 2, iterations: 1 } : { iterations: 5 });
+  const best = after.gflops > peak.gflops ? after : peak;
+  stages.dit.shareOfMatmulPeak = ditGflops / best.gflops;
+  log(`ORT MatMul peak after the edit: ${after.gflops.toFixed(1)} GFLOP/s`);
+  log(`edit: ${editSeconds.toFixed(1)} s, peak RSS ${(editPeak / GiB).toFixed(2)} GiB; DiT step ${median(ditRuns).toFixed(2)} s, ${ditGflops.toFixed(1)} GFLOP/s (${((100 * ditGflops) / best.gflops).toFixed(0)}% of peak)`);
   return {
-    matmulPeak: peak,
+    matmulPeak: { ...best, before: peak.gflops, after: after.gflops },
     edit: {
       date: new Date().toISOString(), threads,
       flow: 'compose (source + 1 subject, 3-branch guidance)', size, steps, sampler: 'DPM-Solver++ order 2', seconds: editSeconds, peakRssBytes: editPeak, ditFlop,

@@ -158,7 +158,7 @@ export class OnnxSessions {
     try {
       session = await this.ort.InferenceSession.create(graph.path, { ...this.options.sessionOptions, executionProviders: this.options.executionProviders ?? ['cpu'] });
     } catch (error) {
-      throw new MigeInputError(`cannot load ONNX model: ${errorText(error)}`, graph.path);
+      throw sessionLoadError(error, graph.path);
     }
     this.sessions.set(graph.path, session);
     this.emit('load', component, graph, start);
@@ -221,6 +221,21 @@ async function float32Data(t: tf.Tensor): Promise<Float32Array> {
   } finally {
     cast.dispose();
   }
+}
+
+/**
+ * A session that cannot load, as a MigeInputError; a missing CUDA provider (onnxruntime-node
+ * downloads it at install time, outside npm) says how to get it.
+ */
+export function sessionLoadError(error: unknown, path: string): MigeInputError {
+  const text = errorText(error);
+  if (/cuda/i.test(text) && /shared library/i.test(text)) {
+    return new MigeInputError(
+      `ONNX Runtime's CUDA execution provider is not installed (${text}): run onnxruntime-node's install script with ONNXRUNTIME_NODE_INSTALL=cuda12 (pnpm runs it once its build script is allowed), on a machine with CUDA 12 and cuDNN 9`,
+      path,
+    );
+  }
+  return new MigeInputError(`cannot load ONNX model: ${text}`, path);
 }
 
 function errorText(error: unknown): string {

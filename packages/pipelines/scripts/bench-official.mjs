@@ -336,9 +336,15 @@ function targets(r) {
   if (!e || !r.matmulPeak) return undefined;
   const encoderStages = ['vaeEncode', 'imageEncoder', 't5', 'vaeDecode'].reduce((n, k) => n + (e.stages[k]?.seconds ?? 0), 0);
   const bound = 1.2 * (e.ditFlop / (r.matmulPeak.gflops * 1e9) + encoderStages);
+  const dit = e.stages.dit;
+  // The fastest step against the highest MatMul measurement of the run: what the machine does
+  // when nothing else runs (each step's own share is in shareOfMatmulPeakPerStep).
+  const bestShare = dit.flopPerStep / Math.min(...dit.stepsSeconds) / 1e9 / Math.max(r.matmulPeak.before, r.matmulPeak.after, ...dit.matmulPeakBeforeEachStep);
   return {
     peakRssBelow20GiB: Math.max(e.peakRssBytes, r.conversion?.peakRssBytes ?? 0) <= 20 * GiB,
-    ditAtLeast85PercentOfPeak: e.stages.dit.shareOfMatmulPeak >= 0.85,
+    ditShareOfPeakMedianStep: dit.shareOfMatmulPeak,
+    ditShareOfPeakBestStep: bestShare,
+    ditAtLeast85PercentOfPeak: { medianStep: dit.shareOfMatmulPeak >= 0.85, bestStep: bestShare >= 0.85 },
     editWithinBound: e.seconds <= bound,
     editBoundSeconds: bound,
     editBoundDefinition: '1.2 × (DiT FLOPs of the edit / the measured MatMul peak + the measured encoder stages: VAE encode, ViT/Q-Former/FFM/t5_proj, T5, VAE decode)',

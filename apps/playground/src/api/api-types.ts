@@ -34,6 +34,12 @@ export interface JobRequest {
   seed?: number;
   numImages?: number;
   sampler?: SamplerName;
+  /**
+   * Cancel the job when the last event stream watching it closes (default true: a closed browser
+   * tab stops spending the model). Send false from a client that polls GET /api/jobs/:id or may
+   * drop its stream; a job no stream ever watched is never cancelled by a disconnect.
+   */
+  cancelOnDisconnect?: boolean;
 }
 
 export interface JobAccepted {
@@ -48,6 +54,8 @@ export interface JobStatus {
   id: string;
   state: JobState;
   position: number | null;
+  /** Once the job has finished: its final event (done with the images, error or cancelled). */
+  result?: JobEvent;
 }
 
 /** Server-Sent Events of GET /api/jobs/:id/events; the SSE event name is `type`. */
@@ -81,6 +89,8 @@ export interface PlaygroundLimits {
   maxScale: number;
   /** Jobs waiting behind the running one (HTTP 429 above). */
   maxQueue: number;
+  /** Bytes the images of waiting and running jobs may hold together, after downscaling (HTTP 429 above). */
+  maxQueueBytes: number;
 }
 
 export interface FlowDefaultsInfo {

@@ -11,6 +11,8 @@ interface Job<S> {
   id: string;
   /** Dropped once the job has finished, to free its images. */
   spec: S | undefined;
+  /** What its spec holds in memory (sizeOf), counted against maxBytes until it finishes. */
+  bytes: number;
   state: JobState;
   controller: AbortController;
   listeners: Set<JobListener>;
@@ -18,10 +20,22 @@ interface Job<S> {
   latest: Map<JobEvent['type'], JobEvent>;
 }
 
+export interface JobQueueOptions<S> {
+  /** Jobs waiting behind the running one. */
+  maxQueue: number;
+  /** Finished jobs kept for late subscribers (default 32). */
+  keepFinished?: number;
+  /** Bytes the specs of waiting and running jobs may hold together (default: no limit). */
+  maxBytes?: number;
+  /** What one spec holds in memory (default 0). */
+  sizeOf?: (spec: S) => number;
+}
+
 /**
  * One model, one job at a time: a FIFO queue. Position 0 is the running job, k the k-th waiting
  * one; waiting jobs hear `queued` whenever their position changes. Finished jobs are kept (up to
- * `keepFinished`) so a late subscriber still gets the result.
+ * `keepFinished`) so a late subscriber still gets the result. The queue's memory is bounded:
+ * at most `maxQueue` jobs wait, and their specs hold at most `maxBytes`.
  */
 export class JobQueue<S> {
   private readonly jobs = new Map<string, Job<S>>();
@@ -29,17 +43,30 @@ export class JobQueue<S> {
   private running: Job<S> | undefined;
   private readonly finished: string[] = [];
   private idle: Promise<void> = Promise.resolve();
+  private heldBytes = 0;
 
   constructor(
     private readonly runner: JobRunner<S>,
-    private readonly options: { maxQueue: number; keepFinished?: number },
+    private readonly options: JobQueueOptions<S>,
   ) {}
 
-  submit(spec: S): { id: string; position: number } {
+  /** Throws HttpError 429 when a job of `bytes` would not be taken now (checked again by submit). */
+  assertRoom(bytes = 0): void {
     if (this.waiting.length >= this.options.maxQueue) {
       throw new HttpError(429, `the queue is full (${this.options.maxQueue} jobs waiting): try again when one has finished`);
     }
-    const job: Job<S> = { id: randomUUID(), spec, state: 'queued', controller: new AbortController(), listeners: new Set(), latest: new Map() };
+    const max = this.options.maxBytes;
+    if (max !== undefined && this.heldBytes + bytes > max) {
+      const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+      throw new HttpError(429, `the queue holds ${mb(this.heldBytes)} of images and this job needs ${mb(bytes)}, over the limit of ${mb(max)}: try again when one has finished`);
+    }
+  }
+
+  submit(spec: S): { id: string; position: number } {
+    const bytes = this.options.sizeOf?.(spec) ?? 0;
+    this.assertRoom(bytes);
+    this.heldBytes += bytes;
+    const job: Job<S> = { id: randomUUID(), spec, bytes, state: 'queued', controller: new AbortController(), listeners: new Set(), latest: new Map() };
     this.jobs.set(job.id, job);
     this.waiting.push(job);
     const position = this.positionOf(job) ?? 0;
@@ -48,9 +75,17 @@ export class JobQueue<S> {
     return { id: job.id, position };
   }
 
+  /** The job's state and place; once it has finished, its final event too (for clients that poll). */
   status(id: string): JobStatus | undefined {
     const job = this.jobs.get(id);
-    return job && { id, state: job.state, position: this.positionOf(job) };
+    if (!job) return undefined;
+    const result = isFinished(job.state) ? TERMINAL_EVENTS.map((type) => job.latest.get(type)).find((e) => e !== undefined) : undefined;
+    return { id, state: job.state, position: this.positionOf(job), ...(result ? { result } : {}) };
+  }
+
+  /** The spec of a job that has not finished yet. */
+  specOf(id: string): S | undefined {
+    return this.jobs.get(id)?.spec;
   }
 
   /**
@@ -141,6 +176,8 @@ export class JobQueue<S> {
     this.emit(job, event);
     job.listeners.clear();
     job.spec = undefined;
+    this.heldBytes -= job.bytes;
+    job.bytes = 0;
     // Previews and inputs are not needed once finished; the result stays for late subscribers.
     job.latest.delete('preview');
     this.finished.push(job.id);

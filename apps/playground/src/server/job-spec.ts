@@ -13,4 +13,6 @@ export interface JobSpec {
   /** Which of `images` is the source (edit / compose without a separate source). */
   sourceSlot?: number;
   options: Required<Pick<FlowOptions, 'steps' | 'scales' | 'seed' | 'numImages' | 'sampler'>>;
+  /** Cancel when the last event stream watching the job closes (the request's cancelOnDisconnect). */
+  cancelOnDisconnect: boolean;
 }

@@ -15,6 +15,8 @@ export const DEFAULT_LIMITS: Readonly<PlaygroundLimits> = Object.freeze({
   maxNumImages: 4,
   maxScale: 50,
   maxQueue: 16,
+  // Images are kept at the model's working size (a 512 px model: under 1 MiB an image).
+  maxQueueBytes: 256 * MIB,
 });
 
 /** Defaults overridden by `overrides`; every limit must be a positive integer. */

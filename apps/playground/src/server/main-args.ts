@@ -10,6 +10,10 @@ export interface MainArgs {
   port: number | undefined;
   backend: string | undefined;
   ui: string | undefined;
+  /** Host names served besides the loopback ones (--allow-host, comma-separated, repeatable). */
+  allowHosts: string[];
+  /** Origins allowed to call the API besides the server's own (--allow-origin). */
+  allowOrigins: string[];
   help: boolean;
 }
 
@@ -22,6 +26,10 @@ Starts the MIGE.js playground: a local web UI for generate / edit / compose.
   --host <addr>         address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to your network)
   --backend <name>      tensorflow-gpu | tensorflow | wasm | cpu (default: the fastest installed; env MIGE_BACKEND)
   --ui <dir>            the built UI to serve (default: dist/ui next to the server)
+  --allow-host <names>  host names to answer besides localhost, 127.0.0.1 and ::1 (comma-separated;
+                        needed to reach it by a LAN name or IP with --host 0.0.0.0); other names get 403
+  --allow-origin <urls> origins besides its own allowed to call the API (e.g. https://mige.example.com
+                        behind a reverse proxy)
   --help, -h            this help`;
 
 /** Command-line flags of the server; throws UsageError with a one-line message on a bad flag. */
@@ -46,8 +54,15 @@ export function parseMainArgs(argv: string[], env: NodeJS.ProcessEnv): MainArgs 
     port,
     backend: values.backend,
     ui: values.ui,
+    allowHosts: list(values['allow-host']),
+    allowOrigins: list(values['allow-origin']),
     help: values.help ?? false,
   };
+}
+
+/** Repeated, comma-separated flag values as one list. */
+function list(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 
 function parseFlags(argv: string[]) {
@@ -60,6 +75,8 @@ function parseFlags(argv: string[]) {
       host: { type: 'string' },
       backend: { type: 'string' },
       ui: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
+      'allow-origin': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });

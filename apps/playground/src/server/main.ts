@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   const uiDir = resolve(args.ui ?? defaultUiDir());
   const hasUi = existsSync(join(uiDir, 'index.html'));
   if (!hasUi) process.stderr.write(`warning: no built UI in ${uiDir}: run \`pnpm --filter @mige/playground build\`; serving the API only\n`);
-  const app = await createServer({ model, modelArg: cliArg, ...(hasUi ? { uiDir } : {}) });
+  // A concrete address to listen on is also a name the server answers to.
+  const listenHost = ['0.0.0.0', '::', ''].includes(args.host) ? [] : [args.host];
+  const app = await createServer({ model, modelArg: cliArg, ...(hasUi ? { uiDir } : {}), allowedHosts: [...args.allowHosts, ...listenHost], allowedOrigins: args.allowOrigins });
   const address = await listen(app, args.host, args.port);
   const url = address.replace('://[::1]', '://localhost');
   process.stdout.write(`MIGE playground: ${url}/\n  model: ${description}, ${model.config.imageSize} px; backend: ${backend.name}\n  Ctrl+C stops it.\n`);

@@ -1,10 +1,11 @@
 import { FLOW_DEFAULTS, REFERENCE_SAMPLER, type FlowDefaults, type SamplerConfig } from '@mige/pipelines';
 import { countPlaceholders, FLOW_NAMES, PLACEHOLDER, SAMPLER_NAMES, type FlowName, type PlaygroundLimits, type SamplerName } from '../api/api-types.js';
+import { fitToSide, Gate } from './admission.js';
 import { decodeDataUrl } from './data-url.js';
 import { badRequest } from './http-error.js';
 import type { JobSpec } from './job-spec.js';
 
-const FIELDS = new Set(['flow', 'instruction', 'images', 'source', 'sourceSlot', 'steps', 'scales', 'seed', 'numImages', 'sampler']);
+const FIELDS = new Set(['flow', 'instruction', 'images', 'source', 'sourceSlot', 'steps', 'scales', 'seed', 'numImages', 'sampler', 'cancelOnDisconnect']);
 const MAX_SEED = 2 ** 32 - 1;
 
 export const SAMPLERS: Readonly<Record<SamplerName, SamplerConfig>> = {
@@ -59,6 +60,14 @@ export function samplerName(config: SamplerConfig): SamplerName {
   return config.type;
 }
 
+/** How admitted images are decoded: one at a time through `gate`, shorter side brought down to `fitSide`. */
+export interface Admission {
+  fitSide?: number;
+  gate?: Gate;
+}
+
+const ONE_AT_A_TIME = new Gate();
+
 /**
  * Checks a POST /api/jobs body against the limits and decodes its images; HttpError 400 / 413 on
  * bad input. Omitted settings take `defaultsFor(flow)` (the model's, in the server).
@@ -67,6 +76,7 @@ export async function validateJobRequest(
   body: unknown,
   limits: PlaygroundLimits,
   defaultsFor: (flow: FlowName) => FlowDefaults = (flow) => FLOW_DEFAULTS[flow],
+  admission: Admission = {},
 ): Promise<JobSpec> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object');
   const r = body as Record<string, unknown>;
@@ -103,9 +113,18 @@ export async function validateJobRequest(
     }
   }
 
+  const cancelOnDisconnect = r.cancelOnDisconnect ?? true;
+  if (typeof cancelOnDisconnect !== 'boolean') throw badRequest(`cancelOnDisconnect must be true or false, got ${JSON.stringify(cancelOnDisconnect)}`);
+
+  const gate = admission.gate ?? ONE_AT_A_TIME;
+  const decode = (value: unknown, field: string) =>
+    gate.run(async () => {
+      const img = await decodeDataUrl(value, field, limits);
+      return admission.fitSide === undefined ? img : fitToSide(img, admission.fitSide);
+    });
   const images = [];
-  for (let i = 0; i < rawImages.length; i++) images.push(await decodeDataUrl(rawImages[i], `images[${i}]`, limits));
-  const source = hasSource ? await decodeDataUrl(r.source, 'source', limits) : undefined;
+  for (let i = 0; i < rawImages.length; i++) images.push(await decode(rawImages[i], `images[${i}]`));
+  const source = hasSource ? await decode(r.source, 'source') : undefined;
   return {
     flow,
     instruction,
@@ -114,5 +133,6 @@ export async function validateJobRequest(
     ...(sourceSlot !== undefined ? { sourceSlot } : {}),
     // No sampler asked for: the model's own default configuration, as is.
     options: { steps, scales, seed, numImages, sampler: r.sampler === undefined ? d.sampler : SAMPLERS[sampler as SamplerName] },
+    cancelOnDisconnect,
   };
 }

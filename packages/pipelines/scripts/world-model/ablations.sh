@@ -31,8 +31,8 @@ fi
 run no-ffm init-noffm subject=1,edit=1,add=0.5,replace=0.5
 
 # The table (RESULTS.md): every model against copy-source, chance and the VAE's ceiling.
-# The shipped default model (models/mige-world) beside the joint run's equal-budget EMA.
-M=default=models/mige-world,joint@4500=$RUNS/joint/model
+# The shipped default model (../model-world) beside the joint run's equal-budget EMA.
+M=default=../model-world,joint@4500=$RUNS/joint/model
 for a in edit-only subject-only compose-only subject-edit no-ffm; do M=$M,$a=$RUNS/ablation-$a/model; done
 npx tsx scripts/world-model/evaluate.ts --models "$M" --chance-for default --vae-ceiling "$RUNS/init" --count 40 --out ../../results/world-benchmark
 npx tsx scripts/world-model/results-table.ts --json ../../results/world-benchmark.json --md ../../RESULTS.md

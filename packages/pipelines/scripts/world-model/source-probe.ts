@@ -7,7 +7,7 @@
  * - both: the background in the conditional input and the instruction (a compositional add).
  * The background is what the target shows wherever no subject is, so copying it is right there.
  *
- *   npx tsx scripts/world-model/source-probe.ts --model models/mige-world --count 40 --seed 1 [--out F]
+ *   npx tsx scripts/world-model/source-probe.ts --model ../model-world --count 40 --seed 1 [--out F]
  */
 import { MigeInputError, writeTextFileAtomic, type RgbImage } from '@mige/core';
 import { benchmarkSplit, objectScores, renderScene, splitExamples, type WorldExample } from '@mige/data';
@@ -15,7 +15,7 @@ import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel, samplingDefaults } from '../../src/model/index.js';
 import { args, attachTempOnnx, start } from './common.js';
 
-const a = args({ model: 'models/mige-world', count: '40', seed: '1', out: '' });
+const a = args({ model: '../model-world', count: '40', seed: '1', out: '' });
 for (const k of ['count', 'seed'] as const) {
   if (!/^\d+$/.test(a[k])) throw new MigeInputError(`must be a whole number, got '${a[k]}'`, `--${k}`);
 }

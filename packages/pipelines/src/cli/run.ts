@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MigeAbortError, MigeInputError } from '@mige/core';
+import { packageRoot } from '../model/assets.js';
 import { UsageError } from './args.js';
 import { composeCommand } from './commands/compose.js';
 import { convertCommand } from './commands/convert.js';
@@ -13,17 +15,13 @@ import type { CliIo, Command } from './io.js';
 
 export const COMMANDS: readonly Command[] = [generateCommand, editCommand, composeCommand, trainCommand, evalCommand, convertCommand, exportCommand, infoCommand];
 
-/** The package version: package.json is one level above dist/cli.js, two above src/cli/run.ts. */
+/** The package version, from its package.json (found from src/ or dist/ alike). */
 function version(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === '@mige/pipelines') return pkg.version ?? 'unknown';
-    } catch {
-      // not there: try the next level
-    }
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
-  return 'unknown';
 }
 
 const USAGE = `Usage: mige <command> [options]
@@ -60,7 +58,13 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(`${command.help}\n`);
+    try {
+      io.stdout.write(`${typeof command.help === 'function' ? command.help(rest) : command.help}\n`);
+    } catch (e) {
+      if (!(e instanceof MigeInputError)) throw e;
+      io.stderr.write(`mige ${name}: error: ${oneLine(e)}\n`);
+      return 1;
+    }
     return 0;
   }
   try {

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MigeInputError, nn, SafetensorsReader, tf, writeSafetensors, writableFromTensors, writeTextFileAtomic } from '@mige/core';
 import { T5Tokenizer } from '@mige/encoder';
 import { createFolderAtomic } from './atomic-files.js';
+import { checkFile, MAX_TOKENIZER_BYTES, readJsonFile } from './json-file.js';
 import { parseMigeConfig } from './config-json.js';
 import type { MigeConfig } from './config.js';
 import { MigeModel, T5_TIED_ALIAS } from './mige-model.js';
@@ -74,14 +75,6 @@ export interface LoadModelOptions {
   tokenizer?: T5Tokenizer | string;
 }
 
-function readJsonFile(path: string, what: string): unknown {
-  if (!existsSync(path)) throw new MigeInputError(`not found: ${what}`, path);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new MigeInputError(`is not valid JSON (${(error as Error).message})`, path);
-  }
-}
 
 /** A model folder's config.json → its MigeConfig (format, version and every field checked). */
 export function readModelConfig(path: string): MigeConfig {
@@ -96,7 +89,7 @@ export function readModelConfig(path: string): MigeConfig {
 
 /** tokenizer.json or spiece.model. */
 export function readTokenizer(path: string): T5Tokenizer {
-  if (!existsSync(path)) throw new MigeInputError('not found: the model needs its tokenizer (tokenizer.json or spiece.model)', path);
+  checkFile(path, 'the model needs its tokenizer (tokenizer.json or spiece.model)', MAX_TOKENIZER_BYTES);
   return path.endsWith('.model') ? T5Tokenizer.fromSentencePieceModel(path) : T5Tokenizer.fromTokenizerJson(path);
 }
 
@@ -158,11 +151,9 @@ function modelFolderFiles(path: string, options: LoadModelOptions): { config: Mi
     const weights = join(path, MODEL_FILES.weights);
     const config = readModelConfig(join(path, MODEL_FILES.config));
     const tokenizer = readTokenizer(join(path, MODEL_FILES.tokenizer));
-    if (!existsSync(weights)) {
-      // A folder holding only its ONNX export (mige convert --onnx) runs through loadOnnxModel.
-      const onnxOnly = existsSync(join(path, 'onnx', 'manifest.json')) ? ' (it holds only an ONNX export: load it with loadOnnxModel, as the flow commands do)' : '';
-      throw new MigeInputError(`not found: the model folder has no ${MODEL_FILES.weights}${onnxOnly}`, weights);
-    }
+    // A folder holding only its ONNX export (mige convert --onnx) runs through loadOnnxModel.
+    const onnxOnly = existsSync(join(path, 'onnx', 'manifest.json')) ? ' (it holds only an ONNX export: load it with loadOnnxModel, as the flow commands do)' : '';
+    checkFile(weights, `the model folder's ${MODEL_FILES.weights}`, Number.MAX_SAFE_INTEGER, `the model folder has no ${MODEL_FILES.weights}${onnxOnly}`);
     return { config, tokenizer, weights };
   }
   if (!options.config) throw new MigeInputError('a bare weights file needs options.config (or load the model folder)', path);

@@ -1,10 +1,11 @@
 import { MigeInputError, nn, type DiffusionBackbone, type FeatureFusion, type tf } from '@mige/core';
-import { createBackbone } from '@mige/dit';
 import { lavisQFormerKey, MigeInstructionEncoder, tiedT5Embeddings, type T5Tokenizer } from '@mige/encoder';
 import { createFusion } from '@mige/fusion';
 import { createAutoencoderKL, type AutoencoderKL } from '@mige/vae';
 import { tinyTokenizer } from './assets.js';
+import { buildBackbone } from './backbones.js';
 import { latentSizeOf, validateMigeConfig, type MigeConfig } from './config.js';
+import { checkTokenizerFits } from './config-bounds.js';
 
 /** Where MIGE keeps the FFM inside its model (`self.FFM = FFM()`). */
 export const FFM_PREFIX = 'FFM.';
@@ -75,10 +76,11 @@ export class MigeModel {
   static build(config: Readonly<MigeConfig>, tokenizer: T5Tokenizer | undefined, init: boolean): MigeModel {
     validateMigeConfig(config, `MigeConfig ${JSON.stringify(config.name)}`);
     const tok = tokenizer ?? defaultTokenizer(config);
+    checkTokenizerFits(tok, config.encoder.t5.vocabSize, `MigeConfig ${JSON.stringify(config.name)}`);
     const make = (): MigeModel => {
       const encoder = new MigeInstructionEncoder(tok, config.encoder);
       const fusion = createFusion(config.fusion);
-      const backbone = createBackbone(config.backbone);
+      const backbone = buildBackbone(config.backbone);
       const vae = createAutoencoderKL(config.vae, { init });
       return new MigeModel(Object.freeze(structuredClone(config) as MigeConfig), tok, encoder, fusion, backbone, vae);
     };

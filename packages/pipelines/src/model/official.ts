@@ -4,6 +4,7 @@ import { MigeInputError, nn, PthReader, SafetensorsReader, tf } from '@mige/core
 import { ditKeysOfMigeCheckpoint, fromDiffusersPixArt } from '@mige/dit';
 import { openT5Checkpoint, qformerCheckpointReader } from '@mige/encoder';
 import { openVaeCheckpoint, type AutoencoderKLConfig, type VaeCheckpoint } from '@mige/vae';
+import { isDitConfig } from './backbones.js';
 import { describeWeightProblems, listNames, readTokenizer } from './checkpoint.js';
 import type { MigeConfig } from './config.js';
 import { MigeModel, T5_TIED_ALIAS } from './mige-model.js';
@@ -115,7 +116,9 @@ function widenPatchEmbedder(source: nn.TensorReader, model: MigeModel): nn.Tenso
 function pixartPiece(model: MigeModel, path: string): Piece {
   if (statSync(path).isDirectory()) {
     const file = join(path, 'diffusion_pytorch_model.safetensors');
-    return filePiece(file, (reader) => widenPatchEmbedder(fromDiffusersPixArt(reader, model.config.backbone), model));
+    const backbone = model.config.backbone;
+    if (!isDitConfig(backbone)) throw new MigeInputError(`PixArt weights load into a DiT backbone, not a '${backbone.type}' one`, path);
+    return filePiece(file, (reader) => widenPatchEmbedder(fromDiffusersPixArt(reader, backbone), model));
   }
   return filePiece(path, (reader) => widenPatchEmbedder(ditKeysOfMigeCheckpoint(reader), model));
 }

@@ -1,19 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MigeInputError, tf } from '@mige/core';
+import { loadOnnxRuntime, MigeInputError, tf, type OnnxRuntime } from '@mige/core';
 import type * as Ort from 'onnxruntime-node';
 import { COMPONENT_IO, onnxValueName, type OnnxComponent, type OnnxComponentInputs, type OnnxComponentOutputs } from './components.js';
 import { readOnnxManifest, type OnnxComponentEntry, type OnnxManifest, type OnnxValueSpec } from './manifest.js';
 
-export type OrtModule = typeof Ort;
-
-let ortPromise: Promise<OrtModule> | undefined;
-
-/** onnxruntime-node loads a native binding on import: only when sessions are opened. */
-export function loadOrt(): Promise<OrtModule> {
-  ortPromise ??= import('onnxruntime-node');
-  return ortPromise;
-}
+/** The onnxruntime-node module (core's loadOnnxRuntime loads it, once, on first use). */
+export type OrtModule = OnnxRuntime;
 
 export interface OnnxSessionsOptions {
   /**
@@ -74,7 +67,7 @@ export class OnnxSessions {
 
   static async open(dir: string, options: OnnxSessionsOptions = {}): Promise<OnnxSessions> {
     const manifest = readOnnxManifest(dir);
-    const ort = await loadOrt();
+    const ort = await loadOnnxRuntime('the onnx engine');
     const names = options.components ?? (Object.keys(manifest.components) as OnnxComponent[]);
     const files = new Map<OnnxComponent, GraphFile[]>();
     for (const name of names) {
@@ -158,7 +151,7 @@ export class OnnxSessions {
     try {
       session = await this.ort.InferenceSession.create(graph.path, { ...this.options.sessionOptions, executionProviders: this.options.executionProviders ?? ['cpu'] });
     } catch (error) {
-      throw sessionLoadError(error, graph.path);
+      throw new MigeInputError(`cannot load ONNX model: ${errorText(error)}`, graph.path);
     }
     this.sessions.set(graph.path, session);
     this.emit('load', component, graph, start);
@@ -221,21 +214,6 @@ async function float32Data(t: tf.Tensor): Promise<Float32Array> {
   } finally {
     cast.dispose();
   }
-}
-
-/**
- * A session that cannot load, as a MigeInputError; a missing CUDA provider (onnxruntime-node
- * downloads it at install time, outside npm) says how to get it.
- */
-export function sessionLoadError(error: unknown, path: string): MigeInputError {
-  const text = errorText(error);
-  if (/cuda/i.test(text) && /shared library/i.test(text)) {
-    return new MigeInputError(
-      `ONNX Runtime's CUDA execution provider is not installed (${text}): run onnxruntime-node's install script with ONNXRUNTIME_NODE_INSTALL=cuda12 (pnpm runs it once its build script is allowed), on a machine with CUDA 12 and cuDNN 9`,
-      path,
-    );
-  }
-  return new MigeInputError(`cannot load ONNX model: ${text}`, path);
 }
 
 function errorText(error: unknown): string {

@@ -11,6 +11,7 @@ import { TRAIN_TASKS, type TrainDataset, type TrainTask } from './train-data.js'
 import { TRAIN_ENGINES, type TrainEngineName, type TrainStepEngine } from './engine.js';
 import { OnnxEngine } from './onnx/trainer-engine.js';
 import type { OnnxEngineOptions } from './onnx/engine.js';
+import { prepareRunFolder } from './resume-policy.js';
 import { TfjsEngine } from './tfjs-engine.js';
 
 export interface TrainOptions {
@@ -21,6 +22,8 @@ export interface TrainOptions {
   config?: Partial<TrainConfig>;
   /** Continue from `outDir`'s latest checkpoint when there is one (written by either engine). */
   resume?: boolean;
+  /** Resume even with settings that differ from the checkpoint's (recorded in resume-changes.jsonl); see resume-policy.ts. */
+  allowChanges?: boolean;
   /** Where progress goes: a bar on a TTY, JSON lines otherwise. Default: process.stderr. */
   log?: NodeJS.WritableStream & { isTTY?: boolean };
   logMode?: 'auto' | 'bar' | 'jsonl';
@@ -125,6 +128,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const cfg = resolveTrainConfig(options.config);
   const engineName = defaultTrainEngine(model, options.engine);
   let sampler = new TaskSampler(dataset.sizes, activeRatios(dataset, cfg.taskRatios), cfg.seed);
+  // Refuses an unwritable folder, an unasked-for overwrite or changed settings; trims metrics.jsonl.
+  prepareRunFolder({ outDir, resume: options.resume ?? false, allowChanges: options.allowChanges ?? false, config: cfg, model: model.config.name, datasetSizes: dataset.sizes });
   const engine = await createEngine(options, cfg, engineName);
   let step = 0;
   let checkpoint = '';

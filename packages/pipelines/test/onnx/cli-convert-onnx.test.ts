@@ -33,7 +33,7 @@ describe('mige convert --onnx', () => {
     const tfjs = await mige(['edit', '--model', out, '-i', 'make it blue', '--source', join(dir, 'source.png'), '--engine', 'tfjs', '-o', join(dir, 'x.png')]);
     expect([tfjs.code, tfjs.stderr]).toEqual([1, `mige edit: error: ${out}: holds only an ONNX export (no model.safetensors): run it with --engine onnx, the default\n`]);
     const device = await mige(['edit', '--model', out, '-i', 'make it blue', '--source', join(dir, 'source.png'), '--device', 'cuda', '--engine', 'tfjs', '-o', join(dir, 'x.png')]);
-    expect([device.code, device.stderr]).toEqual([1, 'mige edit: error: --device cuda: applies to --engine onnx\n']);
+    expect([device.code, device.stderr]).toEqual([1, "mige edit: error: --device: --device picks ONNX Runtime's execution provider and applies to --engine onnx; TF.js runs on its --backend\n"]);
   });
 
   it('names options that apply to --onnx only, and leaves no folder on a bad piece', async () => {

@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, edit } from '../../src/flows/index.js';
 import { loadModel, MIGE_TINY, openModelFolderWeights, saveModel, type MigeConfig, type MigeModel } from '../../src/model/index.js';
 import { attachOnnx, convertToOnnx, detachOnnx, exportModel, loadOnnxModel, type OnnxSessionEvent } from '../../src/onnx/index.js';
-import { sessionLoadError } from '../../src/onnx/sessions.js';
 import { picture } from '../flows/pictures.js';
 import { tinyModelForExport } from './tiny-model.js';
 
@@ -82,13 +81,3 @@ describe('a converted model folder (ONNX only) on the staged runtime', () => {
   });
 });
 
-describe('a session that cannot load', () => {
-  it('names the missing CUDA provider and how to install it; other failures pass through', () => {
-    const cuda = sessionLoadError(new Error('OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library'), 'dit.onnx');
-    expect(cuda).toBeInstanceOf(MigeInputError);
-    expect(cuda.message).toBe(
-      "dit.onnx: ONNX Runtime's CUDA execution provider is not installed (OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library): run onnxruntime-node's install script with ONNXRUNTIME_NODE_INSTALL=cuda12 (pnpm runs it once its build script is allowed), on a machine with CUDA 12 and cuDNN 9",
-    );
-    expect(sessionLoadError(new Error('protobuf parsing failed'), 'x.onnx').message).toBe('x.onnx: cannot load ONNX model: protobuf parsing failed');
-  });
-});

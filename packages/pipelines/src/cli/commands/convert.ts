@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { MigeInputError } from '@mige/core';
-import { convertCheckpoint, MIGE_PRESETS, openCheckpointWeights, parseMigeConfig, saveModel, type MigeConfig } from '../../model/index.js';
+import { convertCheckpoint, isMigePresetName, MIGE_PRESETS, openCheckpointWeights, parseMigeConfig, saveModel, type MigeConfig } from '../../model/index.js';
 import { convertToOnnx } from '../../onnx/index.js';
 import { formatDuration } from '../../train/progress-log.js';
 import { flag, num, parse, required, str } from '../args.js';
@@ -89,7 +89,7 @@ async function convertOnnx(sources: Parameters<typeof openCheckpointWeights>[0],
 }
 
 function configArg(value: string): MigeConfig {
-  if (value in MIGE_PRESETS) return MIGE_PRESETS[value as keyof typeof MIGE_PRESETS];
+  if (isMigePresetName(value)) return MIGE_PRESETS[value];
   if (!existsSync(value)) throw new MigeInputError(`not a preset (${Object.keys(MIGE_PRESETS).join(', ')}) and no such file`, `--config ${value}`);
   let json: unknown;
   try {

@@ -29,7 +29,8 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
                         chance in [0, 1] that a world subject example is drawn onto a
                         background-only source instead, as a compositional add (default 0)
   --out <dir>           where checkpoints, metrics and the final model go
-  --resume              continue from <out>/latest.json when it exists
+  --resume              continue from <out>/latest.json when it exists (with the same settings)
+  --allow-changes       resume even with changed settings (recorded in <out>/resume-changes.jsonl)
   --steps <n>           optimizer steps (default ${R.steps})
   --batch-size <n>      examples per micro-batch (default ${R.batchSize})
   --grad-accum <n>      micro-batches per step (default ${R.gradAccumSteps})
@@ -76,7 +77,7 @@ ${BACKEND_HELP}`,
   async run(argv, io) {
     const v = parse(argv, {
       model: { type: 'string' }, 'init-seed': { type: 'string' }, data: { type: 'string' }, world: { type: 'string' },
-      'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, 'world-tasks': { type: 'string' }, 'world-subjects-on-source': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
+      'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, 'world-tasks': { type: 'string' }, 'world-subjects-on-source': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' }, 'allow-changes': { type: 'boolean' },
       steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' }, lr: { type: 'string' },
       'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' }, 'edit-focus': { type: 'string' }, 'stop-at': { type: 'string' }, 'focus-on': { type: 'string' }, 'focus-below': { type: 'string' }, 'timestep-power': { type: 'string' },
       ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
@@ -120,7 +121,7 @@ ${BACKEND_HELP}`,
       const stopAt = num(v, 'stop-at', { integer: true, min: 1 });
       const workers = num(v, 'workers', { integer: true, min: 1, max: 64 }) ?? 1;
       const result = await train({
-        model, dataset, outDir: out, config, resume: flag(v, 'resume'), log: io.stderr, logMode, signal: controller.signal, workers,
+        model, dataset, outDir: out, config, resume: flag(v, 'resume'), allowChanges: flag(v, 'allow-changes'), log: io.stderr, logMode, signal: controller.signal, workers,
         ...(stopAt !== undefined ? { stopAt } : {}),
         ...(engine !== undefined ? { engine } : {}),
         ...(threads !== undefined ? { threads } : {}),

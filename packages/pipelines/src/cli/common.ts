@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { decodeImageDetailed, formatFromPath, initBackend, MigeInputError, onnxExecutionProviders, writeImage, writeTextFileAtomic, type BackendName, type RgbImage } from '@mige/core';
 import type { SamplerConfig } from '../diffusion/index.js';
 import { flowDefaultsOf, type FlowName, type FlowOptions, type FlowResult } from '../flows/index.js';
-import { DEFAULT_MODEL_NAME, loadModel, MIGE_PRESETS, MigeModel, readSamplingDefaults, resolveModelSource, type ModelSource } from '../model/index.js';
-import { attachedOnnxEngine, attachOnnx, detachOnnx, MODEL_ONNX_SUBFOLDER, modelOnnxDir } from '../onnx/index.js';
+import { DEFAULT_MODEL_NAME, loadModel, MIGE_PRESETS, MODEL_FILES, MigeModel, readSamplingDefaults, resolveModelSource, type ModelSource } from '../model/index.js';
+import { attachedOnnxEngine, attachOnnx, detachOnnx, loadOnnxModel, MODEL_ONNX_SUBFOLDER, modelOnnxDir } from '../onnx/index.js';
 import { choice, num, str, type OptionSpec, type ParsedValues } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -57,6 +58,11 @@ export async function flowModelFromArgs(v: ParsedValues, value: string | undefin
   }
   // Checked before the weights load: a provider that is not installed fails at once.
   const executionProviders = onnx !== undefined && engine !== 'tfjs' ? await onnxExecutionProviders(device ?? 'cpu', '--device') : undefined;
+  // A folder with only its ONNX export (mige convert --onnx) runs on ONNX Runtime, stage by stage.
+  if (dir !== undefined && onnx !== undefined && !existsSync(join(dir, MODEL_FILES.weights))) {
+    if (engine === 'tfjs') throw new MigeInputError('holds only an ONNX export (no model.safetensors): run it with --engine onnx, the default', dir);
+    return loadOnnxModel(dir, { executionProviders: [...(executionProviders ?? ['cpu'])] });
+  }
   const model = await modelFromArgs(v, value);
   try {
     if (onnx !== undefined && executionProviders !== undefined) {

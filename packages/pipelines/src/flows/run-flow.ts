@@ -30,6 +30,8 @@ function resolveOptions(model: MigeModel, flow: FlowName, options: FlowOptions) 
   if (!Number.isSafeInteger(seed) || seed < 0) throw new MigeInputError(`seed must be a non-negative integer, got ${seed}`, where);
   const previewEvery = options.previewEvery ?? 0;
   if (!Number.isInteger(previewEvery) || previewEvery < 0) throw new MigeInputError(`previewEvery must be an integer >= 0, got ${previewEvery}`, where);
+  // Previews decode in TF.js (the step callback is synchronous).
+  if (previewEvery > 0 && !model.hasWeights()) throw new MigeInputError(`previews need the model's TF.js weights; model '${model.config.name}' holds only an ONNX export`, where);
   const engine = options.engine;
   if (engine !== undefined && engine !== 'tfjs' && engine !== 'onnx' && (typeof engine !== 'object' || engine === null || typeof engine.denoiseStep !== 'function')) {
     throw new MigeInputError(`engine must be 'tfjs', 'onnx' or a FlowEngine, got ${JSON.stringify(engine)}`, where);

@@ -20,6 +20,7 @@ export {
   saveModel,
   loadModel,
   loadModelWeights,
+  openModelFolderWeights,
   readModelConfig,
   writeModelConfig,
   modelTensors,
@@ -30,7 +31,8 @@ export {
   VAE_PREFIX,
   type LoadModelOptions,
 } from './checkpoint.js';
-export { loadOfficialCheckpoint, convertCheckpoint, type ConvertSources } from './official.js';
+export { loadOfficialCheckpoint, convertCheckpoint, openCheckpointWeights, type ConvertSources } from './official.js';
+export { modelWeights, readerParamSource, type ModelWeights } from './weights.js';
 export { prepareImages, encodeLatents, encodeInstructions, type Instruction, type LatentMode, type EncodeInstructionsOptions } from './inputs.js';
 export { resolveModelSource, type ModelSource } from './model-ref.js';
 export { DEFAULT_MODEL_NAME, DEFAULT_MODEL_PACKAGE, defaultModelDir, findDefaultModelDir, hasDefaultModel, loadDefaultModel } from './default-model.js';

@@ -31,7 +31,9 @@ import { initBackend, Rng, tf, writeTextFileAtomic } from '@mige/core';
 import { forwardFlops } from '@mige/dit';
 import { toDiffusersVaeConfig, vaeFlops } from '@mige/vae';
 import { machine, median, openMatmulProbe } from './bench-common.mjs';
-import { attachedOnnxEngine, compose, convertToOnnx, detachOnnx, loadOnnxModel, MIGE_TINY, MIGE_XL, MigeModel, openCheckpointWeights, tinyTokenizer, tinyTokenizerPath } from '../dist/index.js';
+import { compose, convertToOnnx, detachOnnx, loadOnnxModel, MIGE_TINY, MIGE_XL, MigeModel, openCheckpointWeights } from '../dist/index.js';
+import { attachedOnnxEngine, tinyTokenizerPath } from '../dist/internal.js';
+import { T5Tokenizer } from '@mige/encoder';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -65,10 +67,31 @@ function resetPeak() {
 }
 const peakRss = () => status('VmHWM');
 
+/**
+ * The tokenizer: t5-v1_1-xxl's spiece.model cannot be downloaded here, so the shipped tiny
+ * tokenizer's pieces, then unused filler pieces up to T5's size (32,100 tokens for a 32,128-row
+ * embedding), then its 100 extra ids. The model checks that a tokenizer fits its embedding
+ * (config-bounds), and the sequence is padded to maxLength either way, so the compute is the real one.
+ */
+function benchTokenizerPath() {
+  const json = JSON.parse(readFileSync(tinyTokenizerPath(), 'utf8'));
+  const vocab = json.model.vocab;
+  const size = Math.max(vocab.length, config.encoder.t5.vocabSize - (config.encoder.t5.vocabSize % 128 === 0 ? 28 : 0));
+  const extra = vocab.length - 100;
+  const filler = Array.from({ length: size - vocab.length }, (_, i) => [`\u2581zzfiller${i}`, -1e4]);
+  json.model.vocab = [...vocab.slice(0, extra), ...filler, ...vocab.slice(extra)];
+  for (const t of json.added_tokens) if (t.id >= extra) t.id += filler.length;
+  mkdirSync(work, { recursive: true });
+  const path = join(work, 'tokenizer.json');
+  writeFileSync(path, JSON.stringify(json));
+  return path;
+}
+const tokenizerPath = benchTokenizerPath();
+
 // ---- 1. checkpoints in the official layouts ---------------------------------------------------------
 /** Official names → each published piece's file, names and storage (the inverse of the converter's mappings). */
 function checkpointSpec(dir) {
-  const skeleton = MigeModel.skeleton(config, tinyTokenizer());
+  const skeleton = MigeModel.skeleton(config, T5Tokenizer.fromTokenizerJson(tokenizerPath));
   const shapes = new Map([...skeleton.stateDict()].filter(([k]) => k !== 't5_model.encoder.embed_tokens.weight').map(([k, t]) => [k, [...t.shape]]));
   const take = (test) => [...shapes].filter(([k]) => test(k));
   const strip = (prefix, entries) => entries.map(([k, s]) => [k.slice(prefix.length), s]);
@@ -201,7 +224,7 @@ async function convert(converted) {
     resetPeak();
     const t0 = performance.now();
     let shown = 0;
-    const manifest = await convertToOnnx(openCheckpointWeights({ config, tokenizer: tinyTokenizerPath(), ...sources }), converted, {
+    const manifest = await convertToOnnx(openCheckpointWeights({ config, tokenizer: tokenizerPath, ...sources }), converted, {
       dtype,
       onProgress: (e) => {
         if (e.elapsedMs - shown < 30_000 && e.step < e.total) return;
@@ -322,7 +345,7 @@ async function editRun(converted) {
         date: new Date().toISOString(), threads,
         flow: 'compose (source + 1 subject, 3-branch guidance)', size, steps, sampler: 'DPM-Solver++ order 2', seconds: editSeconds, probeSecondsExcluded: probeMs / 1000, peakRssBytes: editPeak, ditFlop,
         stages, events: events.map(({ phase, component, blocks, ms, rssBytes }) => ({ phase, component, ...(blocks ? { blocks } : {}), ms: Math.round(ms), rssBytes })),
-        tokenizer: `the shipped tiny tokenizer (ids < 2100): the sequence is padded to maxLength (${config.encoder.maxLength}) either way, so the compute is the real one`,
+        tokenizer: `the shipped tiny tokenizer's pieces padded with unused pieces to the embedding's size: the sequence is padded to maxLength (${config.encoder.maxLength}) either way, so the compute is the real one`,
       },
     };
   } finally {

@@ -192,7 +192,9 @@ async function main() {
   } catch {
     // no earlier result
   }
-  const result = { ...previous, config: config.name, dtype, machine: machine(), loadAverageBefore: load };
+  // An earlier run's error is not this run's: it is dropped, and set again if this run fails.
+  const { error: _earlier, ...kept } = previous;
+  const result = { ...kept, config: config.name, dtype, machine: machine(), loadAverageBefore: load };
   const converted = join(work, 'mige-xl-onnx');
   try {
     if (parts.includes('convert')) result.conversion = await convert(converted);

@@ -16,10 +16,10 @@ import { readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { addGradients, initBackend, inferShapes, nn, OnnxBuilder, Rng } from '@mige/core';
-import { createBackbone, emitConditionalDiT, forwardFlops, MIGE_XL_2 } from '@mige/dit';
+import { initBackend, Rng } from '@mige/core';
+import { forwardFlops, MIGE_XL_2 } from '@mige/dit';
 import * as ort from 'onnxruntime-node';
-import { gflops, median, openMatmulProbe } from './bench-common.mjs';
+import { ditTrainingGraph, gflops, median, openMatmulProbe } from './bench-common.mjs';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -32,25 +32,12 @@ const threads = Number(args.threads ?? 1);
 async function save() {
   await initBackend({ backend: 'cpu', log: null });
   const config = { ...MIGE_XL_2, depth: Number(args.depth ?? 3) };
-  const dit = nn.withoutInit(() => createBackbone(config)).module;
-  const n = config.inputSize, k = config.inChannels, l = config.modelMaxLength;
-  const g = new OnnxBuilder({ name: 'profile-dit-train', params: { mode: 'input' } });
-  const inputs = { x: [1, k, n, n], cond: [1, k, n, n], t: [1], y: [1, l, config.captionChannels], mask: [1, l] };
-  const v = Object.fromEntries(Object.entries(inputs).map(([name, dims]) => [name, g.input(name, dims)]));
-  const out = emitConditionalDiT(g, dit, { x: v.x, cond: v.cond, t: v.t, y: v.y, mask: v.mask });
-  const outShape = inferShapes(g).get(out).shape;
-  const loss = g.reduceSum(g.mul(out, g.input('cotangent', outShape)), [], false);
-  const params = g.paramInfos();
-  const forwardNodes = g.nodeList().length;
-  const grads = addGradients(g, { loss, wrt: params.map((p) => p.value) });
-  g.output(loss, 'loss', []);
-  for (const p of params) g.output(grads.get(p.value), `grad.${p.name}`, [...p.shape]);
-  dit.dispose();
+  const { g, forwardNodes } = ditTrainingGraph(config, 'profile-dit-train');
   const file = args.out ?? '/tmp/dit-train.onnx';
   writeFileSync(file, g.serialize());
   const nodeNames = g.nodeList().map((node) => node.name);
   const meta = {
-    depth: config.depth, flop: 3 * forwardFlops(config, 1, l), forwardNodes, nodes: nodeNames.length,
+    depth: config.depth, flop: 3 * forwardFlops(config, 1, config.modelMaxLength), forwardNodes, nodes: nodeNames.length,
     backwardNodeNames: nodeNames.slice(forwardNodes),
     inputs: g.inputInfos().map((i) => ({ name: i.name, dims: i.dims })),
     outputs: g.outputInfos().map((o) => ({ name: o.name, dims: o.dims })),

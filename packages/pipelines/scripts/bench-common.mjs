@@ -4,7 +4,8 @@
  * description of the machine. Scripts only; nothing here is part of the package.
  */
 import os from 'node:os';
-import { OnnxBuilder, Rng, tf } from '@mige/core';
+import { addGradients, inferShapes, nn, OnnxBuilder, Rng, tf } from '@mige/core';
+import { createBackbone, emitConditionalDiT } from '@mige/dit';
 import * as ort from 'onnxruntime-node';
 
 export const gflops = (flop, ms) => flop / (ms * 1e6);
@@ -69,4 +70,28 @@ export function machine() {
     tfjs: tf.version_core,
     loadAverage: os.loadavg(),
   };
+}
+
+/**
+ * A DiT backbone's training graph at batch 1, as bench-train.mjs times it: the forward on inputs
+ * x, cond, t, y, mask, the loss Σ c·output with c the input 'cotangent', and outputs 'loss' and
+ * 'grad.<name>' for every parameter. Returns the builder, the non-parameter inputs' dims, the
+ * parameters and the forward's node count.
+ */
+export function ditTrainingGraph(config, name = 'bench-dit-train') {
+  const dit = nn.withoutInit(() => createBackbone(config)).module;
+  const n = config.inputSize, k = config.inChannels, l = config.modelMaxLength;
+  const g = new OnnxBuilder({ name, params: { mode: 'input' } });
+  const inputs = { x: [1, k, n, n], cond: [1, k, n, n], t: [1], y: [1, l, config.captionChannels], mask: [1, l] };
+  const v = Object.fromEntries(Object.entries(inputs).map(([key, dims]) => [key, g.input(key, dims)]));
+  const out = emitConditionalDiT(g, dit, { x: v.x, cond: v.cond, t: v.t, y: v.y, mask: v.mask });
+  inputs.cotangent = inferShapes(g).get(out).shape;
+  const loss = g.reduceSum(g.mul(out, g.input('cotangent', inputs.cotangent)), [], false);
+  const params = g.paramInfos();
+  const forwardNodes = g.nodeList().length;
+  const grads = addGradients(g, { loss, wrt: params.map((p) => p.value) });
+  g.output(loss, 'loss', []);
+  for (const p of params) g.output(grads.get(p.value), `grad.${p.name}`, [...p.shape]);
+  dit.dispose();
+  return { g, inputs, params, forwardNodes };
 }

@@ -23,11 +23,11 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { addGradients, initBackend, inferShapes, nn, OnnxBuilder, Rng, tf, writeTextFileAtomic } from '@mige/core';
+import { initBackend, Rng, tf, writeTextFileAtomic } from '@mige/core';
 import { datasetFromWorldSeed, loadDefaultModel, train } from '../dist/index.js';
-import { createBackbone, emitConditionalDiT, forwardFlops, MIGE_XL_2 } from '@mige/dit';
+import { forwardFlops, MIGE_XL_2 } from '@mige/dit';
 import * as ort from 'onnxruntime-node';
-import { gflops, machine, matmulPeak, median } from './bench-common.mjs';
+import { ditTrainingGraph, gflops, machine, matmulPeak, median } from './bench-common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -84,23 +84,13 @@ async function jsChild(spec) {
 async function ditChild(spec) {
   await initBackend({ backend: 'cpu', log: null });
   const config = spec.quick ? { ...MIGE_XL_2, depth: 2, hiddenSize: 256, numHeads: 4, inputSize: 16 } : MIGE_XL_2;
-  const dit = nn.withoutInit(() => createBackbone(config)).module;
-  const n = config.inputSize, k = config.inChannels, l = config.modelMaxLength;
-  const g = new OnnxBuilder({ name: 'bench-dit-train', params: { mode: 'input' } });
-  const inputs = { x: [1, k, n, n], cond: [1, k, n, n], t: [1], y: [1, l, config.captionChannels], mask: [1, l] };
-  const v = Object.fromEntries(Object.entries(inputs).map(([name, dims]) => [name, g.input(name, dims)]));
-  const out = emitConditionalDiT(g, dit, { x: v.x, cond: v.cond, t: v.t, y: v.y, mask: v.mask });
-  const outShape = inferShapes(g).get(out).shape;
-  const loss = g.reduceSum(g.mul(out, g.input('cotangent', outShape)), [], false);
-  const params = g.paramInfos();
-  const grads = addGradients(g, { loss, wrt: params.map((p) => p.value) });
-  g.output(loss, 'loss', []);
-  for (const p of params) g.output(grads.get(p.value), `grad.${p.name}`, [...p.shape]);
+  const { g, inputs, params } = ditTrainingGraph(config);
+  const l = config.modelMaxLength;
   const session = await ort.InferenceSession.create(g.serialize(), { intraOpNumThreads: spec.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const rng = new Rng('dit-bench');
   const feeds = {};
   const fetches = {};
-  for (const [name, dims] of [...Object.entries(inputs), ['cotangent', outShape]]) {
+  for (const [name, dims] of Object.entries(inputs)) {
     feeds[name] = new ort.Tensor('float32', name === 'mask' ? new Float32Array(l).fill(1) : name === 't' ? Float32Array.of(500) : Float32Array.from(tf.tidy(() => rng.randn(dims).dataSync())), dims);
   }
   for (const p of params) {
@@ -111,7 +101,6 @@ async function ditChild(spec) {
     fetches[`grad.${p.name}`] = new ort.Tensor('float32', new Float32Array(size), [...p.shape]);
   }
   fetches.loss = new ort.Tensor('float32', new Float32Array(1), []);
-  dit.dispose();
   const ms = [];
   for (let i = 0; i < spec.warmup + spec.steps; i++) {
     const t = performance.now();

@@ -114,12 +114,36 @@ const CASES: Record<string, GradCase> = {
     reference: (x) => tf.add(tf.mul(tf.matMul(t(x, 'a'), t(x, 'b'), true, true), 0.5), tf.mul(t(x, 'c'), 2)),
   },
   'Softmax over the last axis': { inputs: { a: [2, 3, 7] }, build: (g, x) => g.softmax(x.a!, -1), reference: (x) => tf.softmax(t(x, 'a')) },
+  'softmax(S)·V, the attention pattern (its own rule), with a bias on S': {
+    inputs: { s: [2, 3, 4, 5], bias: [2, 1, 1, 5], v: [2, 3, 5, 6] },
+    build: (g, x) => g.matMul(g.softmax(g.add(x.s!, x.bias!), -1), x.v!),
+    reference: (x) => tf.reshape(tf.matMul(tf.reshape(tf.softmax(tf.add(t(x, 's'), t(x, 'bias'))), [6, 4, 5]), tf.reshape(t(x, 'v'), [6, 5, 6])), [2, 3, 4, 6]),
+  },
+  'a softmax read twice (the general rule)': {
+    inputs: { s: [3, 4, 5], v: [3, 5, 2] },
+    build: (g, x) => {
+      const p = g.softmax(x.s!, -1);
+      return g.add(g.reduceSum(g.matMul(p, x.v!), [-1], true), g.reduceSum(g.mul(p, p), [-1], true));
+    },
+    reference: (x) => {
+      const p = tf.softmax(t(x, 's'));
+      return tf.add(tf.sum(tf.matMul(p, t(x, 'v')), -1, true), tf.sum(tf.mul(p, p), -1, true));
+    },
+  },
   'LayerNormalization with scale and bias': {
     inputs: { a: [2, 3, 8], w: [8], b: [8] },
     build: (g, x) => g.layerNormalization(x.a!, x.w!, x.b!, 1e-5),
     reference: (x) => {
       const m = tf.moments(t(x, 'a'), -1, true);
       return tf.add(tf.mul(tf.div(tf.sub(t(x, 'a'), m.mean), tf.sqrt(tf.add(m.variance, 1e-5))), t(x, 'w')), t(x, 'b'));
+    },
+  },
+  'LayerNormalization without an affine part (a constant scale of ones)': {
+    inputs: { a: [2, 3, 8] },
+    build: (g, x) => g.layerNormalization(x.a!, g.constantF32('ones', new Float32Array(8).fill(1), [8]), undefined, 1e-6),
+    reference: (x) => {
+      const m = tf.moments(t(x, 'a'), -1, true);
+      return tf.div(tf.sub(t(x, 'a'), m.mean), tf.sqrt(tf.add(m.variance, 1e-6)));
     },
   },
   'tanh GELU (a custom gradient)': {

@@ -51,6 +51,32 @@ function swapLast(rank: number): number[] {
   return p;
 }
 
+/**
+ * v with its last two axes swapped: the source itself when v is such a Transpose (a Linear's
+ * Wᵀ gives W back), so the backward adds no Transpose of a Transpose for the runtime to fold.
+ */
+function swapped(ctx: RuleContext, v: string): string {
+  const rank = ctx.fact(v).shape.length;
+  const t = ctx.producer(v);
+  if (t?.opType === 'Transpose') {
+    const perm = attrInts(t, 'perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+    if (perm.join() === swapLast(rank).join()) return ins(t)[0] as string;
+  }
+  return ctx.g.transpose(v, swapLast(rank));
+}
+
+/**
+ * v (any shape of `rows`·`cols` elements) as the [cols, rows] transpose of its [rows, cols] view,
+ * through a Transpose that ONNX Runtime keeps. A plain 2-D Transpose feeding a MatMul is folded
+ * into it (FusedMatMul, transA), and MLAS then transposes blocks of A again for every column
+ * panel of B: the weight-gradient products dW = dyᵀ·x ran 8-27% slower that way than one
+ * transpose up front (DiT-XL's shapes, [1024, n]ᵀ·[1024, k], 1 thread). The fold only looks at
+ * a Transpose feeding the MatMul directly, so this one transposes a [rows, cols, 1] view.
+ */
+function keptTranspose(g: OnnxBuilder, v: string, rows: number, cols: number): string {
+  return g.reshape(g.transpose(g.reshape(v, [rows, cols, 1]), [1, 0, 2]), [cols, rows]);
+}
+
 function ins(node: Node): string[] {
   return inputsOf(node);
 }
@@ -238,23 +264,31 @@ const RULES: Record<string, Rule> = {
     const sa = ctx.fact(a).shape, sb = ctx.fact(b).shape, sy = ctx.fact(outputsOf(node)[0] as string).shape;
     const k = sa[sa.length - 1] as number, n = sb[sb.length - 1] as number, m = sa[sa.length - 2] as number;
     let da: string | undefined, db: string | undefined;
-    if (ctx.wants(a)) {
-      if (sb.length === 2 && sa.length > 2) da = g.matMul(dy, g.transpose(b, [1, 0]));
-      else da = sumTo(g, g.matMul(dy, g.transpose(b, swapLast(sb.length))), [...sy.slice(0, -2), m, k], sa);
+    const scores = softmaxScores(node, ctx);
+    if (scores !== undefined) {
+      // a = softmax(S) read only here (attention's softmax(S)·V): dS = P·(dP − Σ_j dP·P), where
+      // Σ_j dP_ij·P_ij = Σ_c dY_ic·Y_ic, as Y = P·V. That row sum runs over Y's width (a head's
+      // dim) instead of the [.., L, S] scores: one pass over the widest tensor of attention less.
+      const y = outputsOf(node)[0] as string;
+      const dp = g.matMul(dy, swapped(ctx, b));
+      ctx.contribute(scores, g.mul(a, g.sub(dp, g.reduceSum(g.mul(dy, y), [-1], true))));
+    } else if (ctx.wants(a)) {
+      if (sb.length === 2 && sa.length > 2) da = g.matMul(dy, swapped(ctx, b));
+      else da = sumTo(g, g.matMul(dy, swapped(ctx, b)), [...sy.slice(0, -2), m, k], sa);
     }
     const t = ctx.producer(b);
     const w = t?.opType === 'Transpose' && sb.length === 2 && ctx.consumers(b) === 1 ? (ins(t)[0] as string) : undefined;
+    const rows = size(sa) / k;
     if (w !== undefined && ctx.wants(w)) {
       // b = Wᵀ, as a Linear layer's [out, in] weight: dW = dyᵀ·a straight away (rows summed over
       // the batch), instead of (aᵀ·dy)ᵀ, which would transpose a whole weight-sized gradient.
-      const rows = (v: string, width: number): string => (sa.length > 2 ? g.reshape(v, [-1, width]) : v);
-      ctx.contribute(w, g.matMul(g.transpose(rows(dy, n), [1, 0]), rows(a, k)));
+      ctx.contribute(w, g.matMul(keptTranspose(g, dy, rows, n), sa.length > 2 ? g.reshape(a, [rows, k]) : a));
     } else if (ctx.wants(b)) {
       if (sb.length === 2 && sa.length > 2) {
         // A weight shared over the batch: one 2-D product over all rows.
-        db = g.matMul(g.transpose(g.reshape(a, [-1, k]), [1, 0]), g.reshape(dy, [-1, n]));
+        db = g.matMul(keptTranspose(g, a, rows, k), g.reshape(dy, [rows, n]));
       } else {
-        db = sumTo(g, g.matMul(g.transpose(a, swapLast(sa.length)), dy), [...sy.slice(0, -2), k, n], sb);
+        db = sumTo(g, g.matMul(swapped(ctx, a), dy), [...sy.slice(0, -2), k, n], sb);
       }
     }
     return [da, db];
@@ -288,6 +322,22 @@ const RULES: Record<string, Rule> = {
   Conv: convRule,
 };
 
+/**
+ * The scores S when a MatMul's first operand is softmax(S) over the last axis, read by nothing
+ * else, with the same batch dims as the MatMul's output, and S needs a gradient; else undefined.
+ */
+function softmaxScores(node: Node, ctx: RuleContext): string | undefined {
+  const [a, b] = ins(node) as [string, string];
+  const sm = ctx.producer(a);
+  if (sm?.opType !== 'Softmax' || ctx.consumers(a) !== 1 || !ctx.wants(a)) return undefined;
+  const s = ins(sm)[0] as string;
+  const sa = ctx.fact(a).shape, sb = ctx.fact(b).shape, sy = ctx.fact(outputsOf(node)[0] as string).shape;
+  if (normAxis(attrInt(sm, 'axis', -1), sa.length) !== sa.length - 1 || sa.length < 2) return undefined;
+  const batch = (shape: readonly number[]): string => shape.slice(0, -2).join();
+  if (sa.length !== sb.length || sy.length !== sa.length || batch(sa) !== batch(sy) || batch(sb) !== batch(sy)) return undefined;
+  return ctx.wants(s) ? s : undefined;
+}
+
 function reduceRule(node: Node, dy: string | undefined, ctx: RuleContext, axesIn: number[] | undefined, mean: boolean): InputGrads {
   const x = ins(node)[0] as string;
   if (!dy || !ctx.wants(x)) return [];
@@ -316,14 +366,16 @@ function layerNormRule(node: Node, [dy]: (string | undefined)[], ctx: RuleContex
     g.addNodeOutputs(node, [g.uniqueName('ln_mean'), g.uniqueName('ln_inv_std')].slice(outs.length - 1));
     outs = outputsOf(node);
   }
-  const [, mean, invStd] = outs as [string, string, string];
-  const xhat = g.mul(g.sub(x, mean), invStd);
+  const [y, mean, invStd] = outs as [string, string, string];
+  // Without an affine part (a constant scale of ones, no bias) the output is x̂ itself.
+  const plain = !bias && (g.constantValue(scale)?.values.every((v) => v === 1) ?? false);
+  const xhat = plain ? y : g.mul(g.sub(x, mean), invStd);
   const lead = shape.slice(0, -1).map((_, i) => i);
   const dScale = ctx.wants(scale) ? g.reduceSum(g.mul(dy, xhat), lead, false) : undefined;
   const dBias = bias && ctx.wants(bias) ? g.reduceSum(dy, lead, false) : undefined;
   let dx: string | undefined;
   if (ctx.wants(x)) {
-    const dxhat = g.mul(dy, scale);
+    const dxhat = plain ? dy : g.mul(dy, scale);
     const term = g.add(g.reduceMean(dxhat, [-1], true), g.mul(xhat, g.reduceMean(g.mul(dxhat, xhat), [-1], true)));
     dx = g.mul(invStd, g.sub(dxhat, term));
   }

@@ -14,30 +14,41 @@ import type * as Ort from 'onnxruntime-node';
 export const FROZEN_CHUNK = 4;
 
 /**
- * The frozen networks of a training step on ONNX Runtime: the EVA ViT (without ln_vision, which
- * trains) and the VAE encoder. Their weights never change, so they are initializers (folded and
- * pre-packed once).
+ * The frozen networks of a training step as ONNX models: the EVA ViT (without ln_vision, which
+ * trains) and the VAE encoder, their weights as initializers (folded and pre-packed once, since
+ * they never change). Plain bytes, so that the data thread (DataWorker) opens the same networks.
  */
+export interface FrozenGraphs {
+  vit: Uint8Array;
+  vae: Uint8Array;
+  /** The VAE's moments per image: [2·latent channels, latent side, latent side]. */
+  moments: [number, number, number];
+}
+
+export function frozenGraphs(model: MigeModel): FrozenGraphs {
+  const c = model.config;
+  const v = c.encoder.vision;
+  const g = new OnnxBuilder({ name: 'mige-vit-frozen', params: { mode: 'initializer', source: tensorParamSource(model.namedParameters()) } });
+  const images = g.input('images', ['batch', 3, v.imgSize, v.imgSize]);
+  g.output(emitEvaViT(g, model.encoder.module.vision.visualEncoder, images, 'visual_encoder'), 'image_embeds', ['batch', 1 + (v.imgSize / v.patchSize) ** 2, v.embedDim]);
+  const vae = buildComponentGraph(model, 'vae-encoder', { weightType: 'fp32', batch: 'batch', t5MaxLength: c.encoder.maxLength });
+  const side = model.latentSize();
+  return { vit: g.serialize(), vae: vae.graph.serialize(), moments: [2 * c.vae.latentChannels, side, side] };
+}
+
+/** The frozen networks of a training step (FrozenGraphs) as ONNX Runtime inference sessions. */
 export class FrozenSessions {
   private constructor(
     private readonly ort: OrtModule,
     private readonly vit: Ort.InferenceSession,
     private readonly vae: Ort.InferenceSession,
-    /** The VAE's moments per image: [2·latent channels, latent side, latent side]. */
     private readonly moments: [number, number, number],
   ) {}
 
-  static async open(ort: OrtModule, model: MigeModel, options: Ort.InferenceSession.SessionOptions): Promise<FrozenSessions> {
-    const c = model.config;
-    const v = c.encoder.vision;
-    const g = new OnnxBuilder({ name: 'mige-vit-frozen', params: { mode: 'initializer', source: tensorParamSource(model.namedParameters()) } });
-    const images = g.input('images', ['batch', 3, v.imgSize, v.imgSize]);
-    g.output(emitEvaViT(g, model.encoder.module.vision.visualEncoder, images, 'visual_encoder'), 'image_embeds', ['batch', 1 + (v.imgSize / v.patchSize) ** 2, v.embedDim]);
-    const vae = buildComponentGraph(model, 'vae-encoder', { weightType: 'fp32', batch: 'batch', t5MaxLength: c.encoder.maxLength });
-    const vitSession = await ort.InferenceSession.create(g.serialize(), options);
+  static async open(ort: OrtModule, graphs: FrozenGraphs, options: Ort.InferenceSession.SessionOptions): Promise<FrozenSessions> {
+    const vitSession = await ort.InferenceSession.create(graphs.vit, options);
     try {
-      const side = model.latentSize();
-      return new FrozenSessions(ort, vitSession, await ort.InferenceSession.create(vae.graph.serialize(), options), [2 * c.vae.latentChannels, side, side]);
+      return new FrozenSessions(ort, vitSession, await ort.InferenceSession.create(graphs.vae, options), graphs.moments);
     } catch (error) {
       await vitSession.release();
       throw error;

@@ -7,9 +7,10 @@ import type { OrtModule } from '../../onnx/sessions.js';
 import type * as Ort from 'onnxruntime-node';
 
 /**
- * Images go through the frozen networks in chunks of this many (the last one padded with
- * zeros): a run then sees one input shape, whose memory plan ONNX Runtime keeps, instead of a new
- * batch size every step (each new shape costs about a second run's time in allocation).
+ * Images go through the frozen networks in chunks of this many, then the rest: runs see at most
+ * this many input shapes, whose memory plans ONNX Runtime keeps, instead of a new batch size
+ * every step (each new shape costs about a second run's time in allocation). An image's output
+ * does not depend on the others in its run (measured bit for bit), so no run is padded.
  */
 export const FROZEN_CHUNK = 4;
 
@@ -75,17 +76,14 @@ export class FrozenSessions {
   /** Runs `session` on n items of `item` dims in chunks of FROZEN_CHUNK; returns the n items' output. */
   private async chunked(session: Ort.InferenceSession, input: string, output: string, data: Float32Array, n: number, item: readonly number[]): Promise<Float32Array> {
     const per = item.reduce((a, b) => a * b, 1);
-    const chunk = new Float32Array(FROZEN_CHUNK * per);
     let out: Float32Array | undefined;
     for (let start = 0; start < n; start += FROZEN_CHUNK) {
       const count = Math.min(FROZEN_CHUNK, n - start);
-      chunk.fill(0);
-      chunk.set(data.subarray(start * per, (start + count) * per));
-      const r = (await session.run({ [input]: new this.ort.Tensor('float32', chunk, [FROZEN_CHUNK, ...item]) }))[output] as Ort.Tensor;
+      const chunk = data.subarray(start * per, (start + count) * per);
+      const r = (await session.run({ [input]: new this.ort.Tensor('float32', chunk, [count, ...item]) }))[output] as Ort.Tensor;
       const values = r.data as Float32Array;
-      const outPer = values.length / FROZEN_CHUNK;
-      out ??= new Float32Array(n * outPer);
-      out.set(values.subarray(0, count * outPer), start * outPer);
+      out ??= new Float32Array((n * values.length) / count);
+      out.set(values, (start * values.length) / count);
     }
     return out ?? new Float32Array(0);
   }

@@ -254,7 +254,12 @@ if (parts.includes('step')) {
   const cpuBy = (label) => rows.find((x) => x.contender === label)?.medianCpuMsPerStep;
   /** a / b, or null where either row was not run. */
   const ratio = (a, b) => (a !== undefined && b !== undefined ? a / b : null);
-  const best = (...labels) => Math.min(...labels.map(by).filter((x) => x !== undefined));
+  /** The fastest of these rows, or undefined where none was run. */
+  const best = (...labels) => {
+    const times = labels.map(by).filter((x) => x !== undefined);
+    return times.length ? Math.min(...times) : undefined;
+  };
+  const onnxRows = ['onnx, 1 thread', 'onnx, 2 threads', 'onnx, 1 thread + prefetch', 'onnx, 2 threads + prefetch'];
   const onnx1 = by('onnx, 1 thread');
   const onnxDefault = by('onnx, 1 thread + prefetch'); // `mige train`'s default on 2 cores
   report.step = {
@@ -267,8 +272,8 @@ if (parts.includes('step')) {
       onnx1PrefetchVsOnnx1: ratio(onnxDefault, onnx1),
       tfjs1OverOnnx1: ratio(by('tfjs wasm, 1 worker'), onnx1),
       tfjs1OverOnnx1Prefetch: ratio(by('tfjs wasm, 1 worker'), onnxDefault),
-      bestTfjsOverBestOnnx: best('tfjs wasm, 1 worker', 'tfjs wasm, 2 workers') / best('onnx, 1 thread', 'onnx, 2 threads', 'onnx, 1 thread + prefetch', 'onnx, 2 threads + prefetch'),
-      bestOnnxVsBestTorch: best('onnx, 1 thread', 'onnx, 2 threads', 'onnx, 1 thread + prefetch', 'onnx, 2 threads + prefetch') / best('pytorch, 1 thread', 'pytorch, 2 threads'),
+      bestTfjsOverBestOnnx: ratio(best('tfjs wasm, 1 worker', 'tfjs wasm, 2 workers'), best(...onnxRows)),
+      bestOnnxVsBestTorch: ratio(best(...onnxRows), best('pytorch, 1 thread', 'pytorch, 2 threads')),
     },
     targets: { onnx1VsTorch1: '≤ 1.0', tfjsOverOnnx: '≥ 6' },
   };

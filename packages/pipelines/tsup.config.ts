@@ -16,10 +16,11 @@ const ownBuild: NonNullable<Options['esbuildPlugins']>[number] = {
 };
 
 // `@mige/pipelines` is a curated list over `@mige/pipelines/internal`. The package also ships the `mige` command line (dist/cli.js, a few lines over the package's
-// build; bin/mige.js runs it) and the training worker thread's entry (TrainWorkers loads
-// dist/train-worker.js by path; a worker has its own module graph anyway).
+// build; bin/mige.js runs it) and the worker threads' entries (spawnWorker loads
+// dist/train-worker.js for TrainWorkers and dist/train-data-worker.js for the ONNX engine's data
+// thread by path; a worker has its own module graph anyway).
 export default defineConfig([
   packageBuild({ index: 'src/index.ts', internal: 'src/internal.ts' }, { esbuildPlugins: [ownBuild] }),
   { entry: { cli: 'src/cli/main.ts' }, format: ['esm'], dts: false, sourcemap: false, clean: false, target: 'node20', esbuildPlugins: [ownBuild] },
-  { entry: { 'train-worker': 'src/train/train-worker.ts' }, format: ['esm'], dts: false, sourcemap: false, clean: false, target: 'node20' },
+  { entry: { 'train-worker': 'src/train/train-worker.ts', 'train-data-worker': 'src/train/onnx/data-worker-thread.ts' }, format: ['esm'], dts: false, sourcemap: false, clean: false, target: 'node20' },
 ]);

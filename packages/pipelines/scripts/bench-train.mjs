@@ -3,8 +3,10 @@
  *   1. the default model's training step at batch 8 (VAE encode, frozen ViT, the trainable
  *      encoders, the DiT, the hybrid loss, AdamW with clipping, EMA) on
  *        - TF.js wasm, 1 and 2 workers (`mige train --engine tfjs --workers n`),
- *        - the ONNX Runtime engine, 1 and 2 threads (`mige train --engine onnx --threads n`), and
- *          1 thread with --prefetch (the next batch's data, VAE and ViT on the other core),
+ *        - the ONNX Runtime engine, 1 and 2 threads (`mige train --engine onnx --threads n
+ *          --no-prefetch`), and 1 and 2 threads with --prefetch (each batch's data, VAE and ViT
+ *          on a thread of their own, while the graph runs the batch before; the default with
+ *          1 thread on 2 cores),
  *        - PyTorch (scripts/bench/torch_train_step.py: the same step with the same shapes, 1 and
  *          2 threads; Debian's python3-torch with OpenBLAS),
  *      each contender in a fresh process, in rotating order over several rounds, so that a busy
@@ -15,6 +17,7 @@
  * Writes bench-results/train.json atomically.
  *
  *   node scripts/bench-train.mjs [--rounds 3] [--steps 6] [--warmup 3] [--parts step,dit] [--out f.json]
+ *                                [--contenders onnx1,onnx1p,onnx2,onnx2p,tfjs1,tfjs2,torch1,torch2]
  *   node scripts/bench-train.mjs --quick         a smoke run (1 round, 2 steps, no DiT-XL)
  */
 import { spawnSync } from 'node:child_process';
@@ -34,6 +37,7 @@ const { values: args } = parseArgs({
   options: {
     child: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, rounds: { type: 'string' },
     steps: { type: 'string' }, warmup: { type: 'string' }, parts: { type: 'string' }, python: { type: 'string' },
+    contenders: { type: 'string' },
   },
 });
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -184,17 +188,24 @@ await measurePeaks('start');
 
 const report = { date: new Date().toISOString(), quick, machine: machine(), config: CONFIG, rounds, stepsPerRun: steps, warmupPerRun: warmup, imagesPerStep: counts };
 if (parts.includes('step')) {
-  const contenders = [
-    { label: 'onnx, 1 thread', kind: 'js', engine: 'onnx', threads: 1 },
-    { label: 'onnx, 2 threads', kind: 'js', engine: 'onnx', threads: 2 },
-    { label: 'onnx, 1 thread + prefetch', kind: 'js', engine: 'onnx', threads: 1, prefetch: true },
-    { label: 'tfjs wasm, 1 worker', kind: 'js', engine: 'tfjs', threads: 1 },
-    { label: 'tfjs wasm, 2 workers', kind: 'js', engine: 'tfjs', threads: 2 },
+  let contenders = [
+    { id: 'onnx1', label: 'onnx, 1 thread', kind: 'js', engine: 'onnx', threads: 1 },
+    { id: 'onnx2', label: 'onnx, 2 threads', kind: 'js', engine: 'onnx', threads: 2 },
+    { id: 'onnx1p', label: 'onnx, 1 thread + prefetch', kind: 'js', engine: 'onnx', threads: 1, prefetch: true },
+    { id: 'onnx2p', label: 'onnx, 2 threads + prefetch', kind: 'js', engine: 'onnx', threads: 2, prefetch: true },
+    { id: 'tfjs1', label: 'tfjs wasm, 1 worker', kind: 'js', engine: 'tfjs', threads: 1 },
+    { id: 'tfjs2', label: 'tfjs wasm, 2 workers', kind: 'js', engine: 'tfjs', threads: 2 },
   ];
   if (existsSync(torchScript) && spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) {
-    contenders.push({ label: 'pytorch, 1 thread', kind: 'torch', threads: 1 }, { label: 'pytorch, 2 threads', kind: 'torch', threads: 2 });
+    contenders.push({ id: 'torch1', label: 'pytorch, 1 thread', kind: 'torch', threads: 1 }, { id: 'torch2', label: 'pytorch, 2 threads', kind: 'torch', threads: 2 });
   } else {
     log(`[bench] no PyTorch (${python} with torch) or no ${torchScript}: PyTorch rows left out`);
+  }
+  if (args.contenders) {
+    const ids = args.contenders.split(',');
+    const unknown = ids.filter((id) => !contenders.some((c) => c.id === id));
+    if (unknown.length) throw new Error(`unknown --contenders ${unknown.join(', ')} (known: ${contenders.map((c) => c.id).join(', ')})`);
+    contenders = contenders.filter((c) => ids.includes(c.id));
   }
   const samples = new Map(contenders.map((c) => [c.label, []]));
   const cpuSamples = new Map(contenders.map((c) => [c.label, []]));
@@ -230,15 +241,28 @@ if (parts.includes('step')) {
   });
   const by = (label) => rows.find((x) => x.contender === label)?.medianMsPerStep;
   const cpuBy = (label) => rows.find((x) => x.contender === label)?.medianCpuMsPerStep;
+  /** a / b, or null where either row was not run. */
+  const ratio = (a, b) => (a !== undefined && b !== undefined ? a / b : null);
+  /** The fastest of these rows, or undefined where none was run. */
+  const best = (...labels) => {
+    const times = labels.map(by).filter((x) => x !== undefined);
+    return times.length ? Math.min(...times) : undefined;
+  };
+  const onnxRows = ['onnx, 1 thread', 'onnx, 2 threads', 'onnx, 1 thread + prefetch', 'onnx, 2 threads + prefetch'];
   const onnx1 = by('onnx, 1 thread');
+  const onnxDefault = by('onnx, 1 thread + prefetch'); // `mige train`'s default on 2 cores
   report.step = {
     rows,
     torch: torchInfo,
     ratios: {
-      onnx1VsTorch1: by('pytorch, 1 thread') ? onnx1 / by('pytorch, 1 thread') : null,
-      onnx1VsTorch1Cpu: cpuBy('pytorch, 1 thread') ? cpuBy('onnx, 1 thread') / cpuBy('pytorch, 1 thread') : null,
-      tfjs1OverOnnx1: by('tfjs wasm, 1 worker') / onnx1,
-      bestTfjsOverBestOnnx: Math.min(by('tfjs wasm, 1 worker'), by('tfjs wasm, 2 workers')) / Math.min(onnx1, by('onnx, 2 threads')),
+      onnx1VsTorch1: ratio(onnx1, by('pytorch, 1 thread')),
+      onnx1VsTorch1Cpu: ratio(cpuBy('onnx, 1 thread'), cpuBy('pytorch, 1 thread')),
+      onnx1PrefetchVsTorch1: ratio(onnxDefault, by('pytorch, 1 thread')),
+      onnx1PrefetchVsOnnx1: ratio(onnxDefault, onnx1),
+      tfjs1OverOnnx1: ratio(by('tfjs wasm, 1 worker'), onnx1),
+      tfjs1OverOnnx1Prefetch: ratio(by('tfjs wasm, 1 worker'), onnxDefault),
+      bestTfjsOverBestOnnx: ratio(best('tfjs wasm, 1 worker', 'tfjs wasm, 2 workers'), best(...onnxRows)),
+      bestOnnxVsBestTorch: ratio(best(...onnxRows), best('pytorch, 1 thread', 'pytorch, 2 threads')),
     },
     targets: { onnx1VsTorch1: '≤ 1.0', tfjsOverOnnx: '≥ 6' },
   };

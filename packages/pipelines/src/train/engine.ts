@@ -15,8 +15,9 @@ export interface EngineStepResult {
   lr: number;
   /**
    * Where the step's time went, in ms (engines that measure it): `data_ms` (examples, frozen VAE
-   * and ViT, draws), `graph_ms` (forward and backward), `build_ms` (graphs built for new shapes),
-   * `optimizer_ms` (AdamW and EMA).
+   * and ViT, draws: the time the step waited for them, which a prefetching engine hides),
+   * `prepare_ms` (the time preparing them took, on whichever thread), `graph_ms` (forward and
+   * backward), `build_ms` (graphs built for new shapes), `optimizer_ms` (AdamW and EMA).
    */
   timings?: Record<string, number>;
 }

@@ -1,13 +1,13 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { getBackendInfo, MigeInputError, tf, type BackendName } from '@mige/core';
 import type { TaskDraw } from '@mige/data';
 import { saveModel, type MigeModel } from '../model/index.js';
 import type { TrainConfig } from './train-config.js';
 import type { TrainDataset, TrainDatasetSource } from './train-data.js';
+import { spawnWorker } from './spawn-worker.js';
 
 /** What a training worker starts from (structured-cloned into it). */
 export interface TrainWorkerInit {
@@ -46,17 +46,9 @@ export function paramOffsets(sizes: readonly number[]): number[] {
   });
 }
 
-/**
- * Where this module's worker entry lives: dist/train-worker.js next to the bundle, or (running
- * from sources, as the tests do) src/train/train-worker.ts, loaded through tsx by
- * train-worker-from-source.mjs.
- */
+/** A training worker thread (src/train/train-worker.ts, built to dist/train-worker.js). */
 function spawn(init: TrainWorkerInit): Worker {
-  // typeof guards: __filename exists only in the CJS bundle, import.meta only in ESM.
-  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
-  const built = join(dirname(here), 'train-worker.js');
-  if (existsSync(built)) return new Worker(built, { workerData: init });
-  return new Worker(join(dirname(here), 'train-worker-from-source.mjs'), { workerData: init });
+  return spawnWorker({ built: 'train-worker.js', source: 'train-worker.ts' }, init);
 }
 
 /**

@@ -48,8 +48,10 @@ export interface TrainOptions {
   /** ONNX engine: ONNX Runtime's intra-op threads (default 1). */
   threads?: number;
   /**
-   * ONNX engine: prepare the next micro-batch (examples, frozen VAE and ViT, draws) while the
-   * graph runs, on another core (default false). The results are the same.
+   * ONNX engine: prepare each micro-batch (examples, frozen VAE and ViT, draws) on a thread of
+   * its own while the graph runs the one before, on another core. The results are the same, bit
+   * for bit. Needs a dataset with a `source` (the built-in datasets have one). Default: on when
+   * the engine runs on the CPU, the dataset has a source and a core is free beside `threads`.
    */
   prefetch?: boolean;
   /** ONNX engine: execution providers in order of preference (default ['cpu']), e.g. [{ name: 'cuda' }, 'cpu']. */

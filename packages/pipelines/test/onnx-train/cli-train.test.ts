@@ -21,6 +21,8 @@ describe('mige train --engine', () => {
   it('refuses options of the other engine and unknown engines with one line', async () => {
     for (const [args, message] of [
       [['--engine', 'tfjs', '--threads', '2'], '--threads, --device and --prefetch apply to --engine onnx'],
+      [['--engine', 'tfjs', '--no-prefetch'], '--threads, --device and --prefetch apply to --engine onnx'],
+      [['--prefetch', '--no-prefetch'], 'give --prefetch or --no-prefetch, not both'],
       [['--engine', 'onnx', '--workers', '2'], '--workers applies to --engine tfjs'],
       [['--engine', 'jax'], '--engine'],
       [['--device', 'tpu'], '--device'],

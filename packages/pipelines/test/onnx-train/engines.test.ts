@@ -1,12 +1,14 @@
 // The ONNX Runtime training engine against the TF.js one: the whole loss's gradients on one
 // micro-batch (mige-tiny and the default model's world config), 20 steps of training on the same
 // data, and resuming a checkpoint of one engine on the other.
-import { Rng, tf } from '@mige/core';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { MigeInputError, Rng, tf } from '@mige/core';
 import { useBackend } from '@mige/core/testing';
-import { generateExample, TaskSampler, type WorldExample } from '@mige/data';
+import { generateExample, TaskSampler, writeDataset, type WorldExample } from '@mige/data';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelDir, loadModel, MIGE_TINY, MigeModel } from '../../src/model/index.js';
-import { datasetFromWorld, resolveTrainConfig, train, type TrainConfig } from '../../src/train/index.js';
+import { datasetFromManifest, datasetFromWorld, resolveTrainConfig, train, type TrainConfig, type TrainDataset } from '../../src/train/index.js';
 import { LatentCache } from '../../src/train/latent-cache.js';
 import { microBatchGradients } from '../../src/train/micro-batch.js';
 import { OnnxGradients } from '../../src/train/onnx/engine.js';
@@ -92,11 +94,12 @@ describe('training on both engines', () => {
     expect(Math.abs((onnx[19] as number) - (onnx[0] as number))).toBeGreaterThan(1e-3);
   });
 
-  it('prefetching the next batch changes nothing: the same losses and weights, bit for bit', async () => {
+  it('prefetching on the data thread changes nothing: the same losses and weights, bit for bit', async () => {
     const dataset = datasetFromWorld(world(32, 9), sizes);
+    // Two threads: the data thread's frozen sessions run on one, the main thread's on two.
     const run = async (prefetch: boolean) => {
       const model = MigeModel.create(MIGE_TINY, { seed: 8 });
-      const res = await train({ engine: 'onnx', prefetch, model, dataset, outDir: tmp(), config: { ...config, steps: 4 }, log: quiet });
+      const res = await train({ engine: 'onnx', threads: 2, prefetch, model, dataset, outDir: tmp(), config: { ...config, steps: 4 }, log: quiet });
       const weights = model.namedParameters().map(([, p]) => Buffer.from((p.dataSync() as Float32Array).buffer));
       model.dispose();
       return { losses: res.losses, weights };
@@ -104,6 +107,31 @@ describe('training on both engines', () => {
     const [plain, ahead] = [await run(false), await run(true)];
     expect(ahead.losses).toEqual(plain.losses);
     expect(ahead.weights.every((w, i) => w.equals(plain.weights[i] as Buffer))).toBe(true);
+  });
+
+  it('prefetch needs a dataset another thread can rebuild; the data thread\'s errors reach the caller as they are', async () => {
+    const world32 = world(32, 9);
+    const rebuildable = datasetFromWorld(world32, sizes);
+    const bare: TrainDataset = { sizes: rebuildable.sizes, get: (task, index) => rebuildable.get(task, index) };
+    const one = { ...config, steps: 1, gradAccumSteps: 1 };
+    const model = MigeModel.create(MIGE_TINY, { seed: 8 });
+    await expect(train({ engine: 'onnx', prefetch: true, model, dataset: bare, outDir: tmp(), config: one, log: quiet })).rejects.toThrow('train: prefetch needs a dataset that another thread can rebuild');
+    // Left to the default, a dataset without a source trains without the data thread.
+    expect((await train({ engine: 'onnx', model, dataset: bare, outDir: tmp(), config: one, log: quiet })).step).toBe(1);
+    // Images that went missing after the manifest was read: a MigeInputError naming them, with or
+    // without the thread (which reads the manifest again, so it reports every missing file).
+    const dir = tmp();
+    await writeDataset(dir, world32);
+    const manifest = await datasetFromManifest(join(dir, 'manifest.jsonl'), sizes);
+    for (const f of readdirSync(dir, { recursive: true, encoding: 'utf8' })) if (f.endsWith('.png')) rmSync(join(dir, f));
+    const failure = async (prefetch: boolean): Promise<unknown> => train({ engine: 'onnx', prefetch, model, dataset: manifest, outDir: tmp(), config: one, log: quiet }).then(() => null, (e: unknown) => e);
+    const [inThread, here] = [await failure(true), await failure(false)];
+    for (const e of [inThread, here]) {
+      expect(e).toBeInstanceOf(MigeInputError);
+      expect((e as Error).message.startsWith(dir)).toBe(true);
+      expect((e as Error).message).toMatch(/image "images\/\d+_target\.png": file not found/);
+    }
+    model.dispose();
   });
 
   it('a checkpoint of either engine resumes on the other', async () => {

@@ -67,8 +67,10 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
   --threads <n>         onnx: ONNX Runtime's threads (default 1: at 64 px one thread is
                         faster than two; big models want one per core)
   --device <d>          onnx: cpu (default) | cuda (a CUDA build of onnxruntime-node)
-  --prefetch            onnx: prepare the next batch (examples, frozen VAE and ViT) while
-                        the graph runs, on another core; the same results
+  --prefetch            onnx: prepare each batch (examples, frozen VAE and ViT) on a thread
+                        of its own while the graph runs the one before, on another core; the
+                        same results, bit for bit. On by default when a core is free beside
+                        --threads (and --device cpu); --no-prefetch turns it off
   --workers <n>         tfjs: threads to train on (default 1): each step's batch is split over
                         n threads, each with a copy of the model (wasm computes on one core).
                         The result does not depend on n.
@@ -82,7 +84,7 @@ ${BACKEND_HELP}`,
       'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' }, 'edit-focus': { type: 'string' }, 'stop-at': { type: 'string' }, 'focus-on': { type: 'string' }, 'focus-below': { type: 'string' }, 'timestep-power': { type: 'string' },
       ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       'keep-last': { type: 'string' }, 'log-every': { type: 'string' }, log: { type: 'string' }, workers: { type: 'string' },
-      engine: { type: 'string' }, threads: { type: 'string' }, device: { type: 'string' }, prefetch: { type: 'boolean' }, ...BACKEND_OPTION,
+      engine: { type: 'string' }, threads: { type: 'string' }, device: { type: 'string' }, prefetch: { type: 'boolean' }, 'no-prefetch': { type: 'boolean' }, ...BACKEND_OPTION,
     });
     const modelArg = required(v, 'model');
     const out = required(v, 'out');
@@ -95,7 +97,8 @@ ${BACKEND_HELP}`,
     const engine = choice(v, 'engine', TRAIN_ENGINES);
     const threads = num(v, 'threads', { integer: true, min: 1, max: 256 });
     const device = choice(v, 'device', ['cpu', 'cuda'] as const);
-    if (engine === 'tfjs' && (threads !== undefined || device !== undefined || flag(v, 'prefetch'))) throw new UsageError('--threads, --device and --prefetch apply to --engine onnx');
+    if (engine === 'tfjs' && (threads !== undefined || device !== undefined || flag(v, 'prefetch') || flag(v, 'no-prefetch'))) throw new UsageError('--threads, --device and --prefetch apply to --engine onnx');
+    if (flag(v, 'prefetch') && flag(v, 'no-prefetch')) throw new UsageError('give --prefetch or --no-prefetch, not both');
     if (engine === 'onnx' && str(v, 'workers') !== undefined) throw new UsageError('--workers applies to --engine tfjs; the ONNX engine takes --threads');
     await startBackend(v);
     const model = await modelFromArgs(v, modelArg);
@@ -125,7 +128,7 @@ ${BACKEND_HELP}`,
         ...(stopAt !== undefined ? { stopAt } : {}),
         ...(engine !== undefined ? { engine } : {}),
         ...(threads !== undefined ? { threads } : {}),
-        ...(flag(v, 'prefetch') ? { prefetch: true } : {}),
+        ...(flag(v, 'prefetch') ? { prefetch: true } : flag(v, 'no-prefetch') ? { prefetch: false } : {}),
         ...(device === 'cuda' ? { executionProviders: [{ name: 'cuda' }, 'cpu'] } : {}),
       });
       await saveModel(model, resolve(out, 'model'));

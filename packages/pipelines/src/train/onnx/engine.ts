@@ -1,4 +1,5 @@
-import { loadOnnxRuntime, MigeInputError, nn, tf } from '@mige/core';
+import { availableParallelism } from 'node:os';
+import { getBackendInfo, loadOnnxRuntime, MigeInputError, nn, tf, type BackendName } from '@mige/core';
 import type { TaskDraw } from '@mige/data';
 import type * as Ort from 'onnxruntime-node';
 import type { MigeModel } from '../../model/index.js';
@@ -6,7 +7,8 @@ import type { OrtModule } from '../../onnx/sessions.js';
 import { LatentCache } from '../latent-cache.js';
 import type { TrainConfig } from '../train-config.js';
 import type { TrainDataset } from '../train-data.js';
-import { FrozenSessions } from './frozen.js';
+import { DataWorker } from './data-worker.js';
+import { FrozenSessions, frozenGraphs } from './frozen.js';
 import { imageBucket, mseOf, prepareMicroBatch, type Feed, type FeedContext, type MicroBatchFeeds } from './feeds.js';
 import { buildTrainGraph, ITEM_LOSS_OUTPUT, LOSS_OUTPUT, type TrainGraph } from './train-graph.js';
 
@@ -15,7 +17,12 @@ export interface OnnxEngineOptions {
   threads?: number;
   /** Execution providers in order of preference (default ['cpu']). */
   executionProviders?: Ort.InferenceSession.ExecutionProviderConfig[];
-  /** Prepare the next micro-batch's inputs while the graph runs (default false; uses another core). */
+  /**
+   * Prepare the micro-batches' inputs (examples, frozen VAE and ViT, draws) on a thread of their
+   * own, one micro-batch ahead of the training graph, so that they run on another core while it
+   * runs; the same values, bit for bit. Needs a dataset with a `source`. Default: on when the
+   * engine runs on the CPU, the dataset has a source and the machine has a core beyond `threads`.
+   */
   prefetch?: boolean;
 }
 
@@ -41,6 +48,10 @@ export class OnnxGradients {
   /** A micro-batch's inputs being prepared ahead (prefetch). */
   private pending: { step: number; micro: number; draws: readonly TaskDraw[]; feeds: Promise<MicroBatchFeeds> } | undefined;
   private frozenSessions: Promise<FrozenSessions> | undefined;
+  /** The data thread (prefetch), started on first use. */
+  private dataThread: Promise<DataWorker> | undefined;
+  /** The null caption, the same input every step (read on first use: after a resume). */
+  private nullY: Ort.Tensor | undefined;
   /** ORT tensors over the weight arrays: AdamW updates the arrays in place, so these stay valid. */
   private readonly paramTensors: Map<string, Ort.Tensor>;
 
@@ -94,7 +105,8 @@ export class OnnxGradients {
     }));
     const gradBuffers = new Map(trainable.map(([name, p]) => [name, alloc(p.size)]));
     const accBuffers = cfg.gradAccumSteps > 1 ? new Map(trainable.map(([name, p]) => [name, alloc(p.size)])) : null;
-    return new OnnxGradients(ort, model, { model, dataset, cfg, latents: new LatentCache(model.vae) }, weights, sessionOptions, options.prefetch ?? false, gradBuffers, accBuffers, arena);
+    const prefetch = resolvePrefetch(options, dataset, threads);
+    return new OnnxGradients(ort, model, { model, dataset, cfg, latents: new LatentCache(model.vae) }, weights, sessionOptions, prefetch, gradBuffers, accBuffers, arena);
   }
 
   /** A zeroed array for optimizer state, from the engine's arena when it has one. */
@@ -104,8 +116,26 @@ export class OnnxGradients {
 
   /** The frozen ViT and VAE, opened on first use: after a resume has loaded the checkpoint's frozen weights. */
   private frozen(): Promise<FrozenSessions> {
-    this.frozenSessions ??= FrozenSessions.open(this.ort, this.model, this.sessionOptions);
+    this.frozenSessions ??= FrozenSessions.open(this.ort, frozenGraphs(this.model), this.sessionOptions);
     return this.frozenSessions;
+  }
+
+  /** The data thread, started on first use (after a resume has loaded the checkpoint's frozen weights). */
+  private dataWorker(): Promise<DataWorker> {
+    const { model, dataset, cfg } = this.ctx;
+    this.dataThread ??= DataWorker.start({
+      backend: getBackendInfo()?.name ?? (tf.getBackend() as BackendName),
+      config: model.config,
+      tokenizer: model.tokenizer.json,
+      dataset: dataset.source as NonNullable<TrainDataset['source']>,
+      cfg,
+      graphs: frozenGraphs(model),
+      // One thread: the thread's work is small and shares the machine with the training graph's
+      // threads. ONNX Runtime's CPU kernels split work by outputs, never within a sum, so their
+      // values do not depend on the thread count (tested: prefetch at 2 threads is bit-identical).
+      sessionOptions: { ...this.sessionOptions, intraOpNumThreads: 1 },
+    });
+    return this.dataThread;
   }
 
   /** The training session for `images` instruction images at the config's batch size (built once per bucket). */
@@ -135,33 +165,36 @@ export class OnnxGradients {
    * averaged over the micro-batches as the TF.js engine does (each divided by their number, in
    * float32, then added). Parameters no micro-batch reached get no gradient.
    *
-   * With `prefetch`, the inputs of the next micro-batch (this step's next one, or the first of
-   * `next()`, the following step's draws) are prepared while the graph runs: the data, the VAE
-   * and the ViT then overlap the forward and backward, on another core. The values are the same.
+   * With `prefetch`, the data thread prepares the inputs of the next micro-batch (this step's next
+   * one, or the first of `next()`, the following step's draws) while the graph runs: the data,
+   * the VAE and the ViT then overlap the forward and backward, on another core. The values are
+   * the same.
    */
   async stepGradients(step: number, micros: readonly (readonly TaskDraw[])[], next?: () => readonly (readonly TaskDraw[])[]): Promise<{ loss: number; grads: Map<string, Float32Array>; timings: Record<string, number> }> {
     const n = micros.length;
     let loss = 0;
     const acc = new Map<string, Float32Array>();
     const reached = new Set<string>();
-    const timings = { data_ms: 0, build_ms: 0, graph_ms: 0 };
+    const timings = { data_ms: 0, prepare_ms: 0, build_ms: 0, graph_ms: 0 };
     for (const [micro, draws] of micros.entries()) {
       let t = performance.now();
-      const { feeds, images } = await this.prepared(step, micro, draws);
+      const { feeds, images, ms } = await this.prepared(step, micro, draws);
       timings.data_ms += performance.now() - t;
-      t = performance.now();
-      const { graph, session, fetches } = await this.session(images);
-      timings.build_ms += performance.now() - t;
-      const input: Record<string, Ort.Tensor> = {};
-      for (const [name, f] of Object.entries(feeds)) input[name] = this.tensor(f);
-      for (const p of graph.params) input[p.name] = this.paramTensors.get(p.name) as Ort.Tensor;
-      t = performance.now();
-      const run = session.run(input, fetches);
+      timings.prepare_ms += ms;
       if (this.prefetch) {
         const following = micro + 1 < n ? { step, micro: micro + 1, draws: micros[micro + 1] as readonly TaskDraw[] } : next ? { step: step + 1, micro: 0, draws: next()[0] as readonly TaskDraw[] } : undefined;
         if (following) this.startPrefetch(following.step, following.micro, following.draws);
       }
-      await run;
+      // Only a step that builds a graph counts build time (awaiting a built one is not building).
+      const building = !this.sessions.has(imageBucket(images));
+      t = performance.now();
+      const { graph, session, fetches } = await this.session(images);
+      if (building) timings.build_ms += performance.now() - t;
+      const input: Record<string, Ort.Tensor> = { null_y: this.nullY ??= this.nullYTensor() };
+      for (const [name, f] of Object.entries(feeds)) input[name] = this.tensor(f);
+      for (const p of graph.params) input[p.name] = this.paramTensors.get(p.name) as Ort.Tensor;
+      t = performance.now();
+      await session.run(input, fetches);
       timings.graph_ms += performance.now() - t;
       loss += (fetches[LOSS_OUTPUT]?.data as Float32Array)[0] as number;
       for (const name of graph.gradOutputs.keys()) {
@@ -183,18 +216,33 @@ export class OnnxGradients {
   }
 
   /** The micro-batch's inputs: prefetched if a prefetch of exactly these draws is under way, else prepared now. */
-  private async prepared(step: number, micro: number, draws: readonly TaskDraw[]): Promise<MicroBatchFeeds> {
+  private prepared(step: number, micro: number, draws: readonly TaskDraw[]): Promise<MicroBatchFeeds> {
     const p = this.pending;
     this.pending = undefined;
     if (p && p.step === step && p.micro === micro && sameDraws(p.draws, draws)) return p.feeds;
     p?.feeds.catch(() => undefined); // not used: its failure does not matter
-    return prepareMicroBatch({ ...this.ctx, frozen: await this.frozen() }, step, micro, draws);
+    return this.prepare(step, micro, draws);
+  }
+
+  /** Prepares a micro-batch's inputs: on the data thread with prefetch, else here. */
+  private prepare(step: number, micro: number, draws: readonly TaskDraw[]): Promise<MicroBatchFeeds> {
+    if (this.prefetch) return this.dataWorker().then((w) => w.prepare(step, micro, draws));
+    return this.frozen().then((frozen) => prepareMicroBatch({ ...this.ctx, frozen }, step, micro, draws));
   }
 
   private startPrefetch(step: number, micro: number, draws: readonly TaskDraw[]): void {
-    const feeds = this.frozen().then((frozen) => prepareMicroBatch({ ...this.ctx, frozen }, step, micro, draws));
+    const feeds = this.prepare(step, micro, draws);
     feeds.catch(() => undefined); // awaited (and its error raised) by `prepared`
     this.pending = { step, micro, draws, feeds };
+  }
+
+  private nullYTensor(): Ort.Tensor {
+    const y = this.model.backbone.nullCondition();
+    try {
+      return new this.ort.Tensor('float32', Float32Array.from(y.dataSync()), y.shape);
+    } finally {
+      y.dispose();
+    }
   }
 
   private tensor(f: Feed): Ort.Tensor {
@@ -225,12 +273,27 @@ export class OnnxGradients {
     this.sessions.clear();
     const frozen = await this.frozenSessions?.catch(() => undefined);
     await frozen?.release();
+    const thread = await this.dataThread?.catch(() => undefined);
+    await thread?.close();
   }
 }
 
 /** The flat parameters AdamW updates: the model's trainable ones, over the engine's weight arrays. */
 export function flatTrainable(model: MigeModel, weights: ReadonlyMap<string, Float32Array>): nn.FlatParameter[] {
   return model.trainableParameters().map(([name]) => ({ name, data: weights.get(name) as Float32Array }));
+}
+
+/**
+ * Whether the engine prefetches: as asked (a dataset without a `source` cannot be rebuilt in the
+ * data thread), else when it can and a core is free for it beside ONNX Runtime's threads on a CPU.
+ */
+function resolvePrefetch(options: OnnxEngineOptions, dataset: TrainDataset, threads: number): boolean {
+  if (options.prefetch === true && !dataset.source) {
+    throw new MigeInputError('prefetch needs a dataset that another thread can rebuild: one from datasetFromManifest, datasetFromWorld or datasetFromWorldSeed (or set its `source`)', 'train');
+  }
+  if (options.prefetch !== undefined) return options.prefetch;
+  const cpuOnly = (options.executionProviders ?? ['cpu']).every((ep) => (typeof ep === 'string' ? ep : ep.name) === 'cpu');
+  return dataset.source !== undefined && cpuOnly && availableParallelism() > threads;
 }
 
 function sameDraws(a: readonly TaskDraw[], b: readonly TaskDraw[]): boolean {

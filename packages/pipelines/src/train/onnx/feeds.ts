@@ -19,11 +19,16 @@ export interface Feed {
   dims: number[];
 }
 
-/** One micro-batch ready for the training graph: every non-parameter input, and the image count that picks the graph. */
+/**
+ * One micro-batch ready for the training graph: every non-parameter input but `null_y` (the same
+ * in every step: OnnxGradients feeds it), and the image count that picks the graph.
+ */
 export interface MicroBatchFeeds {
   feeds: Record<string, Feed>;
   /** Instruction images the sequences use (the graph is built for `imageBucket(images)`). */
   images: number;
+  /** The time preparing it took, in ms (on whichever thread prepared it). */
+  ms: number;
 }
 
 /**
@@ -39,6 +44,7 @@ export function imageBucket(images: number): number {
 }
 
 export interface FeedContext {
+  /** The model's config, tokenizer and sizes (its weights are not read: a skeleton will do). */
   model: MigeModel;
   dataset: TrainDataset;
   cfg: TrainConfig;
@@ -58,6 +64,7 @@ function floatsOf(t: tf.Tensor): Float32Array {
  * reads, so they change no value and no gradient.
  */
 export async function prepareMicroBatch(ctx: FeedContext, step: number, micro: number, draws: readonly TaskDraw[]): Promise<MicroBatchFeeds> {
+  const started = performance.now();
   const { model, cfg } = ctx;
   const examples: TrainExample[] = await Promise.all(draws.map((d) => ctx.dataset.get(d.task as TrainTask, d.index)));
   const rng = new Rng(cfg.seed).fork(`step/${step}/${micro}`);
@@ -101,14 +108,6 @@ export async function prepareMicroBatch(ctx: FeedContext, step: number, micro: n
       noise: { data: floatsOf(stepDraws.noise), dims: stepDraws.noise.shape },
       t: { data: Float32Array.from(stepDraws.t), dims: [B] },
       schedule: { data: scheduleRows(stepDraws.t, mseOf(cfg, model), cfg.mseMaxWeight ?? Infinity), dims: [B, SCHEDULE_COLUMNS.length] },
-      null_y: (() => {
-        const y = model.backbone.nullCondition();
-        try {
-          return { data: floatsOf(y), dims: y.shape };
-        } finally {
-          y.dispose();
-        }
-      })(),
       drop_y: { data: Float32Array.from(stepDraws.dropY, Number), dims: [B] },
       drop_source: { data: Float32Array.from(stepDraws.dropSource, Number), dims: [B] },
       token_index: { data: tokenIndex, dims: [B, L] },
@@ -137,7 +136,7 @@ export async function prepareMicroBatch(ctx: FeedContext, step: number, micro: n
       feeds.image_latents = { data: paddedLatents, dims: [bucket, model.vae.latentChannels, s, s] };
     }
     tf.dispose([...usedImages, ...usedLatents]);
-    return { feeds, images: image };
+    return { feeds, images: image, ms: performance.now() - started };
   } finally {
     disposeTrainBatch(batch);
     stepDraws.noise.dispose();

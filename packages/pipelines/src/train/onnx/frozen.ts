@@ -7,37 +7,49 @@ import type { OrtModule } from '../../onnx/sessions.js';
 import type * as Ort from 'onnxruntime-node';
 
 /**
- * Images go through the frozen networks in chunks of this many (the last one padded with
- * zeros): a run then sees one input shape, whose memory plan ONNX Runtime keeps, instead of a new
- * batch size every step (each new shape costs about a second run's time in allocation).
+ * Images go through the frozen networks in chunks of this many, then the rest: runs see at most
+ * this many input shapes, whose memory plans ONNX Runtime keeps, instead of a new batch size
+ * every step (each new shape costs about a second run's time in allocation). An image's output
+ * does not depend on the others in its run (measured bit for bit), so no run is padded.
  */
 export const FROZEN_CHUNK = 4;
 
 /**
- * The frozen networks of a training step on ONNX Runtime: the EVA ViT (without ln_vision, which
- * trains) and the VAE encoder. Their weights never change, so they are initializers (folded and
- * pre-packed once).
+ * The frozen networks of a training step as ONNX models: the EVA ViT (without ln_vision, which
+ * trains) and the VAE encoder, their weights as initializers (folded and pre-packed once, since
+ * they never change). Plain bytes, so that the data thread (DataWorker) opens the same networks.
  */
+export interface FrozenGraphs {
+  vit: Uint8Array;
+  vae: Uint8Array;
+  /** The VAE's moments per image: [2·latent channels, latent side, latent side]. */
+  moments: [number, number, number];
+}
+
+export function frozenGraphs(model: MigeModel): FrozenGraphs {
+  const c = model.config;
+  const v = c.encoder.vision;
+  const g = new OnnxBuilder({ name: 'mige-vit-frozen', params: { mode: 'initializer', source: tensorParamSource(model.namedParameters()) } });
+  const images = g.input('images', ['batch', 3, v.imgSize, v.imgSize]);
+  g.output(emitEvaViT(g, model.encoder.module.vision.visualEncoder, images, 'visual_encoder'), 'image_embeds', ['batch', 1 + (v.imgSize / v.patchSize) ** 2, v.embedDim]);
+  const vae = buildComponentGraph(model, 'vae-encoder', { weightType: 'fp32', batch: 'batch', t5MaxLength: c.encoder.maxLength });
+  const side = model.latentSize();
+  return { vit: g.serialize(), vae: vae.graph.serialize(), moments: [2 * c.vae.latentChannels, side, side] };
+}
+
+/** The frozen networks of a training step (FrozenGraphs) as ONNX Runtime inference sessions. */
 export class FrozenSessions {
   private constructor(
     private readonly ort: OrtModule,
     private readonly vit: Ort.InferenceSession,
     private readonly vae: Ort.InferenceSession,
-    /** The VAE's moments per image: [2·latent channels, latent side, latent side]. */
     private readonly moments: [number, number, number],
   ) {}
 
-  static async open(ort: OrtModule, model: MigeModel, options: Ort.InferenceSession.SessionOptions): Promise<FrozenSessions> {
-    const c = model.config;
-    const v = c.encoder.vision;
-    const g = new OnnxBuilder({ name: 'mige-vit-frozen', params: { mode: 'initializer', source: tensorParamSource(model.namedParameters()) } });
-    const images = g.input('images', ['batch', 3, v.imgSize, v.imgSize]);
-    g.output(emitEvaViT(g, model.encoder.module.vision.visualEncoder, images, 'visual_encoder'), 'image_embeds', ['batch', 1 + (v.imgSize / v.patchSize) ** 2, v.embedDim]);
-    const vae = buildComponentGraph(model, 'vae-encoder', { weightType: 'fp32', batch: 'batch', t5MaxLength: c.encoder.maxLength });
-    const vitSession = await ort.InferenceSession.create(g.serialize(), options);
+  static async open(ort: OrtModule, graphs: FrozenGraphs, options: Ort.InferenceSession.SessionOptions): Promise<FrozenSessions> {
+    const vitSession = await ort.InferenceSession.create(graphs.vit, options);
     try {
-      const side = model.latentSize();
-      return new FrozenSessions(ort, vitSession, await ort.InferenceSession.create(vae.graph.serialize(), options), [2 * c.vae.latentChannels, side, side]);
+      return new FrozenSessions(ort, vitSession, await ort.InferenceSession.create(graphs.vae, options), graphs.moments);
     } catch (error) {
       await vitSession.release();
       throw error;
@@ -64,17 +76,14 @@ export class FrozenSessions {
   /** Runs `session` on n items of `item` dims in chunks of FROZEN_CHUNK; returns the n items' output. */
   private async chunked(session: Ort.InferenceSession, input: string, output: string, data: Float32Array, n: number, item: readonly number[]): Promise<Float32Array> {
     const per = item.reduce((a, b) => a * b, 1);
-    const chunk = new Float32Array(FROZEN_CHUNK * per);
     let out: Float32Array | undefined;
     for (let start = 0; start < n; start += FROZEN_CHUNK) {
       const count = Math.min(FROZEN_CHUNK, n - start);
-      chunk.fill(0);
-      chunk.set(data.subarray(start * per, (start + count) * per));
-      const r = (await session.run({ [input]: new this.ort.Tensor('float32', chunk, [FROZEN_CHUNK, ...item]) }))[output] as Ort.Tensor;
+      const chunk = data.subarray(start * per, (start + count) * per);
+      const r = (await session.run({ [input]: new this.ort.Tensor('float32', chunk, [count, ...item]) }))[output] as Ort.Tensor;
       const values = r.data as Float32Array;
-      const outPer = values.length / FROZEN_CHUNK;
-      out ??= new Float32Array(n * outPer);
-      out.set(values.subarray(0, count * outPer), start * outPer);
+      out ??= new Float32Array((n * values.length) / count);
+      out.set(values, (start * values.length) / count);
     }
     return out ?? new Float32Array(0);
   }

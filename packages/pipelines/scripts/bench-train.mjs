@@ -264,13 +264,12 @@ if (parts.includes('step')) {
       bestTfjsOverBestOnnx: ratio(best('tfjs wasm, 1 worker', 'tfjs wasm, 2 workers'), best(...onnxRows)),
       bestOnnxVsBestTorch: ratio(best(...onnxRows), best('pytorch, 1 thread', 'pytorch, 2 threads')),
     },
-    targets: { onnx1VsTorch1: '≤ 1.0', tfjsOverOnnx: '≥ 6' },
   };
 }
 if (parts.includes('dit')) {
   const rows = [];
   for (const threads of [1, 2]) {
-    const res = runChild({ kind: 'dit', label: `dit-xl ${threads}`, threads, warmup: 1, steps: quick ? 1 : 2, quick });
+    const res = runChild({ kind: 'dit', label: `dit-xl ${threads}`, threads, warmup: 1, steps: quick ? 1 : 3, quick });
     const ms = median(res.stepMs);
     rows.push({ threads, medianMs: ms, runsMs: res.stepMs, gflop: res.flop / 1e9, gflopsPerS: gflops(res.flop, ms), nodes: res.nodes });
     log(`[bench] DiT-XL/2 512 px fwd+bwd, ${threads} thread(s): ${(ms / 1000).toFixed(1)} s, ${gflops(res.flop, ms).toFixed(1)} GFLOP/s`);
@@ -287,6 +286,18 @@ if (report.ditXl) {
   }
   report.ditXl.target = 'fractionOfPeak ≥ 0.70';
 }
+// The issue's targets, each with what this run measured; a missed one is explained in
+// docs/perf.md ("What it costs"), where the numbers of this file are read.
+const met = (value, ok) => (value === null || value === undefined ? null : ok(value));
+const r = report.step?.ratios ?? {};
+const ditBest = report.ditXl ? Math.max(...report.ditXl.rows.map((row) => row.fractionOfPeak)) : undefined;
+report.targets = {
+  onnx1VsTorch1: { target: '≤ 1.0 (ONNX engine, 1 thread, no prefetch, against PyTorch, 1 thread)', measured: r.onnx1VsTorch1 ?? null, met: met(r.onnx1VsTorch1, (v) => v <= 1) },
+  tfjs1OverOnnx1: { target: '≥ 6 (TF.js wasm 1 worker over the ONNX engine, 1 thread, no prefetch)', measured: r.tfjs1OverOnnx1 ?? null, met: met(r.tfjs1OverOnnx1, (v) => v >= 6) },
+  tfjs1OverOnnxDefault: { target: '≥ 6 (TF.js wasm 1 worker over the ONNX engine with its default data thread)', measured: r.tfjs1OverOnnx1Prefetch ?? null, met: met(r.tfjs1OverOnnx1Prefetch, (v) => v >= 6) },
+  ditXlFractionOfPeak: { target: '≥ 0.70 (the better thread count)', measured: ditBest ?? null, met: met(ditBest, (v) => v >= 0.7) },
+  explained: 'docs/perf.md, "What it costs"',
+};
 report.machine.loadAverageEnd = os.loadavg();
 mkdirSync(dirname(out), { recursive: true });
 writeTextFileAtomic(out, `${JSON.stringify(report, null, 2)}\n`);

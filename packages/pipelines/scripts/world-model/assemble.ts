@@ -11,17 +11,22 @@
  * by √(XL fan-in / ours), which restores XL's gains.
  *
  *   npx tsx scripts/world-model/assemble.ts --vae runs/world/vae --vit runs/world/vit --out runs/world/init
+ *   npx tsx scripts/world-model/assemble.ts --frozen-from models/mige-world --out runs/world/init   (that model's VAE and ViT)
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, tf } from '@mige/core';
-import { MIGE_XL, MigeModel, saveModel, type MigeConfig } from '../../src/model/index.js';
+import { loadModel, MIGE_XL, MigeModel, saveModel, type MigeConfig } from '../../src/model/index.js';
 import { args, start, worldConfig } from './common.js';
 
-const a = args({ vae: 'runs/world/vae', vit: 'runs/world/vit', out: 'runs/world/init', seed: '0', fusion: 'ffm', prediction: 'epsilon', 'pixart-gains': '1' });
+const a = args({ vae: 'runs/world/vae', vit: 'runs/world/vit', 'frozen-from': '', out: 'runs/world/init', seed: '0', fusion: 'ffm', prediction: 'epsilon', 'pixart-gains': '1' });
 if (a.prediction !== 'epsilon' && a.prediction !== 'v') throw new Error(`--prediction must be epsilon or v, got ${a.prediction}`);
 await start();
-const stats = JSON.parse(readFileSync(join(a.vae, 'vae-stats.json'), 'utf8')) as { scalingFactor: number };
+// --frozen-from M: the frozen VAE (with its scaling factor) and ViT of model folder M instead of
+// stages 1 and 2's outputs (what those stages made for M; saves their 2 hours). ln_vision, which
+// joint training trains, stays at its initialisation.
+const donor = a['frozen-from'] ? await loadModel(a['frozen-from']) : undefined;
+const stats = donor ? { scalingFactor: donor.vae.scalingFactor } : (JSON.parse(readFileSync(join(a.vae, 'vae-stats.json'), 'utf8')) as { scalingFactor: number });
 const base = worldConfig();
 const config: MigeConfig = {
   ...base,
@@ -46,10 +51,12 @@ if (a['pixart-gains'] === '1') {
   }
 }
 const toTensors = (file: string) => new Map([...readSafetensors(file)].map(([k, t]) => [k, tf.tensor(t.data, t.shape, t.dtype)]));
-model.vae.loadStateDict(toTensors(join(a.vae, 'vae.safetensors')), { strict: true, source: 'vae.safetensors' });
-const vit = toTensors(join(a.vit, 'vit.safetensors'));
+model.vae.loadStateDict(donor ? donor.vae.stateDict() : toTensors(join(a.vae, 'vae.safetensors')), { strict: true, source: donor ? a['frozen-from'] : 'vae.safetensors' });
+const vit = donor
+  ? new Map([...donor.stateDict()].filter(([k]) => k.startsWith('visual_encoder.')))
+  : toTensors(join(a.vit, 'vit.safetensors'));
 const report = model.loadStateDict(vit, { strict: false, source: 'vit.safetensors' });
-if (report.unexpected.length > 0 || report.missing.some((k) => k.startsWith('visual_encoder.') || k.startsWith('ln_vision.'))) {
+if (report.unexpected.length > 0 || report.missing.some((k) => k.startsWith('visual_encoder.') || (!donor && k.startsWith('ln_vision.')))) {
   throw new Error(`the ViT weights do not fit: unexpected ${report.unexpected.join(', ')}`);
 }
 await saveModel(model, a.out);

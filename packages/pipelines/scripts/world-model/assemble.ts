@@ -19,7 +19,7 @@ import { readSafetensors, tf } from '@mige/core';
 import { loadModel, MIGE_XL, MigeModel, saveModel, type MigeConfig } from '../../src/model/index.js';
 import { args, start, worldConfig } from './common.js';
 
-const a = args({ vae: 'runs/world/vae', vit: 'runs/world/vit', 'frozen-from': '', out: 'runs/world/init', seed: '0', fusion: 'ffm', prediction: 'epsilon', 'pixart-gains': '1' });
+const a = args({ config: '', vae: 'runs/world/vae', vit: 'runs/world/vit', 'frozen-from': '', out: 'runs/world/init', seed: '0', fusion: 'ffm', prediction: 'epsilon', 'pixart-gains': '1' });
 if (a.prediction !== 'epsilon' && a.prediction !== 'v') throw new Error(`--prediction must be epsilon or v, got ${a.prediction}`);
 await start();
 // --frozen-from M: the frozen VAE (with its scaling factor) and ViT of model folder M instead of
@@ -27,7 +27,8 @@ await start();
 // joint training trains, stays at its initialisation.
 const donor = a['frozen-from'] ? await loadModel(a['frozen-from']) : undefined;
 const stats = donor ? { scalingFactor: donor.vae.scalingFactor } : (JSON.parse(readFileSync(join(a.vae, 'vae-stats.json'), 'utf8')) as { scalingFactor: number });
-const base = worldConfig();
+// --config: another architecture than mige-world.config.json (v1's, for research/'s record of it).
+const base = a.config ? worldConfig(a.config) : worldConfig();
 const config: MigeConfig = {
   ...base,
   name: a.fusion === 'none' ? 'mige-world-no-ffm' : 'mige-world',

@@ -9,7 +9,7 @@
  *
  *   npx tsx scripts/world-model/binding.ts --models default=models/mige-world --count 40 [--seed 0] [--out ../../results/world-binding]
  *
- * `--count` scenes per task (2 cases each). Writes <out>.json and <out>.md when --out is given, and
+ * `--count` scenes per task (2 cases each), `--tasks` a subset. Writes <out>.json and <out>.md when --out is given, and
  * with `--grid F` a PNG of each task's first two scenes: per case its source, its target and each
  * model's output.
  */
@@ -22,13 +22,16 @@ import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
 import { args, attachTempOnnx, start } from './common.js';
 
-const a = args({ models: '', count: '40', seed: '0', size: '64', out: '', grid: '' });
+const a = args({ models: '', count: '40', seed: '0', size: '64', out: '', grid: '', tasks: 'remove,recolor,move,compose_replace' });
 for (const k of ['count', 'seed', 'size'] as const) {
   if (!/^\d+$/.test(a[k])) throw new MigeInputError(`must be a whole number, got '${a[k]}'`, `--${k}`);
 }
 const SIZE = Number(a.size);
-export const BINDING_TASKS = ['remove', 'recolor', 'move', 'compose_replace'] as const;
-type BindingTask = (typeof BINDING_TASKS)[number];
+const ALL_TASKS = ['remove', 'recolor', 'move', 'compose_replace'] as const;
+type BindingTask = (typeof ALL_TASKS)[number];
+// --tasks remove,recolor: a subset (a quicker probe).
+const BINDING_TASKS = a.tasks.split(',').filter(Boolean) as BindingTask[];
+for (const t of BINDING_TASKS) if (!ALL_TASKS.includes(t)) throw new MigeInputError(`unknown task '${t}' (${ALL_TASKS.join(', ')})`, '--tasks');
 
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[rng.int(0, items.length)] as T;
 const region = (o: WorldObject) => regionName(o.x + o.size / 2, o.y + o.size / 2, SIZE, SIZE);

@@ -16,16 +16,16 @@
  *    the other objects (binding in the DiT: the named object's tokens should look at the word
  *    more than the others').
  *
- *   npx tsx scripts/world-model/condition-probe.ts --model models/mige-world --count 150 [--random 1] [--t 500]
+ *   npx tsx ../../research/scripts/world-model/condition-probe.ts --model models/mige-world --count 150 [--random 1] [--t 500]
  */
 import { Rng, tf } from '@mige/core';
 import type { CrossAttention, PixArtDiT } from '@mige/dit';
 import { planSequence, planTokenIds, validateInstruction } from '@mige/encoder';
 import { COLOR_NAMES, regionName, SHAPE_NAMES, streamExamples, type ObjectAnnotation, type WorldExample, type WorldTask } from '@mige/data';
-import { ddpmTables, linearBetas } from '../../src/diffusion/index.js';
-import { loadModel, MIGE_XL, MigeModel } from '../../src/model/index.js';
-import { datasetFromWorld, prepareTrainBatch, disposeTrainBatch, TRAIN_TASKS } from '../../src/train/index.js';
-import { args, start } from './common.js';
+import { ddpmTables, linearBetas } from '../../../packages/pipelines/src/diffusion/index.js';
+import { loadModel, MIGE_XL, MigeModel } from '../../../packages/pipelines/src/model/index.js';
+import { datasetFromWorld, prepareTrainBatch, disposeTrainBatch, TRAIN_TASKS } from '../../../packages/pipelines/src/train/index.js';
+import { args, start } from '../../../packages/pipelines/scripts/world-model/common.js';
 
 const a = args({ model: 'models/mige-world', count: '150', seed: '4242', random: '0', t: '500', chunk: '16' });
 await start();

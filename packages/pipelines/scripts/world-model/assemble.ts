@@ -19,7 +19,7 @@ import { readSafetensors, tf } from '@mige/core';
 import { loadModel, MIGE_XL, MigeModel, saveModel, type MigeConfig } from '../../src/model/index.js';
 import { args, start, worldConfig } from './common.js';
 
-const a = args({ config: '', vae: 'runs/world/vae', vit: 'runs/world/vit', 'frozen-from': '', out: 'runs/world/init', seed: '0', fusion: 'ffm', prediction: 'epsilon', 'pixart-gains': '1' });
+const a = args({ config: '', vae: 'runs/world/vae', vit: 'runs/world/vit', 'frozen-from': '', 'encoder-from': '', out: 'runs/world/init', seed: '0', fusion: 'ffm', prediction: 'epsilon', 'pixart-gains': '1' });
 if (a.prediction !== 'epsilon' && a.prediction !== 'v') throw new Error(`--prediction must be epsilon or v, got ${a.prediction}`);
 await start();
 // --frozen-from M: the frozen VAE (with its scaling factor) and ViT of model folder M instead of
@@ -59,6 +59,13 @@ const vit = donor
 const report = model.loadStateDict(vit, { strict: false, source: 'vit.safetensors' });
 if (report.unexpected.length > 0 || report.missing.some((k) => k.startsWith('visual_encoder.') || (!donor && k.startsWith('ln_vision.')))) {
   throw new Error(`the ViT weights do not fit: unexpected ${report.unexpected.join(', ')}`);
+}
+// --encoder-from M: the instruction encoder (everything but the frozen ViT) of model folder M,
+// e.g. the recipe's stage-2b encoder for an ablation's init.
+if (a['encoder-from']) {
+  const from = await loadModel(a['encoder-from']);
+  const keep = ['ln_vision.', 'Qformer.', 'query_tokens', 't5_proj.', 't5_model.'];
+  model.loadStateDict(new Map([...from.stateDict()].filter(([k]) => keep.some((p) => k.startsWith(p)))), { strict: false, source: a['encoder-from'] });
 }
 await saveModel(model, a.out);
 console.log(`assembled ${config.name} (scaling factor ${config.vae.scalingFactor}) → ${a.out}`);

@@ -8,6 +8,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Other packages load as Node loads them (their dist/ builds, not through Vite), so that
+    // every import and require of a package meets its one CommonJS build (one core).
+    server: { deps: { external: [/\/packages\/[^/]+\/dist\//] } },
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results.json' },
   },

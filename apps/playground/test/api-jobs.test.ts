@@ -51,7 +51,8 @@ describe('playground API: jobs, queue, events and cancellation', () => {
     expect(Buffer.from(a?.data ?? []).equals(Buffer.from(b?.data ?? []))).toBe(false);
     expect(done.params.map((p) => p.seed)).toEqual([3, 4]);
     expect(done.params[0]).toMatchObject({ flow: 'edit', model: 'mige-tiny', steps: 4, scales: { y: 4.5, s: 1.5 }, sampler: { type: 'ddim', eta: 0 }, size: 32, instruction: editExample()?.instruction });
-    expect(await status(id)).toEqual({ id, state: 'done', position: null });
+    // A client that polls gets the final event with the status.
+    expect(await status(id)).toEqual({ id, state: 'done', position: null, result: done });
   });
 
   it('streams live: queued, progress 1..n, previews every 2 steps, done, and a late subscriber gets the result', async () => {
@@ -94,7 +95,7 @@ describe('playground API: jobs, queue, events and cancellation', () => {
     expect(thirdEvents.events[0]).toEqual({ type: 'queued', position: 2 });
     // Cancelling a waiting job moves the ones behind it up.
     const del = await app.inject({ method: 'DELETE', url: `/api/jobs/${second.id}` });
-    expect(del.json()).toEqual({ id: second.id, state: 'cancelled', position: null, cancelled: true });
+    expect(del.json()).toEqual({ id: second.id, state: 'cancelled', position: null, result: { type: 'cancelled', reason: 'cancelled by the user' }, cancelled: true });
     await thirdEvents.waitFor((e) => e.type === 'queued' && e.position === 1);
     expect(await status(third.id)).toEqual({ id: third.id, state: 'queued', position: 1 });
 
@@ -124,6 +125,21 @@ describe('playground API: jobs, queue, events and cancellation', () => {
     // The next job was not cancelled with it (nobody subscribed to it yet).
     const nextEvents = parseEventStream((await app.inject({ method: 'GET', url: `/api/jobs/${next.id}/events` })).body);
     expect(nextEvents.at(-1)?.type).toBe('done');
+  });
+
+  it('keeps a job submitted with cancelOnDisconnect: false running when its stream drops; a poll then gets the result', async () => {
+    const job = await submit(6, { cancelOnDisconnect: false });
+    const stream = await openEvents(base, job.id);
+    await stream.waitFor((e) => e.type === 'progress' && e.step >= 1);
+    stream.disconnect();
+    const finished = await eventually(async () => {
+      const s = await status(job.id);
+      return s.state === 'running' || s.state === 'queued' ? undefined : s;
+    }, 60_000, 'the job to finish');
+    expect(finished.state).toBe('done');
+    expect(finished.result?.type).toBe('done');
+    const bad = await app.inject({ method: 'POST', url: '/api/jobs', payload: { flow: 'edit', instruction: editExample()?.instruction, images: editExample()?.images, cancelOnDisconnect: 'no' } });
+    expect([bad.statusCode, bad.json<{ error: string }>().error]).toEqual([400, 'cancelOnDisconnect must be true or false, got "no"']);
   });
 
   it('runs compose with a source outside the instruction (the source field)', async () => {

@@ -56,6 +56,10 @@ describe('the playground in Chromium (end to end)', () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // The server's Content-Security-Policy must not block anything the UI does.
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/.test(m.text())) errors.push(m.text());
+    });
     await page.goto(base);
     await expect(page.getByTestId('model').textContent()).resolves.toMatch(/mige-tiny · 32 px/);
     await page.getByRole('button', { name: 'Edit', exact: true }).click();

@@ -3,7 +3,7 @@
  * wasm backends and registers tfjs's gradients; call `initBackend()` before heavy work.
  */
 export * as tf from '@tensorflow/tfjs-core';
-export { MigeInputError } from './errors.js';
+export { fileSystemError, MigeInputError } from './errors.js';
 export * from './backend/index.js';
 export * from './tensors.js';
 export * from './rng.js';
@@ -13,3 +13,5 @@ export * from './interfaces.js';
 export * from './io/index.js';
 export * from './image/index.js';
 export * from './onnx/index.js';
+export { loadOnnxRuntime, onnxExecutionProviders, ONNX_RUNTIME_INSTALL_HINT, type OnnxDevice, type OnnxExecutionProviders, type OnnxRuntime } from './optional/onnx-runtime.js';
+export { loadSharp, type Sharp } from './optional/sharp.js';

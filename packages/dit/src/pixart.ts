@@ -24,7 +24,7 @@ export class PixArtBlock extends nn.Module implements DitBlock {
     this.attn = this.module('attn', new SelfAttention(hiddenSize, numHeads));
     this.crossAttn = this.module('cross_attn', new CrossAttention(hiddenSize, numHeads));
     this.mlp = this.module('mlp', new Mlp(hiddenSize, mlpHidden, hiddenSize));
-    this.scaleShiftTable = this.param('scale_shift_table', tf.zeros([6, hiddenSize]));
+    this.scaleShiftTable = this.param('scale_shift_table', nn.zerosInit([6, hiddenSize]));
   }
 
   /** x [B, N, D], y [B, L, D], t0 [B, 6D], crossBias [B·heads, 1, L] → [B, N, D] */
@@ -49,7 +49,7 @@ export class T2IFinalLayer extends nn.Module implements DitFinalLayer {
   constructor(hiddenSize: number, patchSize: number, outChannels: number) {
     super();
     this.linear = this.module('linear', new nn.Linear(hiddenSize, patchSize * patchSize * outChannels));
-    this.scaleShiftTable = this.param('scale_shift_table', tf.zeros([2, hiddenSize]));
+    this.scaleShiftTable = this.param('scale_shift_table', nn.zerosInit([2, hiddenSize]));
   }
 
   /** x [B, N, D], t [B, D] → [B, N, p·p·outChannels] */

@@ -28,6 +28,19 @@ export async function timeIt(fn, iterations) {
 
 /** ORT's MatMul rate on a chain of `chain` n×n products with `threads` intra-op threads. */
 export async function matmulPeak(threads, { n = 1024, chain = 8, iterations = 3 } = {}) {
+  const probe = await openMatmulProbe(threads, { n, chain });
+  try {
+    return await probe.measure(iterations);
+  } finally {
+    await probe.release();
+  }
+}
+
+/**
+ * The same MatMul chain kept open, to measure the rate again and again (interleaved with other
+ * work, so a shared machine's load touches both alike): `measure(iterations)` as matmulPeak.
+ */
+export async function openMatmulProbe(threads, { n = 1024, chain = 8 } = {}) {
   const rng = new Rng(`peak-${n}`);
   const g = new OnnxBuilder({ name: 'matmul-peak' });
   let x = g.input('a', [n, n]);
@@ -35,12 +48,13 @@ export async function matmulPeak(threads, { n = 1024, chain = 8, iterations = 3 
   g.output(x, 'c', [n, n]);
   const session = await ort.InferenceSession.create(g.serialize(), { intraOpNumThreads: threads, interOpNumThreads: 1 });
   const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, () => rng.uniform() - 0.5), [n, n]);
-  try {
-    const t = await timeIt(() => session.run({ a }), iterations);
-    return { threads, n, chain, ...t, gflops: gflops(2 * n ** 3 * chain, t.medianMs) };
-  } finally {
-    await session.release();
-  }
+  return {
+    async measure(iterations = 3) {
+      const t = await timeIt(() => session.run({ a }), iterations);
+      return { threads, n, chain, ...t, gflops: gflops(2 * n ** 3 * chain, t.medianMs) };
+    },
+    release: () => session.release(),
+  };
 }
 
 export function machine() {

@@ -3,7 +3,8 @@
  *   1. the default model's training step at batch 8 (VAE encode, frozen ViT, the trainable
  *      encoders, the DiT, the hybrid loss, AdamW with clipping, EMA) on
  *        - TF.js wasm, 1 and 2 workers (`mige train --engine tfjs --workers n`),
- *        - the ONNX Runtime engine, 1 and 2 threads (`mige train --engine onnx --threads n`),
+ *        - the ONNX Runtime engine, 1 and 2 threads (`mige train --engine onnx --threads n`), and
+ *          1 thread with --prefetch (the next batch's data, VAE and ViT on the other core),
  *        - PyTorch (scripts/bench/torch_train_step.py: the same step with the same shapes, 1 and
  *          2 threads; Debian's python3-torch with OpenBLAS),
  *      each contender in a fresh process, in rotating order over several rounds, so that a busy
@@ -48,14 +49,17 @@ async function jsChild(spec) {
   const dataset = datasetFromWorldSeed({ seed: 0, count: 2000, size: model.config.imageSize }, sizes);
   const outDir = mkdtempSync(join(os.tmpdir(), 'mige-bench-train-'));
   const stamps = [];
+  const cpu = [];
   const infos = [];
   try {
     await train({
       model, dataset, outDir, engine: spec.engine, log: { write: () => true, isTTY: false }, logMode: 'jsonl',
       config: { ...CONFIG, steps: spec.warmup + spec.steps },
-      ...(spec.engine === 'onnx' ? { threads: spec.threads } : { workers: spec.threads }),
+      ...(spec.engine === 'onnx' ? { threads: spec.threads, prefetch: spec.prefetch === true } : { workers: spec.threads }),
       onProgress: (e) => {
         stamps.push(performance.now());
+        const c = process.cpuUsage();
+        cpu.push((c.user + c.system) / 1000);
         infos.push(e.info ?? {});
       },
     });
@@ -63,6 +67,9 @@ async function jsChild(spec) {
     rmSync(outDir, { recursive: true, force: true });
   }
   const stepMs = stamps.slice(1).map((t, i) => t - stamps[i]).slice(spec.warmup - 1);
+  // CPU time of the whole process per step (ONNX Runtime's threads included): robust where the
+  // machine is shared, since waiting for a core costs wall time but no CPU time.
+  const stepCpuMs = cpu.slice(1).map((t, i) => t - cpu[i]).slice(spec.warmup - 1);
   // The engine's own split of each timed step (the ONNX engine reports data, graph, build and optimizer time).
   const timed = infos.slice(spec.warmup);
   const keys = [...new Set(timed.flatMap((i) => Object.keys(i).filter((k) => k.endsWith('_ms'))))];
@@ -70,7 +77,7 @@ async function jsChild(spec) {
   // Steps that built a graph for a new image count (the ONNX engine builds one per bucket, once
   // per run) are the run's start-up cost, reported apart from the steady step.
   const built = timed.map((i) => (i.build_ms ?? 0) > 1);
-  process.stdout.write(`${JSON.stringify({ stepMs, built, timings })}\n`);
+  process.stdout.write(`${JSON.stringify({ stepMs, stepCpuMs, built, timings })}\n`);
 }
 
 /** DiT-XL/2 at 512 px, batch 1: the training graph of the backbone alone (Σ c·output, gradients of every parameter). */
@@ -133,12 +140,36 @@ const python = args.python ?? '/usr/bin/python3';
 const out = resolve(args.out ?? join(here, '../../../bench-results/train.json'));
 const torchScript = join(here, 'bench/torch_train_step.py');
 
+/**
+ * The images a step of the JS engines' world mix encodes, on average: the PyTorch script is given
+ * the same counts (VAE images: targets, sources and subjects; ViT images: the instructions'
+ * subjects), so that it does the same work.
+ */
+async function imageCounts() {
+  await initBackend({ backend: 'cpu', log: null });
+  const sizes = { imageSize: 64, vitSize: 32 };
+  const dataset = datasetFromWorldSeed({ seed: 0, count: 2000, size: 64 }, sizes);
+  const { TaskSampler } = await import('@mige/data');
+  const sampler = new TaskSampler(dataset.sizes, { subject: 1, edit: 1, add: 0.5, replace: 0.5 }, 0);
+  let vae = 0, vit = 0;
+  const steps = 60;
+  for (let i = 0; i < steps; i++) {
+    const examples = await Promise.all(sampler.take(CONFIG.batchSize).map((d) => dataset.get(d.task, d.index)));
+    for (const e of examples) {
+      vae += 1 + (e.source ? 1 : 0) + e.entities.filter((_, j) => j !== e.sourceEntity).length;
+      vit += e.entities.length;
+    }
+  }
+  return { vae: Math.round(vae / steps), vit: Math.round(vit / steps) };
+}
+const counts = args.child ? null : await imageCounts();
+
 function runChild(spec) {
   const env = { ...process.env, GLIBC_TUNABLES: TUNABLES };
   let cmd, argv;
   if (spec.kind === 'torch') {
     cmd = python;
-    argv = [torchScript, '--threads', String(spec.threads), '--batch', '8', '--warmup', String(spec.warmup), '--steps', String(spec.steps)];
+    argv = [torchScript, '--threads', String(spec.threads), '--batch', '8', '--warmup', String(spec.warmup), '--steps', String(spec.steps), '--vae-images', String(counts.vae), '--images', String(counts.vit)];
     Object.assign(env, { OMP_NUM_THREADS: String(spec.threads), OMP_WAIT_POLICY: 'PASSIVE' });
   } else {
     cmd = process.execPath;
@@ -148,7 +179,7 @@ function runChild(spec) {
   if (r.status !== 0) throw new Error(`${spec.label} failed (exit ${r.status}): ${(r.stderr ?? '').split('\n').slice(-8).join('\n')}`);
   const line = r.stdout.trim().split('\n').at(-1);
   const parsed = JSON.parse(line);
-  return spec.kind === 'torch' ? { stepMs: parsed.stepSeconds.map((s) => s * 1000), torch: parsed } : parsed;
+  return spec.kind === 'torch' ? { stepMs: parsed.stepSeconds.map((s) => s * 1000), stepCpuMs: parsed.stepCpuSeconds.map((s) => s * 1000), torch: parsed } : parsed;
 }
 
 await initBackend({ backend: 'cpu', log: null }); // the peak's random matrices
@@ -162,11 +193,12 @@ const measurePeaks = async (when) => {
 };
 await measurePeaks('start');
 
-const report = { date: new Date().toISOString(), quick, machine: machine(), config: CONFIG, rounds, stepsPerRun: steps, warmupPerRun: warmup };
+const report = { date: new Date().toISOString(), quick, machine: machine(), config: CONFIG, rounds, stepsPerRun: steps, warmupPerRun: warmup, imagesPerStep: counts };
 if (parts.includes('step')) {
   const contenders = [
     { label: 'onnx, 1 thread', kind: 'js', engine: 'onnx', threads: 1 },
     { label: 'onnx, 2 threads', kind: 'js', engine: 'onnx', threads: 2 },
+    { label: 'onnx, 1 thread + prefetch', kind: 'js', engine: 'onnx', threads: 1, prefetch: true },
     { label: 'tfjs wasm, 1 worker', kind: 'js', engine: 'tfjs', threads: 1 },
     { label: 'tfjs wasm, 2 workers', kind: 'js', engine: 'tfjs', threads: 2 },
   ];
@@ -176,6 +208,7 @@ if (parts.includes('step')) {
     log(`[bench] no PyTorch (${python} with torch) or no ${torchScript}: PyTorch rows left out`);
   }
   const samples = new Map(contenders.map((c) => [c.label, []]));
+  const cpuSamples = new Map(contenders.map((c) => [c.label, []]));
   const buildSteps = new Map(contenders.map((c) => [c.label, []]));
   const timingSamples = new Map(contenders.map((c) => [c.label, {}]));
   const torchInfo = {};
@@ -183,10 +216,16 @@ if (parts.includes('step')) {
     const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]);
     for (const c of order) {
       const res = runChild({ ...c, steps, warmup });
-      res.stepMs.forEach((ms, i) => (res.built?.[i] ? buildSteps.get(c.label).push(ms) : samples.get(c.label).push(ms)));
+      res.stepMs.forEach((ms, i) => {
+        if (res.built?.[i]) buildSteps.get(c.label).push(ms);
+        else {
+          samples.get(c.label).push(ms);
+          cpuSamples.get(c.label).push(res.stepCpuMs[i]);
+        }
+      });
       for (const [k, v] of Object.entries(res.timings ?? {})) (timingSamples.get(c.label)[k] ??= []).push(...v);
       if (res.torch) (torchInfo[c.label] ??= []).push({ blas: res.torch.blas, torch: res.torch.torch, params: res.torch.params, partsMedianS: res.torch.parts });
-      log(`[bench] round ${r + 1}: ${c.label}: median ${median(res.stepMs).toFixed(0)} ms/step`);
+      log(`[bench] round ${r + 1}: ${c.label}: median ${median(res.stepMs).toFixed(0)} ms/step, ${median(res.stepCpuMs).toFixed(0)} ms CPU/step`);
     }
   }
   const rows = contenders.map((c) => {
@@ -194,18 +233,21 @@ if (parts.includes('step')) {
     const built = buildSteps.get(c.label);
     return {
       contender: c.label, medianMsPerStep: median(samples.get(c.label)), minMsPerStep: Math.min(...samples.get(c.label)),
+      medianCpuMsPerStep: median(cpuSamples.get(c.label)),
       ...(Object.keys(timings).length ? { medianTimingsMs: timings } : {}),
       stepsMs: samples.get(c.label),
       ...(built.length ? { stepsThatBuiltAGraphMs: built } : {}),
     };
   });
   const by = (label) => rows.find((x) => x.contender === label)?.medianMsPerStep;
+  const cpuBy = (label) => rows.find((x) => x.contender === label)?.medianCpuMsPerStep;
   const onnx1 = by('onnx, 1 thread');
   report.step = {
     rows,
     torch: torchInfo,
     ratios: {
       onnx1VsTorch1: by('pytorch, 1 thread') ? onnx1 / by('pytorch, 1 thread') : null,
+      onnx1VsTorch1Cpu: cpuBy('pytorch, 1 thread') ? cpuBy('onnx, 1 thread') / cpuBy('pytorch, 1 thread') : null,
       tfjs1OverOnnx1: by('tfjs wasm, 1 worker') / onnx1,
       bestTfjsOverBestOnnx: Math.min(by('tfjs wasm, 1 worker'), by('tfjs wasm, 2 workers')) / Math.min(onnx1, by('onnx, 2 threads')),
     },

@@ -21,7 +21,7 @@ export { Decoder } from './decoder.js';
 export { ResnetBlock2D } from './resnet.js';
 export { VaeAttention } from './attention.js';
 export { DownEncoderBlock2D, UpDecoderBlock2D, Downsample2D, Upsample2D, UNetMidBlock2D } from './blocks.js';
-export { loadAutoencoderKL, loadVaeWeights, readVaeConfigFile, type LoadVaeOptions, type VaeLoadReport } from './load.js';
+export { loadAutoencoderKL, loadVaeWeights, openVaeCheckpoint, readVaeConfigFile, type LoadVaeOptions, type VaeCheckpoint, type VaeLoadReport } from './load.js';
 export { detectVaeKeyLayout, diffusersVaeKey, vaeCheckpointReader, type VaeKeyLayout } from './vae-keys.js';
 export { vaeFlops } from './flops.js';
 

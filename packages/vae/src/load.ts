@@ -26,17 +26,50 @@ export interface VaeLoadReport extends nn.LoadReport {
  * tensors) is a MigeInputError naming the file.
  */
 export function loadAutoencoderKL(folder: string, options: LoadVaeOptions = {}): AutoencoderKL {
+  const checkpoint = openVaeCheckpoint(folder, options);
+  try {
+    const vae = createAutoencoderKL(checkpoint.config);
+    try {
+      vae.loadStateDict(checkpoint.reader, { source: checkpoint.file });
+    } catch (error) {
+      vae.dispose();
+      throw error;
+    }
+    return vae;
+  } finally {
+    checkpoint.close();
+  }
+}
+
+/** A diffusers VAE folder opened for reading: its config and a lazy reader in diffusers' current names. */
+export interface VaeCheckpoint {
+  config: AutoencoderKLConfig;
+  reader: nn.TensorReader;
+  /** The weights file the reader reads. */
+  file: string;
+  layout: VaeKeyLayout;
+  close(): void;
+}
+
+/** Opens a diffusers AutoencoderKL folder (see loadAutoencoderKL) without reading any tensor yet. */
+export function openVaeCheckpoint(folder: string, options: LoadVaeOptions = {}): VaeCheckpoint {
   if (!existsSync(folder)) throw new MigeInputError('no such folder', folder);
   if (!statSync(folder).isDirectory()) throw new MigeInputError('is not a folder (expected a diffusers VAE folder with config.json)', folder);
   const config = readVaeConfigFile(join(folder, 'config.json'));
-  const vae = createAutoencoderKL(config);
+  const file = findWeightsFile(folder, options.variant);
+  const source = openWeightsFile(file);
   try {
-    loadVaeWeights(vae, findWeightsFile(folder, options.variant));
+    const { reader, layout } = vaeCheckpointReader(source, config.blockOutChannels.length);
+    return { config, reader, file, layout, close: () => source.close() };
   } catch (error) {
-    vae.dispose();
+    source.close();
     throw error;
   }
-  return vae;
+}
+
+function openWeightsFile(file: string): SafetensorsReader | PthReader {
+  if (!existsSync(file)) throw new MigeInputError('no such file', file);
+  return extname(file) === '.safetensors' ? SafetensorsReader.open(file) : PthReader.open(file);
 }
 
 /** Reads and validates a diffusers AutoencoderKL config.json. */
@@ -65,8 +98,7 @@ function findWeightsFile(folder: string, variant?: string): string {
  * throws naming every missing, unexpected and misshapen tensor and changes nothing.
  */
 export function loadVaeWeights(vae: AutoencoderKL, file: string, options: { strict?: boolean } = {}): VaeLoadReport {
-  if (!existsSync(file)) throw new MigeInputError('no such file', file);
-  const source = extname(file) === '.safetensors' ? SafetensorsReader.open(file) : PthReader.open(file);
+  const source = openWeightsFile(file);
   try {
     const { reader, layout } = vaeCheckpointReader(source, vae.config.blockOutChannels.length);
     const report = vae.loadStateDict(reader, { strict: options.strict ?? true, source: file });

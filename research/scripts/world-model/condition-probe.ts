@@ -16,7 +16,7 @@
  *    the other objects (binding in the DiT: the named object's tokens should look at the word
  *    more than the others').
  *
- *   npx tsx ../../research/scripts/world-model/condition-probe.ts --model models/mige-world --count 150 [--random 1] [--t 500]
+ *   npx tsx ../../research/scripts/world-model/condition-probe.ts --model ../model-world --count 150 [--random 1] [--t 500]
  */
 import { Rng, tf } from '@mige/core';
 import type { CrossAttention, PixArtDiT } from '@mige/dit';
@@ -27,7 +27,7 @@ import { loadModel, MIGE_XL, MigeModel } from '../../../packages/pipelines/src/m
 import { datasetFromWorld, prepareTrainBatch, disposeTrainBatch, TRAIN_TASKS } from '../../../packages/pipelines/src/train/index.js';
 import { args, start } from '../../../packages/pipelines/scripts/world-model/common.js';
 
-const a = args({ model: 'models/mige-world', count: '150', seed: '4242', random: '0', t: '500', chunk: '16' });
+const a = args({ model: '../model-world', count: '150', seed: '4242', random: '0', t: '500', chunk: '16' });
 await start();
 let model = await loadModel(a.model);
 if (a.random === '1') {

@@ -5,12 +5,12 @@
  * residual stream until training moves them (progressive stacking). The rest of the model is
  * copied bit for bit; training then continues with `mige train --model <out>`.
  *
- *   npx tsx ../../research/scripts/world-model/grow-depth.ts --model models/mige-world --out dir [--every 2]
+ *   npx tsx ../../research/scripts/world-model/grow-depth.ts --model ../model-world --out dir [--every 2]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, parseSafetensors, type WritableTensor } from '@mige/core';
-import { MODEL_FILES, readModelConfig } from '../../../packages/pipelines/src/model/index.js';
+import { isDitConfig, MODEL_FILES, readModelConfig } from '../../../packages/pipelines/src/model/index.js';
 import { args, writableFromData, writeDerivedModel } from '../../../packages/pipelines/scripts/world-model/common.js';
 
 const a = args({ model: '', out: '', every: '1' });
@@ -19,7 +19,9 @@ const every = Number(a.every);
 if (!Number.isInteger(every) || every < 1) throw new MigeInputError(`--every must be a whole number ≥ 1, got "${a.every}"`, 'grow-depth');
 const configPath = join(a.model, MODEL_FILES.config);
 const config = readModelConfig(configPath);
-const depth = config.backbone.depth;
+const backbone = config.backbone;
+if (!isDitConfig(backbone)) throw new MigeInputError('grow-depth works on DiT backbones', configPath);
+const depth = backbone.depth;
 const weightsPath = join(a.model, MODEL_FILES.weights);
 const parsed = parseSafetensors(readFileSync(weightsPath), { where: weightsPath });
 if (!parsed.tensors.has(`blocks.${depth - 1}.attn.proj.weight`) || parsed.tensors.has(`blocks.${depth}.attn.proj.weight`)) {

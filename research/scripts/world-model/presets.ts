@@ -3,7 +3,7 @@
  * Runtime, each scored by the world's `instructed`: what apps/playground's preset test asks of the
  * default model, for a candidate model.
  *
- *   npx tsx ../../research/scripts/world-model/presets.ts --models a=runs/x/model,b=models/mige-world [--seed 0]
+ *   npx tsx ../../research/scripts/world-model/presets.ts --models a=runs/x/model,b=../model-world [--seed 0]
  */
 import { objectScores } from '@mige/data';
 import { presetWorldExamples } from '../../../apps/playground/src/server/presets.js';
@@ -11,7 +11,7 @@ import { flowEvalModel } from '../../../packages/pipelines/src/flows/index.js';
 import { loadModel } from '../../../packages/pipelines/src/model/index.js';
 import { args, attachTempOnnx, start } from '../../../packages/pipelines/scripts/world-model/common.js';
 
-const a = args({ models: 'default=models/mige-world', seed: '0' });
+const a = args({ models: 'default=../model-world', seed: '0' });
 await start();
 for (const spec of a.models.split(',').filter(Boolean)) {
   const [name, path] = spec.includes('=') ? (spec.split('=') as [string, string]) : [spec, spec];

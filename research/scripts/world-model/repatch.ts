@@ -11,19 +11,20 @@
  * they are (the copies differ only by their finer positions). The FFM's keys come from the same
  * x_embedder and follow it. Training then continues with `mige train --model <out>`.
  *
- *   npx tsx ../../research/scripts/world-model/repatch.ts --model models/mige-world --out dir
+ *   npx tsx ../../research/scripts/world-model/repatch.ts --model ../model-world --out dir
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, parseSafetensors, type WritableTensor } from '@mige/core';
 import { derivedSizes, sincosPositionTable } from '@mige/dit';
-import { MODEL_FILES, readModelConfig } from '../../../packages/pipelines/src/model/index.js';
+import { isDitConfig, MODEL_FILES, readModelConfig } from '../../../packages/pipelines/src/model/index.js';
 import { args, writableFromData, writeDerivedModel } from '../../../packages/pipelines/scripts/world-model/common.js';
 
 const a = args({ model: '', out: '' });
 if (!a.model || !a.out) throw new MigeInputError('give --model dir and --out dir', 'repatch');
 const config = readModelConfig(join(a.model, MODEL_FILES.config));
 const b = config.backbone;
+if (!isDitConfig(b)) throw new MigeInputError('repatch works on DiT backbones', join(a.model, MODEL_FILES.config));
 const p = b.patchSize;
 if (p === 1) throw new MigeInputError('its DiT already has patch size 1', join(a.model, MODEL_FILES.config));
 const weightsPath = join(a.model, MODEL_FILES.weights);

@@ -5,7 +5,7 @@
  * mean the word is ignored; chance is 1 in 8 on the diagonal), and the mean L2 between the
  * swapped outputs (how much the word changes anything).
  *
- *   npx tsx ../../research/scripts/world-model/shape-probe.ts --model models/mige-world --count 12 --seed 1 [--out F]
+ *   npx tsx ../../research/scripts/world-model/shape-probe.ts --model ../model-world --count 12 --seed 1 [--out F]
  */
 import { MigeInputError, writeTextFileAtomic, type RgbImage } from '@mige/core';
 import { benchmarkSplit, detectObjects, l2Distance, regionName, SHAPE_NAMES, splitExamples, type WorldExample } from '@mige/data';
@@ -14,7 +14,7 @@ import { flowEvalModel } from '../../../packages/pipelines/src/flows/index.js';
 import { loadModel } from '../../../packages/pipelines/src/model/index.js';
 import { args, attachTempOnnx, start } from '../../../packages/pipelines/scripts/world-model/common.js';
 
-const a = args({ model: 'models/mige-world', count: '12', seed: '1', scales: '', out: '' });
+const a = args({ model: '../model-world', count: '12', seed: '1', scales: '', out: '' });
 for (const k of ['count', 'seed'] as const) {
   if (!/^\d+$/.test(a[k])) throw new MigeInputError(`must be a whole number, got '${a[k]}'`, `--${k}`);
 }

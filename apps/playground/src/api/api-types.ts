@@ -2,7 +2,7 @@
  * The playground's HTTP API as types, shared by the server and the UI (type-only imports, so the
  * UI bundle stays free of server code).
  */
-import type { GenerationParams } from '@mige/pipelines';
+import type { FlowRequest, GenerationParams, RequestLimits } from '@mige/pipelines';
 
 export type FlowName = 'generate' | 'edit' | 'compose';
 export const FLOW_NAMES: readonly FlowName[] = ['generate', 'edit', 'compose'];
@@ -19,21 +19,18 @@ export function countPlaceholders(text: string): number {
 }
 
 /**
- * POST /api/jobs. `images` are PNG or JPEG data URLs in the instruction's placeholder order.
- * The source of edit / compose is either `images[sourceSlot]` (default slot 0), or `source`
- * when it is not one of the instruction's images.
+ * POST /api/jobs: pipelines' FlowRequest (the job queue and `mige batch` take the same). `images`
+ * are PNG or JPEG data URLs in the instruction's placeholder order. The source of edit / compose
+ * is either `images[sourceSlot]` (default slot 0), or `source` when it is not one of the
+ * instruction's images.
  */
-export interface JobRequest {
-  flow: FlowName;
-  instruction: string;
-  images: string[];
-  source?: string;
-  sourceSlot?: number;
-  steps?: number;
-  scales?: { y?: number; s?: number };
-  seed?: number;
-  numImages?: number;
-  sampler?: SamplerName;
+export interface JobRequest extends FlowRequest {
+  /**
+   * Cancel the job when the last event stream watching it closes (default true: a closed browser
+   * tab stops spending the model). Send false from a client that polls GET /api/jobs/:id or may
+   * drop its stream; a job no stream ever watched is never cancelled by a disconnect.
+   */
+  cancelOnDisconnect?: boolean;
 }
 
 export interface JobAccepted {
@@ -48,6 +45,8 @@ export interface JobStatus {
   id: string;
   state: JobState;
   position: number | null;
+  /** Once the job has finished: its final event (done with the images, error or cancelled). */
+  result?: JobEvent;
 }
 
 /** Server-Sent Events of GET /api/jobs/:id/events; the SSE event name is `type`. */
@@ -61,26 +60,14 @@ export type JobEvent =
 
 export const TERMINAL_EVENTS: readonly JobEvent['type'][] = ['done', 'error', 'cancelled'];
 
-/** Limits every request is checked against (GET /api/info shows them). */
-export interface PlaygroundLimits {
+/** Limits every request is checked against (GET /api/info shows them): pipelines' RequestLimits and the server's own. */
+export interface PlaygroundLimits extends RequestLimits {
   /** Largest request body, bytes (HTTP 413 above). */
   maxBodyBytes: number;
-  /** Largest encoded image, bytes (HTTP 413 above). */
-  maxImageBytes: number;
-  /** Largest image width and height, pixels. */
-  maxImageSide: number;
-  /** Largest width × height, pixels. */
-  maxImagePixels: number;
-  /** Images per request (the instruction's images plus a separate source). */
-  maxImages: number;
-  /** Instruction length, characters. */
-  maxInstructionChars: number;
-  maxSteps: number;
-  maxNumImages: number;
-  /** Largest |guidance scale|. */
-  maxScale: number;
   /** Jobs waiting behind the running one (HTTP 429 above). */
   maxQueue: number;
+  /** Bytes the images of waiting and running jobs may hold together, after downscaling (HTTP 429 above). */
+  maxQueueBytes: number;
 }
 
 export interface FlowDefaultsInfo {

@@ -1,17 +1,18 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { modelFlowDefaults, type MigeModel } from '@mige/pipelines';
+import { admissionSide, Gate, imageBytes, modelFlowDefaults, type MigeModel } from '@mige/pipelines';
 import { FLOW_NAMES, SAMPLER_NAMES, TERMINAL_EVENTS, type FlowDefaultsInfo, type FlowName, type InfoResponse, type PlaygroundLimits } from '../api/api-types.js';
 import { flowRunner } from './flow-runner.js';
 import { HttpError } from './http-error.js';
-import { JobQueue } from './job-queue.js';
+import { JobQueue, type JobRunner } from './job-queue.js';
 import type { JobSpec } from './job-spec.js';
 import { resolveLimits } from './limits.js';
 import { buildPresets } from './presets.js';
 import { openEventStream, writeEvent } from './sse.js';
+import { registerAccessControl, type AccessOptions } from './security.js';
 import { readStaticFile } from './static-files.js';
 import { samplerName, validateJobRequest } from './validate-request.js';
 
-export interface ServerOptions {
+export interface ServerOptions extends AccessOptions {
   model: MigeModel;
   /** Overrides of DEFAULT_LIMITS. */
   limits?: Partial<PlaygroundLimits>;
@@ -25,6 +26,12 @@ export interface ServerOptions {
   logger?: boolean;
   /** Heartbeat comment interval on event streams, ms. */
   heartbeatMs?: number;
+  /**
+   * Runs the jobs (default: flowRunner on `model`, in this process, one at a time). The queue's
+   * runner (redisRunner) hands them to workers instead, `concurrency` at a time.
+   */
+  runner?: JobRunner<JobSpec>;
+  concurrency?: number;
 }
 
 function flowDefaults(model: MigeModel, maxSteps: number): Record<FlowName, FlowDefaultsInfo> {
@@ -44,11 +51,20 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const { model } = options;
   const limits = resolveLimits(options.limits);
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: limits.maxBodyBytes });
+  // JSON only: a text/plain body is what a cross-site form can send without a CORS preflight.
+  app.removeContentTypeParser('text/plain');
   // Unexpected failures always reach stderr, with or without Fastify's logger.
   const log = (message: string) => (options.logger ? app.log.error(message) : process.stderr.write(`mige-playground: ${message}\n`));
-  const queue = new JobQueue<JobSpec>(flowRunner(model, { ...(options.previewEvery ? { previewEvery: options.previewEvery } : {}), log }), {
+  const runner = options.runner ?? flowRunner(model, { ...(options.previewEvery ? { previewEvery: options.previewEvery } : {}), log });
+  const queue = new JobQueue<JobSpec>(runner, {
     maxQueue: limits.maxQueue,
+    concurrency: options.concurrency ?? 1,
+    maxBytes: limits.maxQueueBytes,
+    sizeOf: (spec) => imageBytes(spec.source ? [...spec.images, spec.source] : spec.images),
   });
+  // Images are decoded one at a time and kept at the model's working size (pipelines' admission).
+  const admission = { fitSide: admissionSide(model), gate: new Gate() };
+  registerAccessControl(app, options);
   const info: InfoResponse = {
     model: { name: model.config.name, imageSize: model.config.imageSize, cliArg: options.modelArg === undefined ? model.config.name : options.modelArg },
     limits,
@@ -76,7 +92,9 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   app.get('/api/info', async () => info);
 
   app.post('/api/jobs', async (request, reply) => {
-    const spec = await validateJobRequest(request.body, limits, (flow) => modelFlowDefaults(model, flow));
+    // A full queue answers before any image is decoded.
+    queue.assertRoom();
+    const spec = await validateJobRequest(request.body, limits, (flow) => modelFlowDefaults(model, flow), admission);
     return reply.status(202).send(queue.submit(spec));
   });
 
@@ -121,8 +139,9 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       clearInterval(heartbeat);
       unsubscribe?.();
       openStreams.delete(end);
-      // The client went away: nobody is left to see the result, so stop spending the model on it.
-      if (queue.listenerCount(id) === 0) queue.cancel(id, 'the client disconnected');
+      // The client went away: unless the job asked otherwise (cancelOnDisconnect: false), nobody
+      // is left to see the result, so stop spending the model on it.
+      if (queue.listenerCount(id) === 0 && queue.specOf(id)?.cancelOnDisconnect !== false) queue.cancel(id, 'the client disconnected');
     });
   });
 

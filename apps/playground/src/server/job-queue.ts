@@ -11,6 +11,8 @@ interface Job<S> {
   id: string;
   /** Dropped once the job has finished, to free its images. */
   spec: S | undefined;
+  /** What its spec holds in memory (sizeOf), counted against maxBytes until it finishes. */
+  bytes: number;
   state: JobState;
   controller: AbortController;
   listeners: Set<JobListener>;
@@ -18,28 +20,55 @@ interface Job<S> {
   latest: Map<JobEvent['type'], JobEvent>;
 }
 
+export interface JobQueueOptions<S> {
+  /** Jobs waiting behind the running ones. */
+  maxQueue: number;
+  /** Finished jobs kept for late subscribers (default 32). */
+  keepFinished?: number;
+  /** Jobs run at once (default 1: one model in this process; more with a job queue's workers behind the runner). */
+  concurrency?: number;
+  /** Bytes the specs of waiting and running jobs may hold together (default: no limit). */
+  maxBytes?: number;
+  /** What one spec holds in memory (default 0). */
+  sizeOf?: (spec: S) => number;
+}
+
 /**
- * One model, one job at a time: a FIFO queue. Position 0 is the running job, k the k-th waiting
- * one; waiting jobs hear `queued` whenever their position changes. Finished jobs are kept (up to
- * `keepFinished`) so a late subscriber still gets the result.
+ * A FIFO queue that runs `concurrency` jobs at a time (one model in this process: 1; a job queue
+ * of workers behind the runner: more). Position 0 is a running job, k the k-th waiting one;
+ * waiting jobs hear `queued` whenever their position changes. Finished jobs are kept (up to
+ * `keepFinished`) so a late subscriber still gets the result. The queue's memory is bounded:
+ * at most `maxQueue` jobs wait, and the specs of waiting and running jobs hold at most `maxBytes`.
  */
 export class JobQueue<S> {
   private readonly jobs = new Map<string, Job<S>>();
   private readonly waiting: Job<S>[] = [];
-  private running: Job<S> | undefined;
+  private readonly running = new Map<Job<S>, Promise<void>>();
   private readonly finished: string[] = [];
-  private idle: Promise<void> = Promise.resolve();
+  private heldBytes = 0;
 
   constructor(
     private readonly runner: JobRunner<S>,
-    private readonly options: { maxQueue: number; keepFinished?: number },
+    private readonly options: JobQueueOptions<S>,
   ) {}
 
-  submit(spec: S): { id: string; position: number } {
+  /** Throws HttpError 429 when a job of `bytes` would not be taken now (checked again by submit). */
+  assertRoom(bytes = 0): void {
     if (this.waiting.length >= this.options.maxQueue) {
       throw new HttpError(429, `the queue is full (${this.options.maxQueue} jobs waiting): try again when one has finished`);
     }
-    const job: Job<S> = { id: randomUUID(), spec, state: 'queued', controller: new AbortController(), listeners: new Set(), latest: new Map() };
+    const max = this.options.maxBytes;
+    if (max !== undefined && this.heldBytes + bytes > max) {
+      const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+      throw new HttpError(429, `the queue holds ${mb(this.heldBytes)} of images and this job needs ${mb(bytes)}, over the limit of ${mb(max)}: try again when one has finished`);
+    }
+  }
+
+  submit(spec: S): { id: string; position: number } {
+    const bytes = this.options.sizeOf?.(spec) ?? 0;
+    this.assertRoom(bytes);
+    this.heldBytes += bytes;
+    const job: Job<S> = { id: randomUUID(), spec, bytes, state: 'queued', controller: new AbortController(), listeners: new Set(), latest: new Map() };
     this.jobs.set(job.id, job);
     this.waiting.push(job);
     const position = this.positionOf(job) ?? 0;
@@ -48,9 +77,17 @@ export class JobQueue<S> {
     return { id: job.id, position };
   }
 
+  /** The job's state and place; once it has finished, its final event too (for clients that poll). */
   status(id: string): JobStatus | undefined {
     const job = this.jobs.get(id);
-    return job && { id, state: job.state, position: this.positionOf(job) };
+    if (!job) return undefined;
+    const result = isFinished(job.state) ? TERMINAL_EVENTS.map((type) => job.latest.get(type)).find((e) => e !== undefined) : undefined;
+    return { id, state: job.state, position: this.positionOf(job), ...(result ? { result } : {}) };
+  }
+
+  /** The spec of a job that has not finished yet. */
+  specOf(id: string): S | undefined {
+    return this.jobs.get(id)?.spec;
   }
 
   /**
@@ -95,13 +132,17 @@ export class JobQueue<S> {
 
   /** Resolves when no job is running or waiting. */
   async drain(): Promise<void> {
-    while (this.running || this.waiting.length > 0) await this.idle;
+    while (this.running.size > 0) await Promise.race(this.running.values());
+  }
+
+  private get full(): boolean {
+    return this.running.size >= (this.options.concurrency ?? 1);
   }
 
   private positionOf(job: Job<S>): number | null {
-    if (job === this.running) return 0;
+    if (this.running.has(job)) return 0;
     const index = this.waiting.indexOf(job);
-    return index < 0 ? null : index + 1 - (this.running ? 0 : 1);
+    return index < 0 ? null : index + 1 - (this.full ? 0 : 1);
   }
 
   private announcePositions(): void {
@@ -109,15 +150,15 @@ export class JobQueue<S> {
   }
 
   private pump(): void {
-    if (this.running) return;
-    const job = this.waiting.shift();
-    if (!job) return;
-    this.running = job;
-    job.state = 'running';
-    // Position 0: the job has the model now.
-    this.emit(job, { type: 'queued', position: 0 });
-    this.announcePositions();
-    this.idle = this.run(job);
+    while (!this.full) {
+      const job = this.waiting.shift();
+      if (!job) return;
+      job.state = 'running';
+      this.running.set(job, this.run(job));
+      // Position 0: the job has the model now.
+      this.emit(job, { type: 'queued', position: 0 });
+      this.announcePositions();
+    }
   }
 
   private async run(job: Job<S>): Promise<void> {
@@ -131,7 +172,7 @@ export class JobQueue<S> {
     } catch (e) {
       final = { type: 'error', message: e instanceof Error ? e.message : String(e) };
     }
-    this.running = undefined;
+    this.running.delete(job);
     this.finish(job, final);
     this.pump();
   }
@@ -141,6 +182,8 @@ export class JobQueue<S> {
     this.emit(job, event);
     job.listeners.clear();
     job.spec = undefined;
+    this.heldBytes -= job.bytes;
+    job.bytes = 0;
     // Previews and inputs are not needed once finished; the result stays for late subscribers.
     job.latest.delete('preview');
     this.finished.push(job.id);

@@ -1,20 +1,15 @@
-import { MAX_STEPS } from '@mige/pipelines';
+import { DEFAULT_REQUEST_LIMITS, MAX_STEPS } from '@mige/pipelines';
 import type { PlaygroundLimits } from '../api/api-types.js';
 
 const MIB = 1024 * 1024;
 
 /** Generous for a local tool, small enough that one request cannot exhaust memory. */
 export const DEFAULT_LIMITS: Readonly<PlaygroundLimits> = Object.freeze({
+  ...DEFAULT_REQUEST_LIMITS,
   maxBodyBytes: 32 * MIB,
-  maxImageBytes: 6 * MIB,
-  maxImageSide: 4096,
-  maxImagePixels: 16_000_000,
-  maxImages: 4,
-  maxInstructionChars: 1000,
-  maxSteps: 200,
-  maxNumImages: 4,
-  maxScale: 50,
   maxQueue: 16,
+  // Images are kept at the model's working size (a 512 px model: under 1 MiB an image).
+  maxQueueBytes: 256 * MIB,
 });
 
 /** Defaults overridden by `overrides`; every limit must be a positive integer. */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { defaultModelDir, hasDefaultModel, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel, type MigePresetName } from '@mige/pipelines';
+import { DEFAULT_MODEL_NAME, DEFAULT_MODEL_PACKAGE, hasDefaultModel, isMigePresetName, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel } from '@mige/pipelines';
 
 export interface LoadedModel {
   model: MigeModel;
@@ -18,17 +18,18 @@ export class StartupError extends Error {}
  * shipped default model.
  */
 export async function loadPlaygroundModel(value: string | undefined): Promise<LoadedModel> {
-  if (value === undefined || value === '') {
+  // 'mige-world' names the default model, as the CLI and each image's parameters call it.
+  if (value === undefined || value === '' || value === DEFAULT_MODEL_NAME) {
     if (!hasDefaultModel()) {
       throw new StartupError(
-        `the default model is not in this install (${defaultModelDir()}): start with --model mige-tiny (random weights, for trying the UI) or --model <model folder> (see mige train / mige convert)`,
+        `the default model is not installed (npm install ${DEFAULT_MODEL_PACKAGE}): start with --model mige-tiny (random weights, for trying the UI) or --model <model folder> (see mige train / mige convert)`,
       );
     }
     const model = await loadDefaultModel();
     return { model, cliArg: null, description: `the default model (${model.config.name})` };
   }
-  if (value in MIGE_PRESETS) {
-    const model = MigeModel.create(MIGE_PRESETS[value as MigePresetName], { seed: 0 });
+  if (isMigePresetName(value)) {
+    const model = MigeModel.create(MIGE_PRESETS[value], { seed: 0 });
     return { model, cliArg: value, description: `preset ${value} with random weights (outputs are noise-like)` };
   }
   const dir = resolve(value);

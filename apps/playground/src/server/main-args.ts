@@ -10,10 +10,17 @@ export interface MainArgs {
   port: number | undefined;
   backend: string | undefined;
   ui: string | undefined;
+  /** Run jobs on BullMQ workers over this Redis instead of in this process. */
+  redis: string | undefined;
+  queue: string | undefined;
+  /** Host names served besides the loopback ones (--allow-host, comma-separated, repeatable). */
+  allowHosts: string[];
+  /** Origins allowed to call the API besides the server's own (--allow-origin). */
+  allowOrigins: string[];
   help: boolean;
 }
 
-export const USAGE = `Usage: mige-playground [--model <dir|preset>] [--port <n>] [--host <addr>] [--backend <name>]
+export const USAGE = `Usage: mige-playground [--model <dir|preset>] [--port <n>] [--host <addr>] [--backend <name>] [--redis <url>]
 
 Starts the MIGE.js playground: a local web UI for generate / edit / compose.
   --model <dir|preset>  a MIGE.js model folder, or a preset (mige-tiny, mige-xl) with random weights;
@@ -22,6 +29,14 @@ Starts the MIGE.js playground: a local web UI for generate / edit / compose.
   --host <addr>         address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to your network)
   --backend <name>      tensorflow-gpu | tensorflow | wasm | cpu (default: the fastest installed; env MIGE_BACKEND)
   --ui <dir>            the built UI to serve (default: dist/ui next to the server)
+  --redis <url>         run the jobs on \`mige worker\` processes over this Redis (BullMQ) instead
+                        of in this process; the workers must load the same model (default: env
+                        MIGE_REDIS_URL, else in-process)
+  --queue <name>        the workers' queue (default mige)
+  --allow-host <names>  host names to answer besides localhost, 127.0.0.1 and ::1 (comma-separated;
+                        needed to reach it by a LAN name or IP with --host 0.0.0.0); other names get 403
+  --allow-origin <urls> origins besides its own allowed to call the API (e.g. https://mige.example.com
+                        behind a reverse proxy)
   --help, -h            this help`;
 
 /** Command-line flags of the server; throws UsageError with a one-line message on a bad flag. */
@@ -46,8 +61,17 @@ export function parseMainArgs(argv: string[], env: NodeJS.ProcessEnv): MainArgs 
     port,
     backend: values.backend,
     ui: values.ui,
+    redis: values.redis ?? (env.MIGE_REDIS_URL || undefined),
+    queue: values.queue,
+    allowHosts: list(values['allow-host']),
+    allowOrigins: list(values['allow-origin']),
     help: values.help ?? false,
   };
+}
+
+/** Repeated, comma-separated flag values as one list. */
+function list(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 
 function parseFlags(argv: string[]) {
@@ -60,6 +84,10 @@ function parseFlags(argv: string[]) {
       host: { type: 'string' },
       backend: { type: 'string' },
       ui: { type: 'string' },
+      redis: { type: 'string' },
+      queue: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
+      'allow-origin': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -30,6 +30,17 @@ async function listen(app: FastifyInstance, host: string, port: number | undefin
   return app.listen({ host, port: 0 });
 }
 
+/** Jobs a playground on the queue has with the workers at once (more wait in its own line). */
+const REDIS_CONCURRENCY = 16;
+
+/** `--redis`: a producer on the workers' queue, and the runner that hands jobs to it (loaded only then). */
+async function connectQueue(redis: string, queue: string | undefined) {
+  const { JobProducer, redactUrl } = await import('@mige/jobs');
+  const { redisRunner } = await import('./redis-runner.js');
+  const producer = await JobProducer.connect({ redis, ...(queue ? { queue } : {}) });
+  return { producer, runner: redisRunner(producer), where: redactUrl(redis) };
+}
+
 async function main(): Promise<void> {
   const args = parseMainArgs(process.argv.slice(2), process.env);
   if (args.help) {
@@ -41,18 +52,32 @@ async function main(): Promise<void> {
   const uiDir = resolve(args.ui ?? defaultUiDir());
   const hasUi = existsSync(join(uiDir, 'index.html'));
   if (!hasUi) process.stderr.write(`warning: no built UI in ${uiDir}: run \`pnpm --filter @mige/playground build\`; serving the API only\n`);
-  const app = await createServer({ model, modelArg: cliArg, ...(hasUi ? { uiDir } : {}) });
+  const queue = args.redis ? await connectQueue(args.redis, args.queue) : undefined;
+  // A concrete address to listen on is also a name the server answers to.
+  const listenHost = ['0.0.0.0', '::', ''].includes(args.host) ? [] : [args.host];
+  const app = await createServer({
+    model,
+    modelArg: cliArg,
+    ...(hasUi ? { uiDir } : {}),
+    ...(queue ? { runner: queue.runner, concurrency: REDIS_CONCURRENCY } : {}),
+    allowedHosts: [...args.allowHosts, ...listenHost],
+    allowedOrigins: args.allowOrigins,
+  });
   const address = await listen(app, args.host, args.port);
   const url = address.replace('://[::1]', '://localhost');
-  process.stdout.write(`MIGE playground: ${url}/\n  model: ${description}, ${model.config.imageSize} px; backend: ${backend.name}\n  Ctrl+C stops it.\n`);
+  const jobs = queue ? `jobs: on the workers of queue ${queue.producer.queueName} at ${queue.where}` : 'jobs: in this process';
+  process.stdout.write(`MIGE playground: ${url}/\n  model: ${description}, ${model.config.imageSize} px; backend: ${backend.name}; ${jobs}\n  Ctrl+C stops it.\n`);
   let closing = false;
   const stop = () => {
     if (closing) process.exit(130);
     closing = true;
-    void app.close().then(() => {
-      model.dispose();
-      process.exit(0);
-    });
+    void app
+      .close()
+      .then(() => queue?.producer.close())
+      .then(() => {
+        model.dispose();
+        process.exit(0);
+      });
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

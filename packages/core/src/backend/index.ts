@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import './generated/tfjs-gradients.cjs';
 import { MigeInputError } from '../errors.js';
 import { registerStridedSliceGradient, registerWasmKernels } from './wasm-kernels/index.js';
+import { firstLine, isMissingPackage } from '../optional/optional-import.js';
 
 /**
  * The compute backends MIGE.js can run on, fastest first. `tensorflow-gpu` and `tensorflow`
@@ -31,30 +32,47 @@ const OPTIONAL_PACKAGES: Partial<Record<BackendName, string>> = {
 
 let active: BackendInfo | undefined;
 let pending: Promise<BackendInfo> | undefined;
+/** Backends whose failure has been logged (once per process). */
+const reported = new Set<BackendName>();
 
 function isBackendName(s: string): s is BackendName {
   return (BACKEND_PREFERENCE as readonly string[]).includes(s);
 }
 
-/** Loads the optional tfjs-node package for `name`; false when it is not installed or broken. */
+/** Why each backend that should have started did not (logged once per process). */
+const failures = new Map<BackendName, string>();
+
+/**
+ * Loads the optional tfjs-node package for `name`: false when it is not installed (no reason
+ * recorded: that is the normal case) or installed but broken (the reason is recorded).
+ */
 async function tryLoadOptional(name: BackendName): Promise<boolean> {
   const pkg = OPTIONAL_PACKAGES[name];
   if (!pkg) return true;
   try {
     await import(/* @vite-ignore */ pkg);
-    return tf.findBackendFactory('tensorflow') !== null;
-  } catch {
+  } catch (error) {
+    if (!isMissingPackage(error, pkg)) failures.set(name, `${pkg} is installed but did not load: ${firstLine(error)}`);
     return false;
   }
+  if (tf.findBackendFactory('tensorflow') === null) {
+    failures.set(name, `${pkg} loaded but registered no 'tensorflow' backend`);
+    return false;
+  }
+  return true;
 }
 
 async function activate(name: BackendName): Promise<boolean> {
   if (!(await tryLoadOptional(name))) return false;
   const tfjsName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
   try {
-    if (!(await tf.setBackend(tfjsName))) return false;
+    if (!(await tf.setBackend(tfjsName))) {
+      failures.set(name, `tfjs could not initialise the '${tfjsName}' backend`);
+      return false;
+    }
     await tf.ready();
-  } catch {
+  } catch (error) {
+    failures.set(name, `starting it failed: ${firstLine(error)}`);
     return false;
   }
   if (name === 'wasm') registerWasmKernels();
@@ -79,6 +97,7 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
   const requested = options.backend ?? env;
   if (active && (!requested || requested === active.name)) return Promise.resolve(active);
   if (pending && !requested) return pending;
+  const log = options.log === undefined ? (l: string) => process.stderr.write(l + '\n') : options.log;
   pending = (async () => {
     let info: BackendInfo | undefined;
     if (requested) {
@@ -90,8 +109,9 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
       }
       if (!(await activate(requested))) {
         const pkg = OPTIONAL_PACKAGES[requested];
+        const why = failures.get(requested) ?? (pkg ? `${pkg} is not installed` : undefined);
         throw new MigeInputError(
-          `backend "${requested}" could not start` + (pkg ? ` (is ${pkg} installed and working?)` : ''),
+          `backend "${requested}" could not start` + (why ? ` (${why})` : ''),
           env ? 'MIGE_BACKEND' : 'initBackend({backend})',
         );
       }
@@ -102,10 +122,15 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
           info = { name, tfjsName: tf.getBackend(), reason: 'preference order' };
           break;
         }
+        // A preferred backend that is there but broken says why before the next one is tried.
+        const why = failures.get(name);
+        if (why && log && !reported.has(name)) {
+          reported.add(name);
+          log(`[mige] backend ${name} could not start (${why}); trying the next one`);
+        }
       }
     }
     if (!info) throw new Error('no tfjs backend could start (not even cpu)');
-    const log = options.log === undefined ? (l: string) => process.stderr.write(l + '\n') : options.log;
     if (log && active?.name !== info.name) log(`[mige] backend: ${info.name} (${info.reason})`);
     active = info;
     return info;

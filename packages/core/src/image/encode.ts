@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../optional/sharp.js';
 import { MigeInputError } from '../errors.js';
 import { assertRgbImage } from './rgb-image.js';
 import type { ImageFormat, RgbImage } from './types.js';
@@ -28,6 +28,7 @@ export async function encodeImage(img: RgbImage, format: ImageFormat, opts: Enco
   assertRgbImage(img, 'encodeImage');
   checkRange(opts.quality, 'quality', 1, 100);
   checkRange(opts.compressionLevel, 'compressionLevel', 0, 9);
+  const sharp = await loadSharp();
   const pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
   switch (format) {
     case 'png':

@@ -3,7 +3,7 @@ export type { ChwImage, ImageFormat, ResampleFilter, RgbImage, RgbTriple } from 
 export { assertRgbImage, cloneRgbImage, createRgbImage } from './rgb-image.js';
 export { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.js';
 export { sniffImageFormat } from './format-sniff.js';
-export { decodeImage, type DecodeOptions } from './decode.js';
+export { decodeImage, decodeImageDetailed, type DecodedImage, type DecodeOptions } from './decode.js';
 export { encodeImage, formatFromPath, writeImage, type EncodeOptions } from './encode.js';
 export { resize } from './resize.js';
 export { resizeShortSide, shortSideOutputSize } from './resize-short-side.js';

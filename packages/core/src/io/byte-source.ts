@@ -1,6 +1,6 @@
 import { constants } from 'node:buffer';
 import * as fs from 'node:fs';
-import { MigeInputError } from '../errors.js';
+import { fileSystemError, MigeInputError } from '../errors.js';
 
 /** Random access to the bytes of a file or an in-memory buffer. */
 export interface ByteSource {
@@ -37,18 +37,28 @@ export class FileByteSource implements ByteSource {
   private constructor(
     fd: number,
     readonly where: string,
+    size: number,
   ) {
     this.fd = fd;
-    this.size = fs.fstatSync(fd).size;
+    this.size = size;
   }
 
+  /** Opens a regular file; a missing path, a folder or a device is a MigeInputError saying so. */
   static open(path: string): FileByteSource {
-    const fd = fs.openSync(path, 'r');
+    let fd: number;
     try {
-      return new FileByteSource(fd, path);
+      fd = fs.openSync(path, 'r');
+    } catch (error) {
+      throw fileSystemError(error, path, 'open');
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      if (stat.isDirectory()) throw new MigeInputError('is a folder, not a file', path);
+      if (!stat.isFile()) throw new MigeInputError('is not a regular file (a device, a pipe or a socket)', path);
+      return new FileByteSource(fd, path, stat.size);
     } catch (error) {
       fs.closeSync(fd);
-      throw error;
+      throw fileSystemError(error, path, 'read');
     }
   }
 
@@ -64,7 +74,12 @@ export class FileByteSource implements ByteSource {
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
-      const n = fs.readSync(this.fd, out, done, Math.min(length - done, MAX_READ_CHUNK), offset + done);
+      let n: number;
+      try {
+        n = fs.readSync(this.fd, out, done, Math.min(length - done, MAX_READ_CHUNK), offset + done);
+      } catch (error) {
+        throw fileSystemError(error, this.where, 'read');
+      }
       if (n === 0) throw new MigeInputError(`file ended early: wanted ${length} bytes at offset ${offset}`, this.where);
       done += n;
     }

@@ -4,11 +4,26 @@ export class PickleTuple {
   constructor(readonly items: PickleValue[]) {}
 }
 
-/** dict and collections.OrderedDict (insertion order is kept either way). */
+/**
+ * dict and collections.OrderedDict (insertion order is kept either way). Its maps are made on
+ * first use: a pickle can hold millions of empty dicts, and two empty Maps cost ~400 bytes.
+ */
 export class PickleDict {
-  readonly entries = new Map<PickleValue, PickleValue>();
+  private entryMap: Map<PickleValue, PickleValue> | undefined;
+  private attributeMap: Map<string, PickleValue> | undefined;
+
+  get entries(): Map<PickleValue, PickleValue> {
+    return (this.entryMap ??= new Map());
+  }
+
   /** Instance attributes set by BUILD, e.g. a state dict's `_metadata`. */
-  readonly attributes = new Map<string, PickleValue>();
+  get attributes(): Map<string, PickleValue> {
+    return (this.attributeMap ??= new Map());
+  }
+
+  get size(): number {
+    return this.entryMap?.size ?? 0;
+  }
 }
 
 /** A resolved, allowed global such as `torch._utils._rebuild_tensor_v2`. */
@@ -61,3 +76,19 @@ export type PickleValue =
   | PickleGlobal
   | TorchStorage
   | TorchTensor;
+
+/** What Python would call the value's type, for messages ("the root is a list, not a dict"). */
+export function pythonKind(value: PickleValue): string {
+  if (value === null) return 'None';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (typeof value === 'bigint') return 'int';
+  if (typeof value === 'string') return 'str';
+  if (value instanceof Uint8Array) return 'bytes';
+  if (Array.isArray(value)) return 'list';
+  if (value instanceof PickleTuple) return 'tuple';
+  if (value instanceof PickleDict) return 'dict';
+  if (value instanceof TorchTensor) return 'tensor';
+  if (value instanceof TorchStorage) return 'storage';
+  return `global ${value.qualifiedName}`;
+}

@@ -1,5 +1,6 @@
 import { MigeInputError } from '../errors.js';
-import { PickleDict, PickleGlobal, PickleTuple, type PickleValue } from './pickle-values.js';
+import { DEFAULT_MAX_PICKLE_OBJECTS } from './load-limits.js';
+import { PickleDict, PickleGlobal, PickleTuple, pythonKind, type PickleValue } from './pickle-values.js';
 
 /**
  * What a restricted unpickle may touch. Globals not listed here are refused at the GLOBAL
@@ -11,26 +12,40 @@ export interface PickleEnvironment {
   globals: ReadonlyMap<string, { call?: (args: PickleValue[]) => PickleValue }>;
   /** BINPERSID: turns a persistent id into a value (torch: storage references). */
   persistentLoad?: (pid: PickleValue) => PickleValue;
+  /**
+   * Most objects the pickle may make: every value pushed (a container, a scalar, a reference
+   * from DUP or the memo), every MARK and every memo entry. Default DEFAULT_MAX_PICKLE_OBJECTS.
+   */
+  maxObjects?: number;
 }
 
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function kind(value: PickleValue): string {
-  if (value === null) return 'None';
-  if (Array.isArray(value)) return 'list';
-  if (value instanceof Uint8Array) return 'bytes';
-  if (typeof value === 'object') return value.constructor.name;
-  return typeof value;
-}
+const kind = pythonKind;
 
-/** Reads the pickle byte by byte; every opcode consumes input, so it always terminates. */
+/** Python ints this long (in bytes) or shorter are decoded with plain arithmetic. */
+const SMALL_LONG_BYTES = 6;
+
+/**
+ * Reads the pickle byte by byte; every opcode consumes input, so it always terminates. What it
+ * builds is bounded by `maxObjects`: a bomb of a billion one-byte EMPTY_DICTs stops at the count,
+ * long before memory runs out.
+ */
 class Machine {
   private pos = 0;
+  private objects = 0;
+  private readonly maxObjects: number;
   private readonly stack: PickleValue[] = [];
   /** Stack heights at each open MARK; items below the last one are out of reach, as in Python. */
   private readonly marks: number[] = [];
-  private readonly memo = new Map<number, PickleValue>();
+  /**
+   * The memo: an array while indices are dense (as pickle writes them; a Map of millions of
+   * entries is ~20× slower to fill), a Map for the far indices a crafted LONG_BINPUT may use.
+   */
+  private readonly memo: (PickleValue | undefined)[] = [];
+  private readonly farMemo = new Map<number, PickleValue>();
+  private memoCount = 0;
   private readonly view: DataView;
 
   constructor(
@@ -39,6 +54,16 @@ class Machine {
     private readonly where: string,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.maxObjects = env.maxObjects ?? DEFAULT_MAX_PICKLE_OBJECTS;
+  }
+
+  /** Counts one more object against maxObjects. */
+  private count(): void {
+    if (++this.objects > this.maxObjects) {
+      this.fail(
+        `the pickle makes more than ${this.maxObjects} objects (values, marks and memo entries; maxObjects): not a checkpoint's structure, or pass a larger maxObjects for a file you trust`,
+      );
+    }
   }
 
   fail(message: string, at = this.pos): never {
@@ -46,7 +71,8 @@ class Machine {
   }
 
   private take(n: number): number {
-    if (!Number.isSafeInteger(n) || n < 0 || this.pos + n > this.bytes.length)
+    if (!Number.isSafeInteger(n) || n < 0) this.fail(`invalid length ${n}`);
+    if (this.pos + n > this.bytes.length)
       this.fail(`pickle truncated: needs ${n} more bytes`);
     const at = this.pos;
     this.pos += n;
@@ -86,6 +112,7 @@ class Machine {
   }
 
   private push(value: PickleValue): void {
+    this.count();
     this.stack.push(value);
   }
   private pop(): PickleValue {
@@ -105,12 +132,38 @@ class Machine {
     return this.stack.splice(mark);
   }
 
+  /**
+   * LONG1 / LONG4: n little-endian two's-complement bytes. Decoded through one hex string, which
+   * BigInt parses in linear time (shifting a bigint byte by byte is quadratic: minutes for 2 MB).
+   */
   private long(n: number): number | bigint {
     const b = this.raw(n);
-    let value = 0n;
-    for (let i = n - 1; i >= 0; i--) value = (value << 8n) | BigInt(b[i] as number);
-    if (n > 0 && (b[n - 1] as number) & 0x80) value -= 1n << BigInt(8 * n);
+    if (n === 0) return 0;
+    const negative = ((b[n - 1] as number) & 0x80) !== 0;
+    if (n <= SMALL_LONG_BYTES) {
+      let value = 0;
+      for (let i = n - 1; i >= 0; i--) value = value * 256 + (b[i] as number);
+      return negative ? value - 2 ** (8 * n) : value;
+    }
+    let value = BigInt(`0x${Buffer.from(b).reverse().toString('hex')}`);
+    if (negative) value -= 1n << BigInt(8 * n);
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  }
+
+  private memoPut(index: number): void {
+    const value = this.top();
+    if (index <= this.memo.length) {
+      if (this.memo[index] === undefined) this.addMemoEntry();
+      this.memo[index] = value;
+    } else {
+      if (!this.farMemo.has(index)) this.addMemoEntry();
+      this.farMemo.set(index, value);
+    }
+  }
+
+  private addMemoEntry(): void {
+    this.count();
+    this.memoCount++;
   }
 
   private resolveGlobal(module: string, name: string, at: number): PickleGlobal {
@@ -174,7 +227,7 @@ class Machine {
   private readonly ops = new Map<number, (at: number) => void>([
     [0x80, (at) => this.proto(at)], // PROTO
     [0x95, () => this.take(8)], // FRAME: only a read-ahead hint
-    [0x28, () => this.marks.push(this.stack.length)], // MARK
+    [0x28, () => this.mark()], // MARK
     [0x7d, () => this.push(new PickleDict())], // EMPTY_DICT
     [0x5d, () => this.push([])], // EMPTY_LIST
     [0x29, () => this.push(new PickleTuple([]))], // EMPTY_TUPLE
@@ -208,9 +261,9 @@ class Machine {
     [0x90, () => this.appendToTop(this.popMark())], // ADDITEMS (sets are lists)
     [0x73, () => this.setItemsOnTop(this.popN(2))], // SETITEM
     [0x75, () => this.setItemsOnTop(this.popMark())], // SETITEMS
-    [0x71, () => this.memo.set(this.u8(), this.top())], // BINPUT
-    [0x72, () => this.memo.set(this.u32(), this.top())], // LONG_BINPUT
-    [0x94, () => this.memo.set(this.memo.size, this.top())], // MEMOIZE
+    [0x71, () => this.memoPut(this.u8())], // BINPUT
+    [0x72, () => this.memoPut(this.u32())], // LONG_BINPUT
+    [0x94, () => this.memoPut(this.memoCount)], // MEMOIZE
     [0x68, (at) => this.push(this.memoGet(this.u8(), at))], // BINGET
     [0x6a, (at) => this.push(this.memoGet(this.u32(), at))], // LONG_BINGET
     [0x30, () => this.pop()], // POP
@@ -222,6 +275,11 @@ class Machine {
     [0x62, () => this.buildTop(this.pop())], // BUILD
     [0x51, (at) => this.push(this.persistentLoad(this.pop(), at))], // BINPERSID
   ]);
+
+  private mark(): void {
+    this.count();
+    this.marks.push(this.stack.length);
+  }
 
   private i32(): number {
     return this.view.getInt32(this.take(4), true);
@@ -240,8 +298,9 @@ class Machine {
   }
 
   private memoGet(index: number, at: number): PickleValue {
-    if (!this.memo.has(index)) this.fail(`memo entry ${index} is not defined`, at);
-    return this.memo.get(index) as PickleValue;
+    const value = index < this.memo.length ? this.memo[index] : this.farMemo.get(index);
+    if (value === undefined) this.fail(`memo entry ${index} is not defined`, at);
+    return value;
   }
 
   private stackGlobal(at: number): PickleGlobal {
@@ -281,5 +340,8 @@ class Machine {
  * opcodes are rejected, as is any global missing from `env.globals`.
  */
 export function unpickle(bytes: Uint8Array, env: PickleEnvironment, where: string): PickleValue {
+  if (env.maxObjects !== undefined && !(Number.isSafeInteger(env.maxObjects) && env.maxObjects > 0)) {
+    throw new MigeInputError(`limit maxObjects must be a positive integer, got ${String(env.maxObjects)}`, where);
+  }
   return new Machine(bytes, env, where).run();
 }

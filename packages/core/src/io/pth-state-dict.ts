@@ -5,6 +5,7 @@ import {
   PickleTuple,
   TorchStorage,
   TorchTensor,
+  pythonKind,
   type PickleValue,
   type TorchDType,
 } from './pickle-values.js';
@@ -14,6 +15,15 @@ export const WRAPPER_KEYS = ['state_dict', 'model', 'module', 'ema'] as const;
 
 /** Shared references can make a small pickle describe a huge tree; stop walking past this. */
 const MAX_NODES = 1_000_000;
+/**
+ * Checkpoints nest a few levels (model.encoder.layer.0.w); a pickle of a million nested lists
+ * would overflow the call stack of the recursive walks below, so deeper is refused.
+ */
+export const MAX_NESTING = 256;
+
+function tooDeep(where: string): never {
+  throw new MigeInputError(`the checkpoint is nested more than ${MAX_NESTING} levels deep: not a state dict`, where);
+}
 
 /** A tensor leaf of `PthReader.tree()`. */
 export class PthTensorLeaf {
@@ -27,20 +37,22 @@ export class PthTensorLeaf {
 export type PthTree =
   null | boolean | number | bigint | string | Uint8Array | PthTensorLeaf | PthTree[] | { [key: string]: PthTree };
 
-function keyName(key: PickleValue): string {
-  if (key instanceof PickleTuple) return `(${key.items.map(keyName).join(', ')})`;
+function keyName(key: PickleValue, where: string, depth = 0): string {
+  if (depth > MAX_NESTING) tooDeep(where);
+  if (key instanceof PickleTuple) return `(${key.items.map((k) => keyName(k, where, depth + 1)).join(', ')})`;
   if (key === null) return 'None';
-  return typeof key === 'object' ? `<${key.constructor.name}>` : String(key);
+  return typeof key === 'object' ? `<${pythonKind(key)}>` : String(key);
 }
 
-function children(node: PickleValue): [string, PickleValue][] | undefined {
-  if (node instanceof PickleDict) return [...node.entries].map(([k, v]) => [keyName(k), v]);
+function children(node: PickleValue, where: string): [string, PickleValue][] | undefined {
+  if (node instanceof PickleDict) return node.size === 0 ? [] : [...node.entries].map(([k, v]) => [keyName(k, where), v]);
   if (Array.isArray(node)) return node.map((v, i) => [String(i), v]);
   if (node instanceof PickleTuple) return node.items.map((v, i) => [String(i), v]);
   return undefined;
 }
 
 function hasDirectTensor(dict: PickleDict): boolean {
+  if (dict.size === 0) return false;
   for (const v of dict.entries.values()) if (v instanceof TorchTensor) return true;
   return false;
 }
@@ -50,10 +62,10 @@ function lookup(root: PickleValue, key: string, where: string): PickleValue {
   if (root instanceof PickleDict && root.entries.has(key)) return root.entries.get(key) as PickleValue;
   let node = root;
   for (const part of key.split('.')) {
-    const next = children(node)?.find(([name]) => name === part);
+    const next = children(node, where)?.find(([name]) => name === part);
     if (!next) {
       const available =
-        children(root)
+        children(root, where)
           ?.map(([name]) => `'${name}'`)
           .join(', ') ?? 'none: the checkpoint is not a dict';
       throw new MigeInputError(`no key '${key}' in the checkpoint (top-level keys: ${available})`, where);
@@ -90,8 +102,9 @@ export function selectStateDict(root: PickleValue, key: string | undefined, wher
   }
   let visited = 0;
   const ancestors = new Set<PickleValue>();
-  const walk = (node: PickleValue, prefix: string): void => {
-    const items = children(node);
+  const walk = (node: PickleValue, prefix: string, depth: number): void => {
+    if (depth > MAX_NESTING) tooDeep(where);
+    const items = children(node, where);
     if (!items) return;
     if (ancestors.has(node))
       throw new MigeInputError(`the checkpoint contains a reference cycle at '${prefix}'`, where);
@@ -103,12 +116,12 @@ export function selectStateDict(root: PickleValue, key: string | undefined, wher
         if (out.has(full)) throw new MigeInputError(`two tensors flatten to the name '${full}'`, where);
         out.set(full, value);
       } else {
-        walk(value, full);
+        walk(value, full, depth + 1);
       }
     }
     ancestors.delete(node);
   };
-  walk(start, '');
+  walk(start, '', 0);
   return out;
 }
 
@@ -116,8 +129,9 @@ export function selectStateDict(root: PickleValue, key: string | undefined, wher
 export function toTree(root: PickleValue, where: string): PthTree {
   let visited = 0;
   const ancestors = new Set<PickleValue>();
-  const convert = (node: PickleValue): PthTree => {
+  const convert = (node: PickleValue, depth: number): PthTree => {
     if (++visited > MAX_NODES) throw new MigeInputError(`the checkpoint has more than ${MAX_NODES} entries`, where);
+    if (depth > MAX_NESTING) tooDeep(where);
     if (node instanceof TorchTensor) return new PthTensorLeaf(node.storage.dtype, [...node.shape]);
     if (node instanceof PickleGlobal) return `<${node.qualifiedName}>`;
     if (node instanceof TorchStorage) return `<storage ${node.key}>`;
@@ -127,19 +141,19 @@ export function toTree(root: PickleValue, where: string): PthTree {
     let result: PthTree;
     if (node instanceof PickleDict) {
       const obj: { [key: string]: PthTree } = {};
-      for (const [k, v] of node.entries)
-        Object.defineProperty(obj, keyName(k), {
-          value: convert(v),
+      for (const [k, v] of node.size === 0 ? [] : node.entries)
+        Object.defineProperty(obj, keyName(k, where), {
+          value: convert(v, depth + 1),
           enumerable: true,
           writable: true,
           configurable: true,
         });
       result = obj;
     } else {
-      result = (node instanceof PickleTuple ? node.items : node).map(convert);
+      result = (node instanceof PickleTuple ? node.items : node).map((v) => convert(v, depth + 1));
     }
     ancestors.delete(node);
     return result;
   };
-  return convert(root);
+  return convert(root, 0);
 }

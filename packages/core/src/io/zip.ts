@@ -1,6 +1,7 @@
 import * as zlib from 'node:zlib';
 import { MigeInputError } from '../errors.js';
 import { BufferByteSource, FileByteSource, type ByteSource } from './byte-source.js';
+import { byteBudget, type ByteBudget } from './load-limits.js';
 import { readZipDirectory, type ZipEntry } from './zip-directory.js';
 
 export type { ZipEntry } from './zip-directory.js';
@@ -8,6 +9,15 @@ export type { ZipEntry } from './zip-directory.js';
 const LOCAL_SIGNATURE = 0x04034b50;
 const STORED = 0;
 const DEFLATED = 8;
+
+export interface ZipReadOptions {
+  /**
+   * Most bytes inflated over the reader's life; each deflated entry is inflated once and kept.
+   * Default: DEFAULT_EXPANSION_RATIO × the archive's size + 64 MiB, so a deflate bomb (zeros
+   * compress ~1000×) is refused from its declared size before anything is inflated.
+   */
+  maxBytes?: number;
+}
 
 /**
  * Minimal read-only zip archive (what torch.save writes): central directory, ZIP64, stored and
@@ -17,30 +27,42 @@ const DEFLATED = 8;
 export class ZipReader {
   private readonly byName = new Map<string, ZipEntry>();
   private readonly dataStarts = new Map<ZipEntry, number>();
+  /** Inflated deflated entries: several tensors may view one storage, which is inflated once. */
+  private readonly inflated = new Map<ZipEntry, Uint8Array>();
+  private readonly inflateBudget: ByteBudget;
 
-  private constructor(private readonly source: ByteSource) {
+  private constructor(
+    private readonly source: ByteSource,
+    options: ZipReadOptions,
+  ) {
+    this.inflateBudget = byteBudget(options, source.size, source.where);
     for (const entry of readZipDirectory(source)) {
       if (this.byName.has(entry.name)) throw new MigeInputError(`duplicate zip entry '${entry.name}'`, source.where);
       this.byName.set(entry.name, entry);
     }
   }
 
-  static open(path: string): ZipReader {
-    return ZipReader.fromSource(FileByteSource.open(path));
+  static open(path: string, options: ZipReadOptions = {}): ZipReader {
+    return ZipReader.fromSource(FileByteSource.open(path), options);
   }
 
-  static fromBuffer(bytes: Uint8Array, where = '<buffer>'): ZipReader {
-    return ZipReader.fromSource(new BufferByteSource(bytes, where));
+  static fromBuffer(bytes: Uint8Array, where = '<buffer>', options: ZipReadOptions = {}): ZipReader {
+    return ZipReader.fromSource(new BufferByteSource(bytes, where), options);
   }
 
   /** Takes ownership of `source`: it is closed on failure and by close(). */
-  static fromSource(source: ByteSource): ZipReader {
+  static fromSource(source: ByteSource, options: ZipReadOptions = {}): ZipReader {
     try {
-      return new ZipReader(source);
+      return new ZipReader(source, options);
     } catch (error) {
       source.close();
       throw error;
     }
+  }
+
+  /** The archive's size in bytes. */
+  get size(): number {
+    return this.source.size;
   }
 
   get where(): string {
@@ -63,7 +85,8 @@ export class ZipReader {
 
   /**
    * `length` uncompressed bytes at `offset` within the entry. Stored entries read just that
-   * range; deflated ones must inflate the whole entry first. A full read verifies the CRC.
+   * range; deflated ones inflate the whole entry on first use (within the reader's byte budget)
+   * and keep it. A full read verifies the CRC.
    */
   readRange(name: string, offset: number, length: number): Uint8Array {
     const entry = this.require(name);
@@ -86,7 +109,8 @@ export class ZipReader {
       }
       bytes = this.source.read(start + offset, length);
     } else if (entry.method === DEFLATED) {
-      bytes = this.inflate(entry, start, where).subarray(offset, offset + length);
+      // A copy: the caller owns what it gets, the inflated entry stays cached for the next read.
+      bytes = this.inflate(entry, start, where).slice(offset, offset + length);
     } else {
       throw new MigeInputError(`unsupported zip compression method ${entry.method}`, where);
     }
@@ -99,6 +123,7 @@ export class ZipReader {
 
   close(): void {
     this.source.close();
+    this.inflated.clear();
   }
 
   private require(name: string): ZipEntry {
@@ -131,6 +156,10 @@ export class ZipReader {
 
   private inflate(entry: ZipEntry, start: number, where: string): Uint8Array {
     if (entry.uncompressedSize === 0) return new Uint8Array(0);
+    const cached = this.inflated.get(entry);
+    if (cached) return cached;
+    // Charged from the declared size, before inflating; maxOutputLength holds the stream to it.
+    this.inflateBudget.charge(entry.uncompressedSize, `inflating zip entry '${entry.name}'`);
     const compressed = this.source.read(start, entry.compressedSize);
     let out: Buffer;
     try {
@@ -142,6 +171,7 @@ export class ZipReader {
     if (out.length !== entry.uncompressedSize) {
       throw new MigeInputError(`inflated to ${out.length} bytes, expected ${entry.uncompressedSize}`, where);
     }
+    this.inflated.set(entry, out);
     return out;
   }
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MigeInputError } from '../errors.js';
 import { Module } from './module.js';
-import { xavierUniform } from './init.js';
+import { isInitSkipped, xavierUniform, zerosInit } from './init.js';
 import { Linear } from './layers.js';
 import { attention, linear, mergeHeads, splitHeads } from './ops.js';
 
@@ -58,9 +58,10 @@ export class MultiheadAttention extends Module {
       this.kProjWeight = this.param('k_proj_weight', xavierUniform([embedDim, this.kdim]));
       this.vProjWeight = this.param('v_proj_weight', xavierUniform([embedDim, this.vdim]));
     }
-    if (bias) this.inProjBias = this.param('in_proj_bias', tf.zeros([3 * embedDim]));
+    if (bias) this.inProjBias = this.param('in_proj_bias', zerosInit([3 * embedDim]));
     this.outProj = this.module('out_proj', new Linear(embedDim, embedDim, bias));
-    if (this.outProj.bias) this.outProj.bias.assign(tf.zeros([embedDim]));
+    // Skipped init already gives zeros (and a shape-only bias has nothing to assign).
+    if (this.outProj.bias && !isInitSkipped()) this.outProj.bias.assign(tf.zeros([embedDim]));
   }
 
   /**

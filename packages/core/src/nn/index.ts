@@ -5,3 +5,4 @@ export * from './layers.js';
 export * from './conv.js';
 export * from './attention.js';
 export * from './optim.js';
+export * from './arena.js';

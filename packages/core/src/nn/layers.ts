@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MigeInputError } from '../errors.js';
 import { Module } from './module.js';
-import { normalInit, uniformInit, getInitRng } from './init.js';
+import { normalInit, onesInit, uniformInit, getInitRng, zerosInit } from './init.js';
 import { customOp, geluErf, geluTanh, layerNorm, linear, linearPretransposed, silu } from './ops.js';
 import type { Rng } from '../rng.js';
 
@@ -78,8 +78,8 @@ export class LayerNorm extends Module {
   ) {
     super();
     if (elementwiseAffine) {
-      this.weight = this.param('weight', tf.ones([normalizedShape]));
-      if (bias) this.bias = this.param('bias', tf.zeros([normalizedShape]));
+      this.weight = this.param('weight', onesInit([normalizedShape]));
+      if (bias) this.bias = this.param('bias', zerosInit([normalizedShape]));
     }
   }
   forward(x: tf.Tensor): tf.Tensor {
@@ -97,8 +97,8 @@ export class GroupNorm extends Module {
       throw new MigeInputError(`num_channels ${numChannels} is not divisible by num_groups ${numGroups}`, 'GroupNorm');
     }
     if (affine) {
-      this.weight = this.param('weight', tf.ones([numChannels]));
-      this.bias = this.param('bias', tf.zeros([numChannels]));
+      this.weight = this.param('weight', onesInit([numChannels]));
+      this.bias = this.param('bias', zerosInit([numChannels]));
     }
   }
   forward(x: tf.Tensor): tf.Tensor {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MigeInputError } from '../errors.js';
+import { isMetaTensor } from './init.js';
 
 /** A state-dict entry: a tensor, or plain data as the weights readers return it. */
 export type StateDictValue =
@@ -82,10 +83,16 @@ export class Module {
 
   /** Registers a trainable parameter under `name`, taking ownership of `init`. */
   protected param(name: string, init: tf.Tensor): tf.Variable {
-    const v = tf.variable(init, true);
-    if (v !== (init as unknown)) init.dispose();
+    // A shape-only init (withoutWeights) becomes a shape-only Variable, unknown to the engine.
+    const v = isMetaTensor(init) ? new tf.Variable(init, true, `meta${init.id}`, init.id) : tf.variable(init, true);
+    if (v !== (init as unknown) && !isMetaTensor(init)) init.dispose();
     this._params.set(name, v);
     return v;
+  }
+
+  /** False when a parameter of this subtree has no data (built with withoutWeights and never loaded). */
+  hasWeights(): boolean {
+    return this.namedParameters().every(([, p]) => !isMetaTensor(p));
   }
 
   /** Registers a persistent, non-trainable buffer (saved in the state dict). */
@@ -177,22 +184,8 @@ export class Module {
     const own = new Map<string, { tensor: tf.Tensor; assign: (t: tf.Tensor) => void }>();
     for (const [n, p] of this.namedParameters()) own.set(n, { tensor: p, assign: (t) => p.assign(t) });
     for (const b of this.namedBuffersWithOwner()) own.set(b.name, { tensor: b.tensor, assign: b.assign });
-
-    const report: LoadReport = { missing: [], unexpected: [], mismatched: [] };
+    const report = this.stateDictReport(sd);
     const keys = [...sd.keys()];
-    const present = new Set(keys);
-    for (const key of own.keys()) if (!present.has(key)) report.missing.push(key);
-    for (const key of keys) {
-      const target = own.get(key);
-      if (!target) {
-        report.unexpected.push(key);
-        continue;
-      }
-      const shape = sd.info(key).shape;
-      if (!sameShape(target.tensor.shape, shape)) {
-        report.mismatched.push({ key, expected: [...target.tensor.shape], actual: [...shape] });
-      }
-    }
     const bad = report.missing.length + report.unexpected.length + report.mismatched.length;
     if (strict && bad > 0) throw new MigeInputError(describeLoadReport(report), options.source ?? 'loadStateDict');
 
@@ -208,6 +201,27 @@ export class Module {
         const t = value instanceof tf.Tensor ? value : tf.tensor(value.data, value.shape, value.dtype);
         target.assign(t.dtype === target.tensor.dtype ? t : tf.cast(t, target.tensor.dtype));
       });
+    }
+    return report;
+  }
+
+  /** How `source` matches this module (missing, unexpected and misshapen keys), reading no tensor. */
+  stateDictReport(source: StateDict | TensorReader): LoadReport {
+    const sd = asReader(source);
+    // Parameters first, then buffers: the order the report has always listed them in.
+    const own = new Map<string, tf.Tensor>([...this.namedParameters(), ...this.namedBuffers()]);
+    const report: LoadReport = { missing: [], unexpected: [], mismatched: [] };
+    const keys = [...sd.keys()];
+    const present = new Set(keys);
+    for (const key of own.keys()) if (!present.has(key)) report.missing.push(key);
+    for (const key of keys) {
+      const target = own.get(key);
+      if (!target) {
+        report.unexpected.push(key);
+        continue;
+      }
+      const shape = sd.info(key).shape;
+      if (!sameShape(target.shape, shape)) report.mismatched.push({ key, expected: [...target.shape], actual: [...shape] });
     }
     return report;
   }

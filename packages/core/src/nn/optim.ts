@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MigeInputError } from '../errors.js';
+import { adamwKernel, type AdamwKernel } from './adamw-wasm.js';
+import type { Float32Arena } from './arena.js';
 
 export interface AdamWConfig {
   lr: number;
@@ -139,18 +141,58 @@ export class AdamW {
   }
 }
 
+const f32 = Math.fround;
+
+/** The float32 scalars of one AdamW step. */
+interface AdamwScalars {
+  clip: number; b1: number; c1: number; b2: number; c2: number; sqrtBc2: number; eps: number; stepSize: number; decay: number; emaDecay: number; emaKeep: number;
+}
+
+/** The kernel's arithmetic in JavaScript, each operation rounded to float32 (the fallback outside an arena). */
+function adamwLoop(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, e: Float32Array | undefined, s: AdamwScalars): void {
+  for (let i = 0; i < w.length; i++) {
+    const gi = f32((g[i] as number) * s.clip);
+    const mi = f32(f32((m[i] as number) * s.b1) + f32(gi * s.c1));
+    const vi = f32(f32((v[i] as number) * s.b2) + f32(f32(gi * gi) * s.c2));
+    m[i] = mi;
+    v[i] = vi;
+    const wi = f32(f32((w[i] as number) * s.decay) - f32(f32(mi / f32(f32(f32(Math.sqrt(vi)) / s.sqrtBc2) + s.eps)) * s.stepSize));
+    w[i] = wi;
+    if (e) e[i] = f32(f32((e[i] as number) * s.emaDecay) + f32(wi * s.emaKeep));
+  }
+}
+
 /** A parameter as a flat float32 array, updated in place. */
 export interface FlatParameter {
   name: string;
   data: Float32Array;
 }
 
+/** An exponential moving average of the parameters that FlatAdamW updates with them. */
+export interface FlatEma {
+  /** The shadow of each parameter, by name. */
+  shadows: ReadonlyMap<string, Float32Array>;
+  /** ema ← decay·ema + (1 − decay)·param. */
+  decay: number;
+}
+
+export interface FlatAdamWOptions {
+  /**
+   * Where the moments live. When the parameters, their gradients, the moments and the EMA
+   * shadows are all views of this arena, the update runs as a WebAssembly SIMD kernel
+   * (adamw-wasm.ts), four lanes at a time; otherwise as a JavaScript loop. Both compute AdamW's
+   * float32 operations in AdamW's order, so they and the tf version give the same weights.
+   */
+  arena?: Float32Arena;
+}
+
+
 /**
  * AdamW on flat Float32Arrays (engines that hold weights outside TF.js, such as the ONNX Runtime
- * trainer): `AdamW`'s update (the same schedule, clipping and state names), computed in float64
- * and rounded once per stored value, where the tf version rounds every operation to float32.
- * Per element: one square root and one division, about 3 ns on these machines (rounding every
- * operation with Math.fround costs 4x that).
+ * trainer): `AdamW`'s update, schedule, clipping and state names, with an optional EMA in the
+ * same pass. Only the global gradient norm is summed in float64 (the tf version sums squares in
+ * float32), so with equal gradients the weights equal the tf version's up to the clip factor's
+ * last bit.
  */
 export class FlatAdamW {
   readonly betas: [number, number];
@@ -158,14 +200,17 @@ export class FlatAdamW {
   readonly weightDecay: number;
   private readonly m = new Map<string, Float32Array>();
   private readonly v = new Map<string, Float32Array>();
+  private readonly kernel: AdamwKernel | null;
   step = 0;
 
-  constructor(private readonly params: readonly FlatParameter[], readonly config: AdamWConfig) {
+  constructor(private readonly params: readonly FlatParameter[], readonly config: AdamWConfig, private readonly options: FlatAdamWOptions = {}) {
     ({ betas: this.betas, eps: this.eps, weightDecay: this.weightDecay } = checkAdamWConfig(config));
+    const alloc = (n: number): Float32Array => options.arena?.alloc(n) ?? new Float32Array(n);
     for (const p of params) {
-      this.m.set(p.name, new Float32Array(p.data.length));
-      this.v.set(p.name, new Float32Array(p.data.length));
+      this.m.set(p.name, alloc(p.data.length));
+      this.v.set(p.name, alloc(p.data.length));
     }
+    this.kernel = options.arena ? adamwKernel(options.arena.memory) : null;
   }
 
   lrAt(t: number): number {
@@ -174,40 +219,48 @@ export class FlatAdamW {
 
   /**
    * One update from gradients by parameter name (missing names are left unchanged, as in
-   * `AdamW`). `updated` runs after each parameter's update, while its data is still in cache
-   * (e.g. an EMA of it).
+   * `AdamW`), and one EMA step of every parameter when `ema` is given.
    */
-  apply(grads: ReadonlyMap<string, Float32Array>, updated?: (p: FlatParameter) => void): StepResult {
+  apply(grads: ReadonlyMap<string, Float32Array>, ema?: FlatEma): StepResult {
     this.step++;
     const t = this.step;
     const lr = this.lrAt(t);
+    const arena = this.options.arena;
     const present = this.params.filter((p) => grads.has(p.name));
     let sq = 0;
     for (const p of present) {
       const g = grads.get(p.name) as Float32Array;
       if (g.length !== p.data.length) throw new MigeInputError(`gradient of ${p.name} has ${g.length} values for ${p.data.length} weights`, 'FlatAdamW');
-      for (let i = 0; i < g.length; i++) sq += (g[i] as number) * (g[i] as number);
+      if (this.kernel && arena?.holds(g)) sq += this.kernel.sumsq(g.byteOffset, g.length);
+      else for (let i = 0; i < g.length; i++) sq += (g[i] as number) * (g[i] as number);
     }
     const gradNorm = Math.sqrt(sq);
-    const clip = clipFactor(this.config, gradNorm);
     const [b1, b2] = this.betas;
-    const c1 = 1 - b1, c2 = 1 - b2;
-    const invSqrtBc2 = 1 / Math.sqrt(1 - b2 ** t);
-    const stepSize = lr / (1 - b1 ** t);
-    const eps = this.eps;
-    const decay = 1 - lr * this.weightDecay;
+    const s: AdamwScalars = {
+      clip: f32(clipFactor(this.config, gradNorm)), b1: f32(b1), c1: f32(1 - b1), b2: f32(b2), c2: f32(1 - b2),
+      sqrtBc2: f32(Math.sqrt(1 - b2 ** t)), eps: f32(this.eps), stepSize: f32(lr / (1 - b1 ** t)),
+      decay: f32(this.weightDecay !== 0 ? 1 - lr * this.weightDecay : 1),
+      emaDecay: f32(ema?.decay ?? 1), emaKeep: f32(1 - (ema?.decay ?? 1)),
+    };
     for (const p of present) {
       const g = grads.get(p.name) as Float32Array;
       const m = this.m.get(p.name) as Float32Array, v = this.v.get(p.name) as Float32Array, w = p.data;
-      for (let i = 0; i < w.length; i++) {
-        const gi = (g[i] as number) * clip;
-        const mi = (m[i] as number) * b1 + gi * c1;
-        const vi = (v[i] as number) * b2 + gi * gi * c2;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] = (w[i] as number) * decay - (mi / (Math.sqrt(vi) * invSqrtBc2 + eps)) * stepSize;
+      const e = ema?.shadows.get(p.name);
+      if (ema && !e) throw new MigeInputError(`no EMA shadow for ${p.name}`, 'FlatAdamW');
+      const inArena = this.kernel && arena && [g, m, v, w, ...(e ? [e] : [])].every((a) => arena.holds(a));
+      if (inArena) {
+        this.kernel?.adamw(w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, e?.byteOffset ?? 0, w.length, s.clip, s.b1, s.c1, s.b2, s.c2, s.sqrtBc2, s.eps, s.stepSize, s.decay, s.emaDecay, s.emaKeep, e ? 1 : 0);
+      } else {
+        adamwLoop(w, g, m, v, e, s);
       }
-      updated?.(p);
+    }
+    // Parameters without a gradient keep their weights, but their EMA still moves.
+    if (ema) {
+      for (const p of this.params) {
+        if (grads.has(p.name)) continue;
+        const e = ema.shadows.get(p.name) as Float32Array, w = p.data;
+        for (let i = 0; i < e.length; i++) e[i] = f32(f32((e[i] as number) * s.emaDecay) + f32((w[i] as number) * s.emaKeep));
+      }
     }
     return { gradNorm, lr };
   }

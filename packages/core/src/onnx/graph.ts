@@ -32,6 +32,22 @@ export interface OnnxExternalModel {
   dataBytes: number;
 }
 
+/** One tensor of an external data file: `pad` zero bytes, then its bytes (made when called). */
+export interface OnnxExternalTensor {
+  name: string;
+  pad: number;
+  bytes(): Uint8Array;
+}
+
+/** An external-data model whose data file is made tensor by tensor (see OnnxGraph.externalModel). */
+export interface OnnxStreamedExternalModel {
+  model: Uint8Array;
+  location: string;
+  dataBytes: number;
+  /** The data file's content in order. */
+  tensors: OnnxExternalTensor[];
+}
+
 /** External tensors start on this boundary, so the runtime can map them aligned. */
 const EXTERNAL_ALIGN = 64;
 
@@ -87,7 +103,6 @@ export class OnnxGraph {
   private readonly initializers: Initializer[] = [];
   private readonly paramMode: OnnxParamMode | undefined;
   private readonly params = new Map<string, OnnxParamInfo>();
-  private paramPrefix = '';
   private readonly inputs: OnnxNs.IValueInfoProto[] = [];
   private readonly outputs: OnnxNs.IValueInfoProto[] = [];
   private readonly defined = new Set<string>();
@@ -104,54 +119,42 @@ export class OnnxGraph {
   }
 
   /**
-   * A parameter of the model, by its state-dict name (under the current `withParamPrefix`) and
-   * in its state-dict layout: emitters transpose, slice or reshape it with graph ops, so the
-   * same graph serves inference (initializers, folded by the runtime) and training (inputs,
-   * differentiable). Repeated names return the same value (a shared weight is one parameter).
+   * A parameter of the model, by its state-dict name and in its state-dict layout: emitters
+   * transpose, slice or reshape it with graph ops, so the same graph serves inference
+   * (initializers, folded by the runtime) and training (inputs, differentiable). Repeated names
+   * return the same value (a shared weight is one parameter).
    */
   param(name: string, shape: readonly number[]): string {
-    const full = this.paramPrefix + name;
-    const known = this.params.get(full);
+    const known = this.params.get(name);
     if (known) {
       if (known.shape.join() !== shape.join()) {
-        throw new MigeInputError(`parameter '${full}' is used with shape [${shape.join(', ')}] and [${known.shape.join(', ')}]`, `OnnxGraph ${this.name}`);
+        throw new MigeInputError(`parameter '${name}' is used with shape [${shape.join(', ')}] and [${known.shape.join(', ')}]`, `OnnxGraph ${this.name}`);
       }
       return known.value;
     }
     const mode = this.paramMode;
-    if (!mode) throw new MigeInputError(`parameter '${full}' needs a parameter mode (options.params)`, `OnnxGraph ${this.name}`);
+    if (!mode) throw new MigeInputError(`parameter '${name}' needs a parameter mode (options.params)`, `OnnxGraph ${this.name}`);
     let value: string;
     if (mode.mode === 'input') {
-      value = this.input(full, shape);
+      value = this.input(name, shape);
     } else {
       const count = shape.reduce((a, b) => a * b, 1);
       const read = (): Float32Array => {
-        const data = mode.source.read(full, shape);
+        const data = mode.source.read(name, shape);
         if (data.length !== count) {
-          throw new MigeInputError(`parameter '${full}' has ${data.length} values for shape [${shape.join(', ')}]`, `OnnxGraph ${this.name}`);
+          throw new MigeInputError(`parameter '${name}' has ${data.length} values for shape [${shape.join(', ')}]`, `OnnxGraph ${this.name}`);
         }
         return data;
       };
       if (this.weightType === 'fp32') {
-        value = this.lazyInitializer(full, 'float32', shape, count * 4, () => bytesOf(read()));
+        value = this.lazyInitializer(name, 'float32', shape, count * 4, () => bytesOf(read()));
       } else {
-        const stored = this.lazyInitializer(`${full}_fp16`, 'float16', shape, count * 2, () => bytesOf(float32ToFloat16Bits(read())));
-        value = this.node('Cast', [stored], { to: DT.FLOAT }, [this.uniqueName(full)])[0] as string;
+        const stored = this.lazyInitializer(`${name}_fp16`, 'float16', shape, count * 2, () => bytesOf(float32ToFloat16Bits(read())));
+        value = this.node('Cast', [stored], { to: DT.FLOAT }, [this.uniqueName(name)])[0] as string;
       }
     }
-    this.params.set(full, { name: full, shape: [...shape], value });
+    this.params.set(name, { name, shape: [...shape], value });
     return value;
-  }
-
-  /** Runs `emit` with `prefix` put before every parameter name (e.g. 't5_model.'). */
-  withParamPrefix<T>(prefix: string, emit: () => T): T {
-    const before = this.paramPrefix;
-    this.paramPrefix = before + prefix;
-    try {
-      return emit();
-    } finally {
-      this.paramPrefix = before;
-    }
   }
 
   private readonly noGradient = new Set<string>();
@@ -371,33 +374,85 @@ export class OnnxGraph {
   /**
    * The model with every initializer of at least `threshold` bytes stored in the external file
    * `location` (ONNX external data, resolved beside the model file), for models over protobuf's
-   * 2 GiB limit. Tensors start on 64-byte boundaries.
+   * 2 GiB limit. Tensors start on 64-byte boundaries. Collects the file's bytes in memory: see
+   * `writeExternal` to stream them.
    */
   serializeExternal(location: string, threshold = 1024): OnnxExternalModel {
+    const external = this.externalModel(location, threshold);
+    const data = external.tensors.flatMap((t) => (t.pad ? [new Uint8Array(t.pad), t.bytes()] : [t.bytes()]));
+    return { model: external.model, location, data, dataBytes: external.dataBytes };
+  }
+
+  /**
+   * `serializeExternal` with the external file made on demand: the layout (offsets) follows from
+   * the byte sizes alone, so the model is encoded first and each external tensor's bytes are made
+   * (a parameter read from its source) only when asked for. Writing them one at a time keeps
+   * peak memory at the largest tensor.
+   */
+  externalModel(location: string, threshold = 1024): OnnxStreamedExternalModel {
     this.checkOutputs();
-    const data: Uint8Array[] = [];
     let offset = 0;
+    const tensors: OnnxExternalTensor[] = [];
     const initializer = this.initializers.map((init) => {
       const { proto } = init;
-      const bytes = initializerBytes(init);
-      if (bytes.byteLength < threshold) return { ...proto, rawData: bytes };
+      if (init.byteLength < threshold) return { ...proto, rawData: initializerBytes(init) };
       const pad = (EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
-      if (pad) data.push(new Uint8Array(pad));
       offset += pad;
-      data.push(bytes);
+      tensors.push({ name: proto.name ?? '', pad, bytes: () => initializerBytes(init) });
       const entry = {
         ...proto,
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
           { key: 'location', value: location },
           { key: 'offset', value: String(offset) },
-          { key: 'length', value: String(bytes.byteLength) },
+          { key: 'length', value: String(init.byteLength) },
         ],
       };
-      offset += bytes.byteLength;
+      offset += init.byteLength;
       return entry;
     });
-    return { model: onnx.ModelProto.encode(this.modelProto(initializer)).finish(), location, data, dataBytes: offset };
+    return { model: onnx.ModelProto.encode(this.modelProto(initializer)).finish(), location, dataBytes: offset, tensors };
+  }
+
+  /**
+   * Stores parameters in the layout the graph uses them in: each parameter initializer (or its
+   * fp16 Cast) read only by a Transpose is saved transposed, and the Transpose becomes an
+   * Identity. The values the graph computes are the same; the runtime then has nothing to fold
+   * when it loads the weights (ONNX Runtime would otherwise hold W and Wᵀ, and for fp16 also the
+   * float32 copy, while it loads). For inference exports, after every node is added; the data is
+   * still read lazily. Returns how many were folded.
+   */
+  foldParamTransposes(): number {
+    const consumers = new Map<string, number>();
+    const producer = new Map<string, OnnxNs.INodeProto>();
+    for (const node of this.nodes) {
+      for (const i of node.input ?? []) consumers.set(i, (consumers.get(i) ?? 0) + 1);
+      for (const o of node.output ?? []) producer.set(o, node);
+    }
+    for (const o of this.outputs) consumers.set(o.name ?? '', (consumers.get(o.name ?? '') ?? 0) + 1);
+    const lazy = new Map(this.initializers.filter((i) => i.load).map((i) => [i.proto.name ?? '', i]));
+    const only = (value: string): boolean => consumers.get(value) === 1;
+    let folded = 0;
+    for (const node of this.nodes) {
+      const input = node.input?.[0] ?? '';
+      if (node.opType !== 'Transpose' || !only(input)) continue;
+      const cast = producer.get(input);
+      const init = lazy.get(input) ?? (cast?.opType === 'Cast' && only(cast.input?.[0] ?? '') ? lazy.get(cast.input?.[0] ?? '') : undefined);
+      if (!init?.load) continue;
+      const dims = (init.proto.dims ?? []).map(Number);
+      const perm = (node.attribute?.find((a) => a.name === 'perm')?.ints ?? []).map(Number);
+      if (perm.length !== dims.length) continue;
+      const load = init.load;
+      const size = init.byteLength / Math.max(1, dims.reduce((a, b) => a * b, 1));
+      if (size !== 2 && size !== 4) continue;
+      init.load = () => permuteElements(load(), dims, perm, size);
+      init.proto = { ...init.proto, dims: perm.map((p) => dims[p] as number) };
+      this.shapes.set(init.proto.name ?? '', init.proto.dims as number[]);
+      node.opType = 'Identity';
+      node.attribute = [];
+      folded++;
+    }
+    return folded;
   }
 
   private checkOutputs(): void {
@@ -436,6 +491,45 @@ function initializerBytes(i: Initializer): Uint8Array {
   const bytes = i.bytes ?? (i.load as () => Uint8Array)();
   if (bytes.byteLength !== i.byteLength) throw new Error(`initializer '${i.proto.name}' made ${bytes.byteLength} bytes, ${i.byteLength} expected`);
   return bytes;
+}
+
+/** Elements of `elementSize` bytes in row-major `dims`, transposed by `perm` (numpy's transpose). */
+function permuteElements(bytes: Uint8Array, dims: readonly number[], perm: readonly number[], elementSize: number): Uint8Array {
+  // Bit patterns are moved as integers (parameters are float32 or fp16).
+  const View = elementSize === 4 ? Uint32Array : elementSize === 2 ? Uint16Array : Uint8Array;
+  const count = bytes.byteLength / elementSize;
+  // A typed view needs an aligned offset: copy when the bytes are not.
+  const aligned = bytes.byteOffset % elementSize === 0 ? bytes : bytes.slice();
+  const src = new View(aligned.buffer as ArrayBuffer, aligned.byteOffset, count);
+  const dst = new View(count);
+  const outDims = perm.map((p) => dims[p] as number);
+  const strides = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
+  if (dims.length === 2 && perm[0] === 1) {
+    // [r, c] → [c, r] in 64×64 tiles, so reads and writes both stay in cache.
+    const [r, c] = dims as [number, number];
+    for (let i0 = 0; i0 < r; i0 += 64) {
+      for (let j0 = 0; j0 < c; j0 += 64) {
+        const i1 = Math.min(r, i0 + 64), j1 = Math.min(c, j0 + 64);
+        for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) dst[j * r + i] = src[i * c + j] as number;
+      }
+    }
+  } else {
+    // The input offset of each output position, axis by axis (an odometer over the output).
+    const inStrides = perm.map((p) => strides[p] as number);
+    const rank = dims.length;
+    const index = new Array<number>(rank).fill(0);
+    for (let o = 0; o < count; o++) {
+      let at = 0;
+      for (let a = 0; a < rank; a++) at += (index[a] as number) * (inStrides[a] as number);
+      dst[o] = src[at] as number;
+      for (let a = rank - 1; a >= 0; a--) {
+        index[a] = (index[a] as number) + 1;
+        if ((index[a] as number) < (outDims[a] as number)) break;
+        index[a] = 0;
+      }
+    }
+  }
+  return new Uint8Array(dst.buffer);
 }
 
 /** Little-endian bytes of a typed array (every supported host is little-endian, as ONNX raw_data). */

@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as zlib from 'node:zlib';
-import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendName } from '../backend/index.js';
-import { SafetensorsReader } from '../io/index.js';
+// Through core's root module: the build keeps it external (../index.cjs), so the helpers share
+// core's one copy instead of bundling a second.
+import { initBackend, SafetensorsReader, tf, type BackendName } from '../index.js';
 
 /** Backends the parity tests run on (tfjs-node cannot be installed on the project machines). */
 export const TEST_BACKENDS: BackendName[] = ['wasm', 'cpu'];
@@ -88,29 +88,53 @@ export function readFixture(rel: string): Map<string, tf.Tensor> {
   }
 }
 
-/** A zip archive of stored (uncompressed) entries, for crafting checkpoints in tests. */
-export function buildZip(entries: Record<string, Uint8Array | string>): Buffer {
+/** One entry of `buildZip`: its bytes, and how they are stored or what the directory claims. */
+export interface ZipEntryContent {
+  /** The entry's bytes (default empty); deflated when `deflate` is set. */
+  data?: Uint8Array | string;
+  deflate?: boolean;
+  /** Bytes already deflated, with their inflated size and CRC-32 (for bombs too big to hold inflated). */
+  deflated?: { bytes: Uint8Array; size: number; crc: number };
+  /** Override the uncompressed size and CRC-32 the headers declare (crafted archives lie). */
+  declaredSize?: number;
+  crc?: number;
+}
+
+export type ZipContent = Uint8Array | string | ZipEntryContent;
+
+/**
+ * A zip archive for crafting checkpoints in tests, entries in the given order (pairs allow
+ * duplicate names): stored, deflated, or with sizes and CRCs that lie.
+ */
+export function buildZip(entries: Record<string, ZipContent> | readonly (readonly [string, ZipContent])[]): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
-  for (const [name, content] of Object.entries(entries)) {
-    const data = Buffer.from(content);
+  const list = Array.isArray(entries) ? entries : Object.entries(entries);
+  for (const [name, content] of list as [string, ZipContent][]) {
+    const spec: ZipEntryContent = typeof content === 'string' || content instanceof Uint8Array ? { data: content } : content;
+    const raw = Buffer.from(spec.data ?? '');
+    const data = spec.deflated ? Buffer.from(spec.deflated.bytes) : spec.deflate ? zlib.deflateRawSync(raw) : raw;
+    const method = spec.deflated || spec.deflate ? 8 : 0;
+    const size = spec.declaredSize ?? spec.deflated?.size ?? raw.length;
+    const crc = spec.crc ?? spec.deflated?.crc ?? zlib.crc32(raw) >>> 0;
     const nameBytes = Buffer.from(name);
-    const crc = zlib.crc32(data) >>> 0;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
+    local.writeUInt32LE(size, 22);
     local.writeUInt16LE(nameBytes.length, 26);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(size, 24);
     central.writeUInt16LE(nameBytes.length, 28);
     central.writeUInt32LE(offset, 42);
     locals.push(local, nameBytes, data);
@@ -120,7 +144,7 @@ export function buildZip(entries: Record<string, Uint8Array | string>): Buffer {
   const directory = Buffer.concat(centrals);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  const count = Object.keys(entries).length;
+  const count = list.length;
   end.writeUInt16LE(count, 8);
   end.writeUInt16LE(count, 10);
   end.writeUInt32LE(directory.length, 12);
@@ -140,4 +164,15 @@ export function lazyTempDir(prefix: string): { get: () => string; remove: () => 
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Polls every 50 ms until `check` returns a value (not undefined); fails after `timeoutMs`, naming `what`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -104,9 +104,9 @@ describe('restricted unpickler: rejections', () => {
     ['TUPLE without MARK', ['Nt.'], /no MARK on the pickle stack/],
     ['POP across a MARK', ['N(0.'], /pickle stack underflow/],
     ['undefined memo', ['h', [5], '.'], /memo entry 5 is not defined/],
-    ['APPEND to a dict', ['}Na.'], /APPEND\(S\) on a PickleDict, not a list/],
+    ['APPEND to a dict', ['}Na.'], /APPEND\(S\) on a dict, not a list/],
     ['SETITEM on a list', [']NNs.'], /SETITEM\(S\) on a list, not a dict/],
-    ['REDUCE on a string', [str('os'), ')R.'], /REDUCE on a string/],
+    ['REDUCE on a string', [str('os'), ')R.'], /REDUCE on a str/],
     [
       'REDUCE with non-tuple args',
       ['ccollections\nOrderedDict\nNR.'],

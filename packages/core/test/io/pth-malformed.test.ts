@@ -83,7 +83,7 @@ describe('crafted checkpoints', () => {
     [
       'a single tensor instead of a dict',
       checkpointZip(pickleBytes(tensorPickle('0', 1, 0, [1], [1]), '.'), { 0: [1] }),
-      /the checkpoint is a single tensor, not a dict of tensors/,
+      /the checkpoint's root is a tensor, not a dict/,
     ],
     [
       'a reference cycle',
@@ -92,14 +92,16 @@ describe('crafted checkpoints', () => {
     ],
     [
       'exponential sharing (a billion-node tree from a tiny pickle)',
-      // L0 = [[], ...]; Lk = [L(k-1)] * 10, nine levels deep: 10^9 logical nodes.
+      // {'x': L9}, L0 = [[], ...]; Lk = [L(k-1)] * 10, nine levels deep: 10^9 logical nodes.
       checkpointZip(
         pickleBytes(
+          '}',
+          str('x'),
           ']',
           ...Array.from({ length: 9 }, () =>
             pickleBytes('q', [0], '0]', '(', ...Array.from({ length: 10 }, () => pickleBytes('h', [0])), 'e'),
           ),
-          '.',
+          's.',
         ),
       ),
       /the checkpoint has more than 1000000 entries/,

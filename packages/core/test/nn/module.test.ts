@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LayerNorm, Linear, Module, ModuleList, manualSeed, describeLoadReport, renameKeys, withoutInit } from '../../src/nn/index.js';
+import { LayerNorm, Linear, Module, ModuleList, manualSeed, describeLoadReport, isMetaTensor, renameKeys, withoutInit, withoutWeights } from '../../src/nn/index.js';
 import { SafetensorsReader, writeSafetensors } from '../../src/io/index.js';
 import { MigeInputError } from '../../src/errors.js';
 import { useBackend } from '../helpers.js';
@@ -95,5 +95,45 @@ describe('Module tree', () => {
     const reader = { keys: () => ['head.weight'], info: () => ({ shape: [9, 9] }), read: (n: string) => { reads.push(n); return tf.zeros([9, 9]); } };
     expect(() => net.loadStateDict(reader)).toThrow(/shape mismatch for head\.weight/);
     expect(reads).toEqual([]);
+  });
+});
+
+describe('withoutWeights (shape-only parameters)', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('builds the same tree with shapes and no data, and real buffers', () => {
+    const before = tf.memory().numBytes;
+    const big = withoutWeights(() => new Linear(3000, 2000));
+    expect(tf.memory().numBytes).toBe(before); // 24 MB of parameters, none allocated
+    expect(big.weight.shape).toEqual([2000, 3000]);
+    big.dispose();
+    const meta = withoutWeights(() => new Net());
+    const real = new Net();
+    expect(meta.namedParameters().map(([n, p]) => [n, p.shape])).toEqual(real.namedParameters().map(([n, p]) => [n, p.shape]));
+    expect(meta.namedParameters().every(([, p]) => isMetaTensor(p))).toBe(true);
+    expect([meta.hasWeights(), real.hasWeights()]).toEqual([false, true]);
+    expect(Array.from(meta.stateDict().get('pos_embed')?.dataSync() ?? [])).toEqual([0, 1, 2, 3, 4, 5]);
+    // Nested withoutInit stays shape-only; after the build, parameters are real again.
+    expect(withoutWeights(() => withoutInit(() => new Linear(2, 2))).hasWeights()).toBe(false);
+    expect(new Linear(2, 2).hasWeights()).toBe(true);
+    meta.dispose();
+    real.dispose();
+  });
+
+  it('reports a state dict against the shapes, and loading gives the parameters data', () => {
+    const meta = withoutWeights(() => new Net());
+    const donor = new Net();
+    expect(meta.stateDictReport(donor.stateDict())).toEqual({ missing: [], unexpected: [], mismatched: [] });
+    const sd = donor.stateDict();
+    sd.delete('head.weight');
+    sd.set('extra', tf.zeros([1]));
+    expect(meta.stateDictReport(sd)).toEqual({ missing: ['head.weight'], unexpected: ['extra'], mismatched: [] });
+    meta.loadStateDict(donor.stateDict());
+    expect(meta.hasWeights()).toBe(true);
+    const x = tf.ones([1, 4]);
+    const run = (n: Net) => n.head.forward(n.blocks.at(1).fc.forward(n.blocks.at(1).norm.forward(x))).dataSync();
+    expect(Array.from(run(meta))).toEqual(Array.from(run(donor)));
+    meta.dispose();
+    donor.dispose();
   });
 });

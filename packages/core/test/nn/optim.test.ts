@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, FlatAdamW } from '../../src/nn/index.js';
+import { AdamW, FlatAdamW, Float32Arena } from '../../src/nn/index.js';
 import { expectClose, useBackend } from '../helpers.js';
 import { ref } from './refs.js';
 
@@ -59,6 +59,41 @@ describe('FlatAdamW', () => {
       expectClose(tf.tensor(p1, ref(`adamw.after${s}.p1`).shape), ref(`adamw.after${s}.p1`), 1e-6, `p1 step ${s}`);
       expectClose(tf.tensor(p2, ref(`adamw.after${s}.p2`).shape), ref(`adamw.after${s}.p2`), 1e-6, `p2 step ${s}`);
     }
+  });
+
+  it('runs the same arithmetic as AdamW: without clipping the weights are equal bit for bit, in an arena (WebAssembly SIMD) or not', () => {
+    const sizes = [7, 4096, 1, 1027];
+    const config = { lr: 0.01, weightDecay: 0.02, warmupSteps: 1 };
+    const init = sizes.map((n, i) => Float32Array.from({ length: n }, (_, j) => Math.sin(i * 7 + j)));
+    const grad = (s: number, i: number, n: number) => Float32Array.from({ length: n }, (_, j) => Math.cos(i + j * 3 + s) * 0.1);
+    const tfParams: [string, tf.Variable][] = init.map((d, i) => [`p${i}`, tf.variable(tf.tensor(d))]);
+    const reference = new AdamW(tfParams, config);
+    const arena = new Float32Arena(12 * sizes.reduce((a, b) => a + b, 0) + 256); // weights, moments, EMA, 4 steps of gradients
+    const inArena = init.map((d, i) => {
+      const data = arena.alloc(d.length);
+      data.set(d);
+      return { name: `p${i}`, data };
+    });
+    const plain = init.map((d, i) => ({ name: `p${i}`, data: d.slice() }));
+    const a = new FlatAdamW(inArena, config, { arena }), b = new FlatAdamW(plain, config);
+    const emaA = new Map(inArena.map((p) => { const e = arena.alloc(p.data.length); e.set(p.data); return [p.name, e]; }));
+    const emaB = new Map(plain.map((p) => [p.name, p.data.slice()]));
+    for (let s = 0; s < 4; s++) {
+      const grads = (alloc: (n: number) => Float32Array) => new Map(sizes.map((n, i) => {
+        const g = alloc(n);
+        g.set(grad(s, i, n));
+        return [`p${i}`, g];
+      }));
+      reference.apply(Object.fromEntries(sizes.map((n, i) => [`p${i}`, tf.tensor(grad(s, i, n))])));
+      a.apply(grads((n) => arena.alloc(n)), { shadows: emaA, decay: 0.9 });
+      b.apply(grads((n) => new Float32Array(n)), { shadows: emaB, decay: 0.9 });
+    }
+    tfParams.forEach(([, p], i) => {
+      const want = p.dataSync() as Float32Array;
+      expect(Buffer.from((inArena[i] as { data: Float32Array }).data.buffer, (inArena[i] as { data: Float32Array }).data.byteOffset, want.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(true);
+      expect([...(plain[i] as { data: Float32Array }).data]).toEqual([...want]);
+      expect([...(emaA.get(`p${i}`) as Float32Array)]).toEqual([...(emaB.get(`p${i}`) as Float32Array)]);
+    });
   });
 
   it('follows AdamW step for step (schedule, clipping, state names), leaving params without a gradient alone', () => {

@@ -43,6 +43,61 @@ describe('OnnxBuilder', () => {
     expect(ext.model.byteLength).toBeLessThan(2400);
   });
 
+  it('streams external data tensor by tensor, reading each parameter only when its bytes are asked for', () => {
+    const read: string[] = [];
+    const source = { read: (name: string, shape: readonly number[]) => (read.push(name), new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(name.length)) };
+    const build = (): OnnxBuilder => {
+      const g = new OnnxBuilder({ name: 'lazy', params: { mode: 'initializer', source } });
+      const x = g.input('x', [1, 300]);
+      const h = g.matMul(x, g.param('layer.a', [300, 5]));
+      g.output(g.add(g.matMul(h, g.param('layer.bb', [5, 70])), g.param('bias', [70])), 'y', [1, 70]);
+      return g;
+    };
+    const streamed = build().externalModel('m.onnx.data');
+    // Layout first: the small bias (280 bytes) went inline, the two weights wait.
+    expect(read).toEqual(['bias']);
+    expect(streamed.tensors.map((t) => [t.name, t.pad])).toEqual([['layer.a', 0], ['layer.bb', 16]]); // 6000 bytes, then 64-byte alignment
+    expect(streamed.tensors[1]?.bytes().byteLength).toBe(5 * 70 * 4);
+    expect(read).toEqual(['bias', 'layer.bb']);
+    const whole = build().serializeExternal('m.onnx.data');
+    expect(Buffer.from(whole.model).equals(Buffer.from(streamed.model))).toBe(true);
+    expect(Buffer.concat(whole.data).equals(Buffer.concat(streamed.tensors.flatMap((t) => [new Uint8Array(t.pad), t.bytes()])))).toBe(true);
+    expect(streamed.dataBytes).toBe((300 * 5 + 5 * 70) * 4 + 16);
+  });
+
+  it('stores a parameter read only through a Transpose transposed, in fp32 and fp16, and leaves shared ones alone', () => {
+    const values = (shape: readonly number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i + 0.5);
+    const source = { read: (_: string, shape: readonly number[]) => values(shape) };
+    for (const weightType of ['fp32', 'fp16'] as const) {
+      const g = new OnnxBuilder({ name: 'fold', weightType, params: { mode: 'initializer', source } });
+      const x = g.input('x', [2, 3]);
+      const y = g.matMul(x, g.transpose(g.param('w', [4, 3]), [1, 0])); // [2, 4]
+      const shared = g.param('s', [4, 4]);
+      const z = g.add(g.matMul(y, g.transpose(shared, [1, 0])), g.reduceSum(shared, [0]));
+      const cube = g.transpose(g.param('c', [2, 3, 4]), [2, 0, 1]); // [4, 2, 3]
+      g.output(z, 'z', [2, 4]);
+      g.output(cube, 'cube', [4, 2, 3]);
+      expect(g.foldParamTransposes()).toBe(2);
+      const ext = g.serializeExternal('d', 0);
+      const model = onnx.ModelProto.decode(ext.model);
+      const inits = new Map((model.graph?.initializer ?? []).map((t) => [t.name, t]));
+      const w = weightType === 'fp32' ? 'w' : 'w_fp16', c = weightType === 'fp32' ? 'c' : 'c_fp16', sh = weightType === 'fp32' ? 's' : 's_fp16';
+      expect(inits.get(w)?.dims?.map(Number)).toEqual([3, 4]);
+      expect(inits.get(c)?.dims?.map(Number)).toEqual([4, 2, 3]);
+      expect(inits.get(sh)?.dims?.map(Number)).toEqual([4, 4]); // two readers: not folded
+      expect((model.graph?.node ?? []).filter((n) => n.opType === 'Transpose')).toHaveLength(1);
+      // The stored values, in order: w's [4, 3] transposed, s as it is, c's [2, 3, 4] by [2, 0, 1].
+      const stored = Buffer.concat(ext.data);
+      const valuesOf = (name: string, n: number): number[] => {
+        const offset = Number(inits.get(name)?.externalData?.find((e) => e.key === 'offset')?.value);
+        return Array.from({ length: n }, (_, k) => (weightType === 'fp32' ? stored.readFloatLE(offset + k * 4) : float16BitsToFloat32(stored.readUInt16LE(offset + k * 2))));
+      };
+      expect(valuesOf(w, 12)).toEqual([0, 1, 2].flatMap((j) => [0, 1, 2, 3].map((i) => i * 3 + j + 0.5)));
+      expect(valuesOf(sh, 16)).toEqual(Array.from(values([4, 4])));
+      expect(valuesOf(c, 24)).toEqual([0, 1, 2, 3].flatMap((k) => [0, 1].flatMap((i) => [0, 1, 2].map((j) => i * 12 + j * 4 + k + 0.5))));
+    }
+  });
+
   it('refuses a node whose input does not exist yet, and duplicate inputs', () => {
     const g = new OnnxBuilder({ name: 'bad' });
     g.input('x', [1]);

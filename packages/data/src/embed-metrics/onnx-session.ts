@@ -1,20 +1,9 @@
 import { existsSync } from 'node:fs';
-import { MigeInputError } from '@mige/core';
+import { loadOnnxRuntime, MigeInputError, type OnnxRuntime } from '@mige/core';
 import type * as Ort from 'onnxruntime-node';
 
-type OrtModule = typeof Ort;
+type OrtModule = OnnxRuntime;
 export type OrtTensor = Ort.Tensor;
-
-let ortPromise: Promise<OrtModule> | undefined;
-
-/**
- * onnxruntime-node loads its native binding on import, so it is imported only when a model is
- * opened: importing @mige/data for the data format alone must not need (or pay for) ORT.
- */
-function loadOrt(): Promise<OrtModule> {
-  ortPromise ??= import('onnxruntime-node');
-  return ortPromise;
-}
 
 /**
  * A thin wrapper over one ORT session: opening and running are the two places a user's model
@@ -32,7 +21,8 @@ export class OnnxModel {
   static async open(path: string, inputName?: string, outputName?: string): Promise<OnnxModel> {
     // ORT's own message for a missing file is a bare errno; say what was looked for.
     if (!existsSync(path)) throw new MigeInputError('ONNX model file not found', path);
-    const ort = await loadOrt();
+    // Imported only when a model is opened: the data format alone must not need (or pay for) ORT.
+    const ort = await loadOnnxRuntime('the CLIP / DINO metrics');
     let session: Ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(path);

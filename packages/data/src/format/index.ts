@@ -2,7 +2,7 @@
 export { IMAGE_PLACEHOLDER, describePosition } from './types.js';
 export type { BenchRecord, BenchTask, DatasetEntry, InvalidRecord, MigeRecord, RecordPosition } from './types.js';
 export { parseBenchRecord, parseMigeRecord, type Parsed } from './parse-record.js';
-export { isJsonl, readEntries, readJsonArrayEntries, readJsonlEntries } from './read-dataset.js';
+export { DEFAULT_MAX_LINE_BYTES, isJsonl, readEntries, readJsonArrayEntries, readJsonlEntries, type ReadOptions } from './read-dataset.js';
 export { writeRecords, writeTextAtomic } from './write-dataset.js';
 export { resolveInsideRoot, type ResolvedPath } from './resolve-path.js';
 export { checkRecord, countPlaceholders, realRoot, type RecordCheck, type ResolvedRecord, type ValidateOptions } from './validate.js';

@@ -1,11 +1,11 @@
 import { dirname } from 'node:path';
 import { MigeInputError } from '@mige/core';
 import { parseMigeRecord } from './parse-record.js';
-import { readEntries } from './read-dataset.js';
+import { readEntries, type ReadOptions } from './read-dataset.js';
 import { describePosition, type DatasetEntry, type InvalidRecord, type MigeRecord, type RecordPosition } from './types.js';
 import { checkRecord, realRoot, type ResolvedRecord, type ValidateOptions } from './validate.js';
 
-export interface LoadOptions extends ValidateOptions {
+export interface LoadOptions extends ValidateOptions, ReadOptions {
   /** Directory the record paths are relative to; defaults to the dataset file's directory. */
   root?: string;
   /** Skip bad records (reported in `skipped`) instead of throwing. Default false. */
@@ -34,7 +34,7 @@ export async function* iterateDataset(path: string, opts: LoadOptions = {}): Asy
   }
   // A bounded in-order window: memory stays flat on large JSONL sets while decodes overlap.
   const window: Promise<ValidatedEntry>[] = [];
-  for await (const entry of readEntries(path, parseMigeRecord)) {
+  for await (const entry of readEntries(path, parseMigeRecord, opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {})) {
     window.push(validateEntry(entry, root, rootReal, opts));
     if (window.length >= concurrency) yield await (window.shift() as Promise<ValidatedEntry>);
   }

@@ -28,8 +28,8 @@ class EvaAttention extends nn.Module {
   constructor(readonly dim: number, readonly numHeads: number) {
     super();
     this.qkv = this.module('qkv', new nn.Linear(dim, 3 * dim, false));
-    this.qBias = this.param('q_bias', tf.zeros([dim]));
-    this.vBias = this.param('v_bias', tf.zeros([dim]));
+    this.qBias = this.param('q_bias', nn.zerosInit([dim]));
+    this.vBias = this.param('v_bias', nn.zerosInit([dim]));
     this.proj = this.module('proj', new nn.Linear(dim, dim));
   }
   /** x [B, N, D] → [B, N, D] */

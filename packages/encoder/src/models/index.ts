@@ -4,7 +4,7 @@ export { T5_V1_1_XXL, FLAN_T5_XXL, T5_TINY, parseT5Config, type T5EncoderConfig 
 export { relativePositionBucket, relativePositionBuckets } from './t5-position.js';
 export { T5LayerNorm, T5Attention, T5DenseGatedActDense, T5Block } from './t5-layers.js';
 export { T5Encoder, createT5Encoder, tiedT5Embeddings, type T5EncoderInput, type T5ForwardOptions } from './t5-encoder.js';
-export { loadT5Encoder } from './t5-load.js';
+export { loadT5Encoder, openT5Checkpoint, type T5Checkpoint } from './t5-load.js';
 export { EVA_VIT_G, EVA_VIT_TINY, evaMlpHidden, type EvaViTConfig } from './eva-vit-config.js';
 export { EvaViT, type VisionForwardOptions } from './eva-vit.js';
 export { VisionEncoder, createVisionEncoder } from './vision-encoder.js';

@@ -8,7 +8,7 @@ export class T5LayerNorm extends nn.Module {
   readonly weight: tf.Variable;
   constructor(readonly dim: number, readonly eps = 1e-6) {
     super();
-    this.weight = this.param('weight', tf.ones([dim]));
+    this.weight = this.param('weight', nn.onesInit([dim]));
   }
   /** x [..., D] → [..., D] */
   forward(x: tf.Tensor): tf.Tensor {

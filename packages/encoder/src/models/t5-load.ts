@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, nn, SafetensorsReader } from '@mige/core';
-import { parseT5Config } from './t5-config.js';
+import { parseT5Config, type T5EncoderConfig } from './t5-config.js';
 import { T5Encoder } from './t5-encoder.js';
 
 function readJson(path: string): unknown {
@@ -59,14 +59,19 @@ function shardFiles(folder: string, indexPath: string): string[] {
   return [...files].map((f) => join(folder, f));
 }
 
+/** An HF T5 folder opened for reading: its config and a lazy reader of the encoder's tensors (HF names). */
+export interface T5Checkpoint {
+  config: T5EncoderConfig;
+  /** The encoder's tensors under HF's names; decoder weights (`decoder.*`, `lm_head.*`) are left out. */
+  reader: nn.TensorReader;
+  close(): void;
+}
+
 /**
- * Loads an HF T5EncoderModel folder: `config.json` plus `model.safetensors`, or shards listed
- * in `model.safetensors.index.json`. Weights are read one tensor at a time into a model built
- * without random init. Loading is strict: a missing, unexpected or misshapen tensor is a
- * MigeInputError naming it. Decoder weights of a full T5 checkpoint (`decoder.*`, `lm_head.*`)
- * are skipped, so a T5ForConditionalGeneration folder loads too.
+ * Opens an HF T5EncoderModel folder: `config.json` plus `model.safetensors`, or shards listed in
+ * `model.safetensors.index.json`. Only headers are read; each tensor is read when asked for.
  */
-export function loadT5Encoder(folder: string): T5Encoder {
+export function openT5Checkpoint(folder: string): T5Checkpoint {
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new MigeInputError('is not a folder (expected an HF T5 folder with config.json)', folder);
   const configPath = join(folder, 'config.json');
   const config = parseT5Config(readJson(configPath), configPath);
@@ -77,19 +82,37 @@ export function loadT5Encoder(folder: string): T5Encoder {
   else if (existsSync(indexPath)) files = shardFiles(folder, indexPath);
   else throw new MigeInputError('no weights: expected model.safetensors or model.safetensors.index.json', folder);
   for (const f of files) if (!existsSync(f)) throw new MigeInputError('shard file not found', f);
-
-  const model = nn.withoutInit(() => new T5Encoder(config));
   const readers: SafetensorsReader[] = [];
+  const close = (): void => readers.forEach((r) => r.close());
   try {
     for (const f of files) readers.push(SafetensorsReader.open(f));
-    const reader = new ShardedReader(readers, folder);
-    const encoderOnly = nn.renameKeys(reader, (k) => (k.startsWith('decoder.') || k.startsWith('lm_head.') ? undefined : k));
-    model.loadStateDict(encoderOnly, { source: folder });
+    const sharded = new ShardedReader(readers, folder);
+    const reader = nn.renameKeys(sharded, (k) => (k.startsWith('decoder.') || k.startsWith('lm_head.') ? undefined : k));
+    return { config, reader, close };
   } catch (error) {
-    model.dispose();
+    close();
     throw error;
-  } finally {
-    for (const r of readers) r.close();
   }
-  return model;
+}
+
+/**
+ * Loads an HF T5EncoderModel folder (see openT5Checkpoint). Weights are read one tensor at a time
+ * into a model built without random init. Loading is strict: a missing, unexpected or misshapen
+ * tensor is a MigeInputError naming it. Decoder weights of a full T5 checkpoint are skipped, so a
+ * T5ForConditionalGeneration folder loads too.
+ */
+export function loadT5Encoder(folder: string): T5Encoder {
+  const checkpoint = openT5Checkpoint(folder);
+  try {
+    const model = nn.withoutInit(() => new T5Encoder(checkpoint.config));
+    try {
+      model.loadStateDict(checkpoint.reader, { source: folder });
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+    return model;
+  } finally {
+    checkpoint.close();
+  }
 }

@@ -11,7 +11,7 @@
  * by √(XL fan-in / ours), which restores XL's gains.
  *
  *   npx tsx scripts/world-model/assemble.ts --vae runs/world/vae --vit runs/world/vit --out runs/world/init
- *   npx tsx scripts/world-model/assemble.ts --frozen-from models/mige-world --out runs/world/init   (that model's VAE and ViT)
+ *   npx tsx scripts/world-model/assemble.ts --frozen-from ../model-world --out runs/world/init   (that model's VAE and ViT)
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -7,7 +7,7 @@
  * turn. A case passes when the named object changed as instructed (@mige/data's `instructed`)
  * and the other is kept (`othersUnchanged` = 1: same shape and colour, mask IoU >= 0.6).
  *
- *   npx tsx scripts/world-model/binding.ts --models default=models/mige-world --count 40 [--seed 0] [--out ../../results/world-binding]
+ *   npx tsx scripts/world-model/binding.ts --models default=../model-world --count 40 [--seed 0] [--out ../../results/world-binding]
  *
  * `--count` scenes per task (2 cases each), `--tasks` a subset. Writes <out>.json and <out>.md when --out is given, and
  * with `--grid F` a PNG of each task's first two scenes: per case its source, its target and each

@@ -7,7 +7,7 @@
  * joint models and is what the ablations use; run-all.sh gives the default model the scales chosen
  * for it, see RUNS.md; `none` for none).
  *
- *   npx tsx scripts/world-model/checkpoint-to-model.ts --init runs/world/init --run runs/world/joint --ema 1 --out models/mige-world
+ *   npx tsx scripts/world-model/checkpoint-to-model.ts --init runs/world/init --run runs/world/joint --ema 1 --out ../model-world
  */
 import { join } from 'node:path';
 import { loadModel, saveModel, setSamplingDefaults, type SamplingDefaults } from '../../src/model/index.js';
@@ -15,7 +15,7 @@ import { readCheckpoint, stepDirName } from '../../src/train/index.js';
 import { args, start } from './common.js';
 
 const WORLD_SAMPLING: SamplingDefaults = Object.fromEntries(['generate', 'edit', 'compose'].map((f) => [f, { sampler: { type: 'dpm-solver' }, steps: 20, scales: f === 'generate' ? { y: 2 } : { y: 2, s: 1.5 } }]));
-const a = args({ init: 'runs/world/init', run: 'runs/world/joint', out: 'models/mige-world', step: '', ema: '', sampling: JSON.stringify(WORLD_SAMPLING) });
+const a = args({ init: 'runs/world/init', run: 'runs/world/joint', out: '../model-world', step: '', ema: '', sampling: JSON.stringify(WORLD_SAMPLING) });
 await start();
 const model = await loadModel(a.init);
 const ck = readCheckpoint(a.step ? join(a.run, stepDirName(Number(a.step))) : a.run);

@@ -3,7 +3,7 @@
  * the given models and the copy-source baseline. Writes <out>.json (machine-readable) and
  * <out>.md (the table RESULTS.md shows).
  *
- *   npx tsx scripts/world-model/evaluate.ts --models default=models/mige-world,edit-only=runs/world/ablation-edit-only/model --count 40 --out ../../results/world-benchmark
+ *   npx tsx scripts/world-model/evaluate.ts --models default=../model-world,edit-only=runs/world/ablation-edit-only/model --count 40 --out ../../results/world-benchmark
  *
  * The flows run on ONNX Runtime (each model exported to a temp folder) unless --engine tfjs.
  * `--chance-for default` also runs that model with another case's instruction (same task, same

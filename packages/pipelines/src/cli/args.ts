@@ -18,8 +18,36 @@ export function parse(argv: readonly string[], options: OptionSpec): ParsedValue
   } catch (e) {
     if (e instanceof UsageError) throw e;
     const msg = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
-    throw new UsageError(msg.replace(/^Unknown option/, 'unknown option'));
+    const unknown = /^Unknown option '(-{1,2}[^']*)'/.exec(msg);
+    if (unknown) {
+      const given = unknown[1] as string;
+      const near = nearest(given.replace(/^-+/, '').split('=')[0] as string, [...Object.keys(options), 'help']);
+      throw new UsageError(`unknown option '${given}'` + (near ? ` (did you mean --${near}?)` : ''));
+    }
+    throw new UsageError(msg);
   }
+}
+
+/** The known name closest to `name` by edit distance, if it is close enough to be a typo. */
+export function nearest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions; each costs 1). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length] as number;
 }
 
 export function str(v: ParsedValues, name: string): string | undefined {

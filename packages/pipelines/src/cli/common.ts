@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { decodeImage, initBackend, MigeInputError, writeImage, writeTextFileAtomic, type BackendName, type RgbImage } from '@mige/core';
+import { decodeImageDetailed, formatFromPath, initBackend, MigeInputError, onnxExecutionProviders, writeImage, writeTextFileAtomic, type BackendName, type RgbImage } from '@mige/core';
 import type { SamplerConfig } from '../diffusion/index.js';
-import type { FlowOptions, FlowResult } from '../flows/index.js';
-import { defaultModelDir, loadDefaultModel, loadModel, MIGE_PRESETS, MigeModel } from '../model/index.js';
-import { attachOnnx, detachOnnx, MODEL_ONNX_SUBFOLDER, modelOnnxDir } from '../onnx/index.js';
+import { flowDefaultsOf, type FlowName, type FlowOptions, type FlowResult } from '../flows/index.js';
+import { DEFAULT_MODEL_NAME, loadModel, MIGE_PRESETS, MODEL_FILES, MigeModel, readSamplingDefaults, resolveModelSource, type ModelSource } from '../model/index.js';
+import { attachedOnnxEngine, attachOnnx, detachOnnx, loadOnnxModel, MODEL_ONNX_SUBFOLDER, modelOnnxDir } from '../onnx/index.js';
 import { choice, num, str, type OptionSpec, type ParsedValues } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -16,19 +17,24 @@ export async function startBackend(v: ParsedValues): Promise<void> {
   await initBackend({ ...(backend ? { backend } : {}), log: null });
 }
 
-export const MODEL_HELP = `  --model <dir|preset>  a MIGE.js model folder (config.json, model.safetensors, tokenizer.json),
-                        or a preset name (${Object.keys(MIGE_PRESETS).join(', ')}) for random weights (testing);
-                        default: the shipped default model (mige-world, 64 px)
+export const MODEL_HELP = `  --model <m>           a MIGE.js model folder (config.json, model.safetensors, tokenizer.json),
+                        ${DEFAULT_MODEL_NAME} (the default model, from @mige/model-world), or a preset
+                        (${Object.keys(MIGE_PRESETS).join(', ')}) with random weights, for testing; default: ${DEFAULT_MODEL_NAME}
   --init-seed <n>       seed of the random weights of a preset (default 0)`;
+
+/** `--model`: a folder (relative to the working directory), the default model's name, a preset, or (absent) the default model. */
+export function modelSourceFromArgs(value: string | undefined): ModelSource {
+  return resolveModelSource(value, process.cwd(), '--model');
+}
 
 /** `--model`: a model folder, a preset with random weights, or (absent) the default model. */
 export async function modelFromArgs(v: ParsedValues, value: string | undefined): Promise<MigeModel> {
-  if (value === undefined) return loadDefaultModel();
-  if (value in MIGE_PRESETS) {
+  const source = modelSourceFromArgs(value);
+  if (source.kind === 'preset') {
     const seed = num(v, 'init-seed', { integer: true, min: 0 }) ?? 0;
-    return MigeModel.create(MIGE_PRESETS[value as keyof typeof MIGE_PRESETS], { seed });
+    return MigeModel.create(MIGE_PRESETS[source.name], { seed });
   }
-  return loadModel(value);
+  return loadModel(source.dir);
 }
 
 /**
@@ -38,16 +44,33 @@ export async function modelFromArgs(v: ParsedValues, value: string | undefined):
  */
 export async function flowModelFromArgs(v: ParsedValues, value: string | undefined): Promise<MigeModel> {
   const engine = choice(v, 'engine', ['tfjs', 'onnx'] as const);
-  const dir = value === undefined ? defaultModelDir() : value in MIGE_PRESETS ? undefined : value;
+  const device = choice(v, 'device', ['cpu', 'cuda'] as const);
+  const source = modelSourceFromArgs(value);
+  const dir = source.kind === 'folder' ? source.dir : undefined;
   const onnx = dir === undefined ? undefined : modelOnnxDir(dir);
-  if (engine === 'onnx' && onnx === undefined) {
+  if (device !== undefined && engine === 'tfjs') {
+    throw new MigeInputError('--device picks ONNX Runtime\'s execution provider and applies to --engine onnx; TF.js runs on its --backend', '--device');
+  }
+  if ((engine === 'onnx' || device !== undefined) && onnx === undefined) {
     const where = dir === undefined ? `preset ${value}` : join(dir, MODEL_ONNX_SUBFOLDER);
-    throw new MigeInputError(`--engine onnx needs the model's ONNX export in ${MODEL_ONNX_SUBFOLDER}/; make it with "mige export --model <dir> --out <dir>/${MODEL_ONNX_SUBFOLDER}"`, where);
+    const flag = engine === 'onnx' ? '--engine onnx' : `--device ${device}`;
+    throw new MigeInputError(`${flag} needs the model's ONNX export in ${MODEL_ONNX_SUBFOLDER}/; make it with "mige export --model <dir> --out <dir>/${MODEL_ONNX_SUBFOLDER}"`, where);
+  }
+  // Checked before the weights load: a provider that is not installed fails at once.
+  const executionProviders = onnx !== undefined && engine !== 'tfjs' ? await onnxExecutionProviders(device ?? 'cpu', '--device') : undefined;
+  // A folder with only its ONNX export (mige convert --onnx) runs on ONNX Runtime, stage by stage.
+  if (dir !== undefined && onnx !== undefined && !existsSync(join(dir, MODEL_FILES.weights))) {
+    if (engine === 'tfjs') throw new MigeInputError('holds only an ONNX export (no model.safetensors): run it with --engine onnx, the default', dir);
+    return loadOnnxModel(dir, { executionProviders: [...(executionProviders ?? ['cpu'])] });
   }
   const model = await modelFromArgs(v, value);
   try {
-    if (onnx !== undefined && engine !== 'tfjs') await attachOnnx(model, onnx);
+    if (onnx !== undefined && executionProviders !== undefined) {
+      await attachOnnx(model, onnx, { executionProviders: [...executionProviders] });
+      if (device === 'cuda') await attachedOnnxEngine(model);
+    }
   } catch (error) {
+    await detachOnnx(model);
     model.dispose();
     throw error;
   }
@@ -78,28 +101,57 @@ export const FLOW_OPTIONS: OptionSpec = {
   'skip-type': { type: 'string' },
   'max-timestep': { type: 'string' },
   eta: { type: 'string' },
-  latents: { type: 'string' },
+  'reference-latents': { type: 'string' },
   engine: { type: 'string' },
+  device: { type: 'string' },
+  background: { type: 'string' },
   ...BACKEND_OPTION,
 };
 
-export const FLOW_HELP = `  --out, -o <file.png>  output image (default out.png); with -n > 1: out-0.png, out-1.png, ...
+/** The defaults the flow commands' help shows: the chosen model's own (sampling.json), else the reference's. */
+function helpDefaults(flow: FlowName, modelArg: string | undefined): { text: string; where: string } {
+  let source: ModelSource | undefined;
+  try {
+    source = modelSourceFromArgs(modelArg);
+  } catch {
+    source = undefined; // help still prints: with the reference's defaults
+  }
+  const sampling = source?.kind === 'folder' ? readSamplingDefaults(source.dir) : {};
+  const d = flowDefaultsOf(sampling, flow);
+  const own = sampling[flow] !== undefined;
+  const name = modelArg ?? DEFAULT_MODEL_NAME;
+  const where = own ? `${name}'s sampling.json` : source === undefined ? `the reference's; ${name} was not found` : `the reference's; ${name} has no sampling.json`;
+  const sampler = d.sampler.type === 'dpm-solver' ? `dpm-solver order ${d.sampler.order ?? 2}${d.sampler.maxTimestep !== undefined ? `, from timestep ${d.sampler.maxTimestep}` : ''}` : d.sampler.type;
+  return { text: `${d.steps} steps, s_y ${d.scales.y}${flow === 'generate' ? '' : `, s_s ${d.scales.s}`}, ${sampler}`, where };
+}
+
+/** The flow commands' shared options, with the defaults of the model `--model` names in `argv` (or the default model). */
+export function flowHelp(flow: FlowName, argv: readonly string[]): string {
+  const i = argv.findIndex((a) => a === '--model' || a.startsWith('--model='));
+  const modelArg = i < 0 ? undefined : argv[i]?.startsWith('--model=') ? argv[i]?.slice('--model='.length) : argv[i + 1];
+  const { text, where } = helpDefaults(flow, modelArg);
+  return `Defaults for this model (${where}): ${text}.
+  --out, -o <file>      output image: .png, .jpg or .webp (default out.png); with -n > 1: out-0.png, out-1.png, ...
                         Each image gets a sidecar JSON (out.json) with the parameters that made it.
-  --steps <n>           solver steps (default: the reference's, 50 generate / 60 edit, compose)
-  --scale-y <s>         instruction guidance scale s_y (default 7 generate / 5 edit, compose)
+  --steps <n>           solver steps
+  --scale-y <s>         instruction guidance scale s_y
   --seed <n>            seed of the first image; image k uses seed + k (default 0)
   --num-images, -n <n>  images to make (default 1)
-  --sampler <name>      dpm-solver | ddim | ddpm (default: the model's, else dpm-solver); the
-                        flags below change only what they name of the model's sampler of that type
-  --order <1|2|3>       DPM-Solver++ order (default 2)
-  --skip-type <t>       DPM-Solver time steps: time_uniform (default) | logSNR | time_quadratic
-  --max-timestep <n>    DPM-Solver / DDPM: start at timestep n of 999 (default 999), from pure noise
+  --sampler <name>      dpm-solver | ddim | ddpm; the flags below change only what they name of the
+                        model's sampler of that type
+  --order <1|2|3>       DPM-Solver++ order
+  --skip-type <t>       DPM-Solver time steps: time_uniform | logSNR | time_quadratic
+  --max-timestep <n>    DPM-Solver / DDPM: start at timestep n of 999, from pure noise
   --eta <x>             DDIM noise (default 0)
-  --latents <m>         reference-image latents: sample (default, as the reference) | mean
+  --reference-latents <m> how reference images become latents: sample (default, as the reference) | mean
+  --background <color>  the colour transparent pixels of input images are composited on:
+                        white (default), black, or r,g,b (0-255 each)
   --engine <e>          where the networks run: tfjs | onnx (ONNX Runtime over the model folder's
                         ${MODEL_ONNX_SUBFOLDER}/ export, made by "mige export"); default: onnx when the folder has one
+  --device <d>          ONNX Runtime's device: cpu (default) | cuda (its CUDA provider; needs the onnx engine)
 ${MODEL_HELP}
 ${BACKEND_HELP}`;
+}
 
 /**
  * The sampler flags as a SamplerConfig naming only what was given (the flows fill the rest from
@@ -132,7 +184,7 @@ export function flowOptionsFromArgs(v: ParsedValues, io: CliIo): FlowOptions {
   const s = num(v, 'scale-s');
   const seed = num(v, 'seed', { integer: true, min: 0 });
   const numImages = num(v, 'num-images', { integer: true, min: 1 });
-  const latents = choice(v, 'latents', ['sample', 'mean'] as const);
+  const referenceLatents = choice(v, 'reference-latents', ['sample', 'mean'] as const);
   const sampler = samplerFromArgs(v);
   const engine = choice(v, 'engine', ['tfjs', 'onnx'] as const);
   const bar = io.stderr.isTTY === true;
@@ -141,7 +193,7 @@ export function flowOptionsFromArgs(v: ParsedValues, io: CliIo): FlowOptions {
     ...(y !== undefined || s !== undefined ? { scales: { ...(y !== undefined ? { y } : {}), ...(s !== undefined ? { s } : {}) } } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(numImages !== undefined ? { numImages } : {}),
-    ...(latents ? { latents } : {}),
+    ...(referenceLatents ? { referenceLatents } : {}),
     ...(sampler ? { sampler } : {}),
     ...(engine ? { engine } : {}),
     onStep: (step, total) => {
@@ -150,20 +202,64 @@ export function flowOptionsFromArgs(v: ParsedValues, io: CliIo): FlowOptions {
   };
 }
 
-export async function readImageArg(path: string, option: string): Promise<RgbImage> {
+const NAMED_COLOURS: Record<string, [number, number, number]> = { white: [255, 255, 255], black: [0, 0, 0] };
+
+/** `--background`: white (default), black or r,g,b. */
+export function backgroundArg(v: ParsedValues): { rgb: [number, number, number]; name: string } {
+  const s = str(v, 'background') ?? 'white';
+  const named = NAMED_COLOURS[s.toLowerCase()];
+  if (named) return { rgb: named, name: s.toLowerCase() };
+  const parts = s.split(',').map((p) => p.trim());
+  const rgb = parts.map(Number);
+  if (parts.length !== 3 || rgb.some((c, i) => parts[i] === '' || !Number.isInteger(c) || c < 0 || c > 255)) {
+    throw new MigeInputError(`must be white, black or r,g,b with integers 0-255, got "${s}"`, '--background');
+  }
+  return { rgb: rgb as [number, number, number], name: `rgb(${rgb.join(', ')})` };
+}
+
+/** How an input image is fitted to the model's square: the edit source and compose images crop, generate's subjects pad. */
+export type ImageFit = 'crop' | 'pad';
+
+/**
+ * Reads an input image (a path relative to the working directory): transparent pixels are
+ * composited on `--background` (white by default), with one notice line on stderr saying so.
+ */
+export async function readImageArg(path: string, option: string, context: { v: ParsedValues; io: CliIo }): Promise<RgbImage> {
+  const label = `${option} ${path}`;
+  const background = backgroundArg(context.v);
+  let decoded;
   try {
-    return await decodeImage(path, { label: `${option} ${path}` });
+    decoded = await decodeImageDetailed(path, { label, background: background.rgb });
   } catch (e) {
     if (e instanceof MigeInputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw new MigeInputError(code === 'ENOENT' ? 'file not found' : e instanceof Error ? e.message : String(e), `${option} ${path}`);
+    throw new MigeInputError(code === 'ENOENT' ? 'file not found' : e instanceof Error ? e.message : String(e), label);
   }
+  if (decoded.composited) {
+    const share = ((100 * decoded.transparentPixels) / (decoded.image.width * decoded.image.height)).toFixed(0);
+    context.io.stderr.write(`notice: ${label}: ${share}% of its pixels are transparent; composited on ${background.name} (--background to change)\n`);
+  }
+  return decoded.image;
+}
+
+/** One notice per input image that is not the model's size: what the flow will do to it. */
+export function noticeResize(io: CliIo, label: string, image: RgbImage, size: number, fit: ImageFit): void {
+  const { width: w, height: h } = image;
+  if (w === size && h === size) return;
+  const what =
+    fit === 'crop'
+      ? w === h
+        ? `resized to ${size}×${size}`
+        : `resized (short side to ${size}) and centre-cropped to ${size}×${size}, losing its ${w > h ? 'left and right' : 'top and bottom'} edges`
+      : w === h
+        ? `resized to ${size}×${size}`
+        : `resized (long side to ${size}) and padded to ${size}×${size} with black`;
+  io.stderr.write(`notice: ${label} is ${w}×${h}; the model works at ${size}×${size}: it is ${what}\n`);
 }
 
 /** out.png → [out.png] or [out-0.png, out-1.png, …], each with a sidecar .json; atomic writes. */
 export async function writeResults(result: FlowResult, out: string, io: CliIo): Promise<string[]> {
   const ext = extname(out) || '.png';
-  if (ext.toLowerCase() !== '.png') throw new MigeInputError(`outputs are PNG: use a .png file name, got "${basename(out)}"`, '--out');
   const stem = join(dirname(out), basename(out, extname(out)));
   await mkdir(dirname(resolve(out)), { recursive: true });
   const paths: string[] = [];
@@ -172,16 +268,24 @@ export async function writeResults(result: FlowResult, out: string, io: CliIo): 
     const img = result.images[i];
     if (!img) continue;
     const base = many ? `${stem}-${i}` : stem;
-    await writeImage(`${base}.png`, img.image);
+    await writeImage(`${base}${ext}`, img.image);
     writeTextFileAtomic(`${base}.json`, `${JSON.stringify(img.params, null, 2)}\n`);
-    paths.push(`${base}.png`);
-    io.stdout.write(`${base}.png\n`);
+    paths.push(`${base}${ext}`);
+    io.stdout.write(`${base}${ext}\n`);
   }
   for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
   result.tensor.dispose();
   return paths;
 }
 
+/** `--out` (default out.png), its format checked from the extension before any work. */
 export function outArg(v: ParsedValues): string {
-  return str(v, 'out') ?? 'out.png';
+  const out = str(v, 'out') ?? 'out.png';
+  if (extname(out) === '') return `${out}.png`;
+  try {
+    formatFromPath(out);
+  } catch {
+    throw new MigeInputError(`cannot write "${basename(out)}": outputs are .png, .jpg / .jpeg or .webp`, '--out');
+  }
+  return out;
 }

@@ -7,6 +7,7 @@ export interface CliIo {
 export interface Command {
   name: string;
   summary: string;
-  help: string;
+  /** The --help text; a function gets the command's arguments (the flow commands show the --model's defaults). */
+  help: string | ((argv: readonly string[]) => string);
   run(argv: readonly string[], io: CliIo): Promise<void>;
 }

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MigeAbortError, MigeInputError } from '@mige/core';
+import { packageRoot } from '../model/assets.js';
 import { UsageError } from './args.js';
 import { composeCommand } from './commands/compose.js';
 import { convertCommand } from './commands/convert.js';
@@ -10,20 +12,17 @@ import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { trainCommand } from './commands/train.js';
 import type { CliIo, Command } from './io.js';
+import { JOBS_COMMANDS, loadJobsCommand } from './jobs-hook.js';
 
 export const COMMANDS: readonly Command[] = [generateCommand, editCommand, composeCommand, trainCommand, evalCommand, convertCommand, exportCommand, infoCommand];
 
-/** The package version: package.json is one level above dist/cli.js, two above src/cli/run.ts. */
+/** The package version, from its package.json (found from src/ or dist/ alike). */
 function version(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === '@mige/pipelines') return pkg.version ?? 'unknown';
-    } catch {
-      // not there: try the next level
-    }
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
-  return 'unknown';
 }
 
 const USAGE = `Usage: mige <command> [options]
@@ -32,6 +31,7 @@ MIGE.js: multimodal instruction-based image generation and editing.
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+${Object.entries(JOBS_COMMANDS).map(([name, summary]) => `  ${name.padEnd(10)} ${summary}`).join('\n')}
 
 Run "mige <command> --help" for a command's options.`;
 
@@ -54,13 +54,34 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     io.stdout.write(`${version()}\n`);
     return 0;
   }
+  if (Object.hasOwn(JOBS_COMMANDS, name)) {
+    const jobsCommand = await loadJobsCommand(name);
+    if (jobsCommand) return runCommand(jobsCommand, rest, io);
+    io.stderr.write(`mige ${name}: needs the @mige/jobs package (BullMQ workers over Redis), which is not installed here: npm install @mige/jobs\n`);
+    return 1;
+  }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
     io.stderr.write(`mige: unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
     return 2;
   }
+  return runCommand(command, rest, io);
+}
+
+/**
+ * Runs one command (its --help, or its work with one-line errors); returns the exit code: 0
+ * done, 1 bad input or failure, 2 bad usage (UsageError), 130 cancelled (MigeAbortError).
+ */
+export async function runCommand(command: Command, rest: readonly string[], io: CliIo): Promise<number> {
+  const { name } = command;
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(`${command.help}\n`);
+    try {
+      io.stdout.write(`${typeof command.help === 'function' ? command.help(rest) : command.help}\n`);
+    } catch (e) {
+      if (!(e instanceof MigeInputError)) throw e;
+      io.stderr.write(`mige ${name}: error: ${oneLine(e)}\n`);
+      return 1;
+    }
     return 0;
   }
   try {

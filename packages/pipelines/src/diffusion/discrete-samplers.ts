@@ -1,7 +1,7 @@
 import { checkAbort, tf, type Latents } from '@mige/core';
 import { ddpmSchedule, type DdpmSchedule } from './schedule.js';
 import type { DdimConfig, DdpmConfig, AsyncNoiseModel, SampleOptions, Sampler } from './sampler.js';
-import { checkRng, checkSampleInput, checkSteps, drawNoise, withEps, yieldToEventLoop } from './sampler-loop.js';
+import { checkRng, checkSampleInput, checkSteps, drawNoise, runStepHook, withEps, yieldToEventLoop } from './sampler-loop.js';
 
 /**
  * The training timesteps a `steps`-step sampler visits, ascending: IDDPM's
@@ -53,7 +53,7 @@ async function discreteLoop(
       x.dispose();
       x = next;
       try {
-        onStep?.({ index: i, total: ts.length, modelTime, x, denoised: x0 });
+        x = runStepHook(onStep, { index: i, total: ts.length, modelTime, x, denoised: x0 });
       } finally {
         x0.dispose();
       }

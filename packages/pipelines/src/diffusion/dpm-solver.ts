@@ -2,7 +2,7 @@ import { checkAbort, tf, type Latents } from '@mige/core';
 import { f32, torchLinspaceF32 } from './float32.js';
 import { NoiseScheduleVP } from './noise-schedule-vp.js';
 import type { DpmSolverConfig, AsyncNoiseModel, SampleOptions, Sampler } from './sampler.js';
-import { checkSampleInput, checkSteps, withEps, yieldToEventLoop } from './sampler-loop.js';
+import { checkSampleInput, checkSteps, runStepHook, withEps, yieldToEventLoop } from './sampler-loop.js';
 
 type Resolved = Required<DpmSolverConfig>;
 /** One past evaluation: continuous time and the data prediction x0 there. */
@@ -82,7 +82,7 @@ export class DpmSolverSampler implements Sampler {
         const next = tf.tidy(() => this.update(x, history.slice(-order), grid[i + 1] as number));
         x.dispose();
         x = next;
-        onStep?.({ index: i, total: steps, modelTime, x, denoised: x0 });
+        x = runStepHook(onStep, { index: i, total: steps, modelTime, x, denoised: x0 });
       }
       return x;
     } catch (e) {

@@ -14,6 +14,7 @@ export {
   type Sampler,
   type SamplerConfig,
   type SamplerStep,
+  type StepHook,
   type SkipType,
 } from './sampler.js';
 export { DpmSolverSampler } from './dpm-solver.js';

@@ -1,5 +1,5 @@
 import { MigeInputError, tf, type Latents, type Rng } from '@mige/core';
-import type { AsyncNoiseModel, SampleOptions } from './sampler.js';
+import type { AsyncNoiseModel, SampleOptions, SamplerStep, StepHook } from './sampler.js';
 
 /** Most sampling steps any sampler takes: the discrete schedule has 1000. */
 export const MAX_STEPS = 1000;
@@ -71,4 +71,23 @@ export function checkRng(rng: Rng | Rng[] | undefined, batch: number, where: str
   if (rng === undefined) throw new MigeInputError('this sampler is stochastic and needs options.rng (an Rng, or one per batch row)', `${where}.rng`);
   if (Array.isArray(rng) && rng.length !== batch) throw new MigeInputError(`got ${rng.length} generators for a batch of ${batch} rows`, `${where}.rng`);
   return rng;
+}
+
+/**
+ * Runs the step hook and returns the sample the loop continues from: `step.x`, or the tensor the
+ * hook returned (checked against x's shape and dtype), in which case `step.x` is disposed. A
+ * non-tensor return value changes nothing.
+ */
+export function runStepHook(hook: StepHook | undefined, step: SamplerStep): Latents {
+  const out: unknown = hook?.(step);
+  const { x } = step;
+  // Only a tensor replaces x (plain JS hooks may return other values by accident).
+  if (!(out instanceof tf.Tensor) || out === x) return x;
+  if (out.shape.join() !== x.shape.join() || out.dtype !== x.dtype) {
+    const got = `${out.dtype} [${out.shape.join(', ')}]`;
+    out.dispose();
+    throw new MigeInputError(`the step callback returned ${got}; replacement latents must be ${x.dtype} [${x.shape.join(', ')}]`, `step ${step.index + 1}`);
+  }
+  x.dispose();
+  return out as Latents;
 }

@@ -31,10 +31,17 @@ export interface SamplerStep {
   denoised: Latents;
 }
 
+/**
+ * Called after every step. Returning a tensor replaces the sample x: the loop goes on from it
+ * (same shape and dtype as x; the sampler takes ownership and disposes it later, so return a new
+ * tensor, e.g. `tf.mul(s.x, 0.9)`). Returning nothing (or `s.x`) changes nothing.
+ */
+export type StepHook = (s: SamplerStep) => Latents | void;
+
 export interface SampleOptions {
   /** Number of network calls, 1 … 1000. */
   steps: number;
-  onStep?: (s: SamplerStep) => void;
+  onStep?: StepHook;
   signal?: AbortSignal;
   /**
    * Randomness for the stochastic samplers (DDIM with eta > 0, DDPM): one generator for the
@@ -103,7 +110,7 @@ export function createSampler(config: SamplerConfig): Sampler {
   const where = 'SamplerConfig';
   if (typeof config !== 'object' || config === null) throw new MigeInputError('sampler config must be an object', where);
   const type = (config as { type?: unknown }).type;
-  if (typeof type !== 'string' || !(type in OPTIONS)) {
+  if (typeof type !== 'string' || !Object.hasOwn(OPTIONS, type)) {
     throw new MigeInputError(`unknown sampler type ${JSON.stringify(type)}; expected 'dpm-solver', 'ddim' or 'ddpm'`, `${where}.type`);
   }
   const known = OPTIONS[type as SamplerConfig['type']];

@@ -1,5 +1,5 @@
 import type { GuidanceScales, GuidanceType, SamplerConfig } from '../diffusion/index.js';
-import { samplingDefaults, type MigeModel } from '../model/index.js';
+import { samplingDefaults, type MigeModel, type SamplingDefaults } from '../model/index.js';
 import type { FlowName } from './types.js';
 
 export interface FlowDefaults {
@@ -23,9 +23,14 @@ export const FLOW_DEFAULTS: Readonly<Record<FlowName, Readonly<FlowDefaults>>> =
   compose: Object.freeze({ guidance: 'edit', steps: 60, scales: { y: 5, s: 1 }, sampler: REFERENCE_SAMPLER }),
 });
 
+/** A flow's defaults from a model's sampling defaults (sampling.json) over the reference's. */
+export function flowDefaultsOf(sampling: SamplingDefaults, flow: FlowName): FlowDefaults {
+  const d = FLOW_DEFAULTS[flow];
+  const own = sampling[flow] ?? {};
+  return { guidance: d.guidance, steps: own.steps ?? d.steps, scales: { ...d.scales, ...own.scales }, sampler: own.sampler ?? d.sampler };
+}
+
 /** A flow's defaults for `model`: its own (sampling.json) over the reference's. */
 export function modelFlowDefaults(model: MigeModel, flow: FlowName): FlowDefaults {
-  const d = FLOW_DEFAULTS[flow];
-  const own = samplingDefaults(model)[flow] ?? {};
-  return { guidance: d.guidance, steps: own.steps ?? d.steps, scales: { ...d.scales, ...own.scales }, sampler: own.sampler ?? d.sampler };
+  return flowDefaultsOf(samplingDefaults(model), flow);
 }

@@ -1,6 +1,6 @@
 import { tf, type DiffusionBackbone, type Rng, type Latents, type TokenMask, type TokenSequence } from '@mige/core';
 import type { FlowEngine } from './engine.js';
-import { createSampler, epsFromOutput, GUIDANCE_BRANCHES, guidedNoiseModel, type GuidanceScales, type GuidanceType, type Prediction, type SamplerConfig, type SamplerStep } from '../diffusion/index.js';
+import { createSampler, epsFromOutput, GUIDANCE_BRANCHES, guidedNoiseModel, type GuidanceScales, type GuidanceType, type Prediction, type SamplerConfig, type StepHook } from '../diffusion/index.js';
 
 export interface DenoiseInput {
   backbone: DiffusionBackbone;
@@ -14,7 +14,8 @@ export interface DenoiseInput {
   scales: GuidanceScales;
   sampler: SamplerConfig;
   steps: number;
-  onStep?: (s: SamplerStep) => void;
+  /** After every step; a returned tensor replaces the sample (see StepHook). */
+  onStep?: StepHook;
   signal?: AbortSignal;
   /** One generator per item for stochastic samplers (DDPM, DDIM with eta > 0). */
   rngs?: Rng[];

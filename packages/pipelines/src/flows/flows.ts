@@ -2,9 +2,9 @@ import { assertRgbImage, MigeInputError, type RgbImage } from '@mige/core';
 import { countPlaceholders } from '@mige/encoder';
 import type { MigeModel } from '../model/index.js';
 import { placeSourceInInstruction } from './edit-instruction.js';
-import type { InstructionImage } from './prepare.js';
+import type { FlowItem, InstructionImage } from './prepare.js';
 import { expandItems, resolveOptions, runFlow } from './run-flow.js';
-import type { ComposeRequest, EditRequest, FlowOptions, FlowResult, GenerateRequest } from './types.js';
+import type { ComposeRequest, EditRequest, FlowName, FlowOptions, FlowResult, GenerateRequest } from './types.js';
 
 function asList<R>(request: R | readonly R[], flow: string): readonly R[] {
   const list = Array.isArray(request) ? (request as readonly R[]) : [request as R];
@@ -28,8 +28,15 @@ function checkPlaceholders(text: string, expected: number, what: string, where: 
   if (n !== expected) throw new MigeInputError(`the instruction has ${n} <imagehere> but ${what}`, where);
 }
 
-/** Subject-driven generation: zero conditional input, guidance "subject" (2 branches). */
-export async function generate(model: MigeModel, request: GenerateRequest | readonly GenerateRequest[], options: FlowOptions = {}): Promise<FlowResult> {
+/** A flow call checked and expanded: its resolved options and one item per image to make. */
+export interface FlowPlan {
+  flow: FlowName;
+  opts: ReturnType<typeof resolveOptions>;
+  items: FlowItem[];
+}
+
+/** Checks a generate call and expands it into items (what `generate` runs). */
+export function planGenerate(model: MigeModel, request: GenerateRequest | readonly GenerateRequest[], options: FlowOptions = {}): FlowPlan {
   const opts = resolveOptions(model, 'generate', options);
   const list = asList(request, 'generate');
   const items = expandItems(list, opts.numImages, opts.seed, (r) => {
@@ -40,11 +47,11 @@ export async function generate(model: MigeModel, request: GenerateRequest | read
     checkPlaceholders(text, images.length, `${images.length} image(s) were given`, where);
     return { text, task: 'subject', images: images.map((image): InstructionImage => ({ image, fit: 'pad' })), source: null };
   });
-  return runFlow(model, 'generate', items, options, opts);
+  return { flow: 'generate', opts, items };
 }
 
-/** Instruction-based editing: the source is the conditional input and the instruction's image; guidance "edit" (3 branches). */
-export async function edit(model: MigeModel, request: EditRequest | readonly EditRequest[], options: FlowOptions = {}): Promise<FlowResult> {
+/** Checks an edit call and expands it into items (what `edit` runs). */
+export function planEdit(model: MigeModel, request: EditRequest | readonly EditRequest[], options: FlowOptions = {}): FlowPlan {
   const opts = resolveOptions(model, 'edit', options);
   const list = asList(request, 'edit');
   const items = expandItems(list, opts.numImages, opts.seed, (r) => {
@@ -54,11 +61,11 @@ export async function edit(model: MigeModel, request: EditRequest | readonly Edi
     checkPlaceholders(text, 1, 'an edit instruction refers to its source image once', where);
     return { text, task: 'edit', images: [{ image: source, fit: 'crop', isSource: true }], source };
   });
-  return runFlow(model, 'edit', items, options, opts);
+  return { flow: 'edit', opts, items };
 }
 
-/** Instruction-based subject-driven editing (add / replace): source latent as conditional input, subjects in the instruction. */
-export async function compose(model: MigeModel, request: ComposeRequest | readonly ComposeRequest[], options: FlowOptions = {}): Promise<FlowResult> {
+/** Checks a compose call and expands it into items (what `compose` runs). */
+export function planCompose(model: MigeModel, request: ComposeRequest | readonly ComposeRequest[], options: FlowOptions = {}): FlowPlan {
   const opts = resolveOptions(model, 'compose', options);
   const list = asList(request, 'compose');
   const items = expandItems(list, opts.numImages, opts.seed, (r) => {
@@ -76,5 +83,24 @@ export async function compose(model: MigeModel, request: ComposeRequest | readon
     images.splice(slot, 0, { image: source, fit: 'crop', isSource: true });
     return { text, task: 'compose', images, source };
   });
-  return runFlow(model, 'compose', items, options, opts);
+  return { flow: 'compose', opts, items };
+}
+
+function run(model: MigeModel, plan: FlowPlan, options: FlowOptions): Promise<FlowResult> {
+  return runFlow(model, plan.flow, plan.items, options, plan.opts);
+}
+
+/** Subject-driven generation: zero conditional input, guidance "subject" (2 branches). */
+export async function generate(model: MigeModel, request: GenerateRequest | readonly GenerateRequest[], options: FlowOptions = {}): Promise<FlowResult> {
+  return run(model, planGenerate(model, request, options), options);
+}
+
+/** Instruction-based editing: the source is the conditional input and the instruction's image; guidance "edit" (3 branches). */
+export async function edit(model: MigeModel, request: EditRequest | readonly EditRequest[], options: FlowOptions = {}): Promise<FlowResult> {
+  return run(model, planEdit(model, request, options), options);
+}
+
+/** Instruction-based subject-driven editing (add / replace): source latent as conditional input, subjects in the instruction. */
+export async function compose(model: MigeModel, request: ComposeRequest | readonly ComposeRequest[], options: FlowOptions = {}): Promise<FlowResult> {
+  return run(model, planCompose(model, request, options), options);
 }

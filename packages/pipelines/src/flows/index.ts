@@ -1,6 +1,6 @@
 /** Inference flows: subject-driven generation, instruction-based editing, compositional editing. */
 export { generate, edit, compose } from './flows.js';
-export { FLOW_DEFAULTS, modelFlowDefaults, REFERENCE_SAMPLER, type FlowDefaults } from './defaults.js';
+export { FLOW_DEFAULTS, flowDefaultsOf, modelFlowDefaults, REFERENCE_SAMPLER, type FlowDefaults } from './defaults.js';
 export { placeSourceInInstruction, SOURCE_PHRASES } from './edit-instruction.js';
 export { resizeWithPadding } from './image-fit.js';
 export { denoise, type DenoiseInput } from './denoise.js';

@@ -1,4 +1,4 @@
-import type { ImageBatch, RgbImage } from '@mige/core';
+import type { ImageBatch, Latents, RgbImage } from '@mige/core';
 import type { GuidanceScales, GuidanceType, SamplerConfig } from '../diffusion/index.js';
 import type { FlowEngine } from './engine.js';
 
@@ -9,6 +9,27 @@ import type { LatentMode } from '../model/index.js';
 
 /** Called after every solver step; `preview` (the current x0 prediction, decoded) arrives every `previewEvery` steps. */
 export type StepCallback = (step: number, total: number, preview?: RgbImage[]) => void;
+
+/** What `onStepEnd` sees after each solver step. */
+export interface StepEnd {
+  /** 1-based step number. */
+  step: number;
+  total: number;
+  /** The model time of this step's network call (999 … 0 on the discrete scale). */
+  t: number;
+  /**
+   * The sample after this step [N, C, h, w] (scaled latents, one row per image of the call):
+   * valid during the callback only (clone it to keep it).
+   */
+  latents: Latents;
+}
+
+/**
+ * Sees the latents after each step and may replace them: return a new tensor of the same shape
+ * (the flow takes ownership and disposes it), e.g. `tf.mul(latents, 0.9)`, and sampling goes on
+ * from it; return nothing to leave them. The result is as deterministic as the callback.
+ */
+export type StepEndCallback = (s: StepEnd) => Latents | void;
 
 export interface FlowOptions {
   /** Solver steps (reference: 50 for generate, 60 for edit / compose). */
@@ -26,8 +47,19 @@ export interface FlowOptions {
    * `scales`); one of another type replaces the default.
    */
   sampler?: SamplerConfig;
-  latents?: LatentMode;
+  /**
+   * How reference and source images become latents: 'sample' (mean + std·ε from each image's
+   * seed, as MIGE does; the default) or 'mean'. (This option was called `latents` before.)
+   */
+  referenceLatents?: LatentMode;
+  /**
+   * The initial noise x_T [N, C, h, w] (scaled latents) for the call's N images (requests in
+   * order, numImages each), instead of drawing it from each image's seed. The caller keeps it.
+   */
+  latents?: Latents;
   onStep?: StepCallback;
+  /** After every step: sees the latents and may replace them (see StepEndCallback). */
+  onStepEnd?: StepEndCallback;
   /** Decode a preview every this many steps (0 = never; a preview costs one VAE decode). */
   previewEvery?: number;
   signal?: AbortSignal;
@@ -83,7 +115,9 @@ export interface GenerationParams {
   scales: GuidanceScales;
   sampler: SamplerConfig;
   size: number;
-  latents: LatentMode;
+  referenceLatents: LatentMode;
+  /** 'given' when the call passed its own initial latents (x_T did not come from `seed`). */
+  initialLatents?: 'given';
   backend: string;
   /** The engine that ran the networks ('tfjs', 'onnx'). */
   engine?: string;

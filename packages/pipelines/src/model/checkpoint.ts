@@ -1,12 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MigeInputError, nn, SafetensorsReader, tf, writeSafetensors, writableFromTensors, writeTextFileAtomic } from '@mige/core';
 import { T5Tokenizer } from '@mige/encoder';
 import { createFolderAtomic } from './atomic-files.js';
+import { checkFile, MAX_TOKENIZER_BYTES, readJsonFile } from './json-file.js';
 import { parseMigeConfig } from './config-json.js';
 import type { MigeConfig } from './config.js';
 import { MigeModel, T5_TIED_ALIAS } from './mige-model.js';
 import { readSamplingFile, writeSamplingFile } from './sampling.js';
+import { checkWeights, streamWeights, type ModelWeights } from './weights.js';
 
 /**
  * The MIGE.js model folder: `config.json` ({ format, version, config }), `model.safetensors`
@@ -38,9 +40,17 @@ export function writeModelConfig(dir: string, config: Readonly<MigeConfig>): voi
 function writeFiles(model: MigeModel, dir: string): void {
   const tensors = writableFromTensors(modelTensors(model));
   writeSafetensors(join(dir, MODEL_FILES.weights), tensors, { format: MODEL_FORMAT, name: model.config.name });
+  writeModelDescription(model, dir);
+}
+
+/**
+ * A model folder's files other than its weights: tokenizer.json, sampling.json (when the model
+ * has sampling defaults) and config.json, last: a folder whose config.json is new has all its
+ * new files.
+ */
+export function writeModelDescription(model: MigeModel, dir: string): void {
   writeTextFileAtomic(join(dir, MODEL_FILES.tokenizer), JSON.stringify(model.tokenizer.json));
   writeSamplingFile(model, dir);
-  // config.json last: a folder whose config.json is new has all its new files.
   writeModelConfig(dir, model.config);
 }
 
@@ -65,14 +75,6 @@ export interface LoadModelOptions {
   tokenizer?: T5Tokenizer | string;
 }
 
-function readJsonFile(path: string, what: string): unknown {
-  if (!existsSync(path)) throw new MigeInputError(`not found: ${what}`, path);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new MigeInputError(`is not valid JSON (${(error as Error).message})`, path);
-  }
-}
 
 /** A model folder's config.json → its MigeConfig (format, version and every field checked). */
 export function readModelConfig(path: string): MigeConfig {
@@ -85,8 +87,9 @@ export function readModelConfig(path: string): MigeConfig {
   return parseMigeConfig(o.config, path);
 }
 
-function readTokenizer(path: string): T5Tokenizer {
-  if (!existsSync(path)) throw new MigeInputError('not found: the model needs its tokenizer (tokenizer.json or spiece.model)', path);
+/** tokenizer.json or spiece.model. */
+export function readTokenizer(path: string): T5Tokenizer {
+  checkFile(path, 'the model needs its tokenizer (tokenizer.json or spiece.model)', MAX_TOKENIZER_BYTES);
   return path.endsWith('.model') ? T5Tokenizer.fromSentencePieceModel(path) : T5Tokenizer.fromTokenizerJson(path);
 }
 
@@ -106,19 +109,55 @@ export function describeWeightProblems(report: nn.LoadReport): string {
   return parts.join('; ');
 }
 
-/** Fills a freshly built model (and its VAE, from `vae.*`) from one reader; throws on any problem. */
-export function loadModelWeights(model: MigeModel, reader: nn.TensorReader, where: string): void {
-  const main = nn.renameKeys(reader, (k) => (k.startsWith(VAE_PREFIX) ? undefined : k));
-  const vae = nn.renameKeys(reader, (k) => (k.startsWith(VAE_PREFIX) ? k.slice(VAE_PREFIX.length) : undefined));
-  const a = model.loadStateDict(main, { strict: false, source: where });
-  const b = model.vae.loadStateDict(vae, { strict: false, source: where });
-  const prefixed = (names: string[]) => names.map((n) => VAE_PREFIX + n);
-  const report: nn.LoadReport = {
-    missing: [...a.missing, ...prefixed(b.missing)],
-    unexpected: [...a.unexpected, ...prefixed(b.unexpected)],
-    mismatched: [...a.mismatched, ...b.mismatched.map((m) => ({ ...m, key: VAE_PREFIX + m.key }))],
+/** A model folder's one reader split into MIGE's tensors and the VAE's (`vae.*`, prefix removed). */
+function splitModelReader(reader: nn.TensorReader): { mige: nn.TensorReader; vae: nn.TensorReader } {
+  return {
+    mige: nn.renameKeys(reader, (k) => (k.startsWith(VAE_PREFIX) ? undefined : k)),
+    vae: nn.renameKeys(reader, (k) => (k.startsWith(VAE_PREFIX) ? k.slice(VAE_PREFIX.length) : undefined)),
   };
-  if (report.missing.length + report.unexpected.length + report.mismatched.length > 0) throw new MigeInputError(describeWeightProblems(report), where);
+}
+
+/** Fills a freshly built model (and its VAE, from `vae.*`) from one reader; throws on any problem, before changing anything. */
+export function loadModelWeights(model: MigeModel, reader: nn.TensorReader, where: string): void {
+  const { mige, vae } = splitModelReader(reader);
+  const planned = checkWeights(model, mige, vae, where, VAE_PREFIX);
+  model.loadStateDict(planned, { strict: false, source: where });
+  model.vae.loadStateDict(vae, { strict: false, source: where });
+}
+
+/**
+ * A MIGE.js model folder (or bare model.safetensors) as a weights source for the ONNX export,
+ * without loading it: its config and tokenizer, a skeleton model (buffers loaded) and the
+ * weights, read from the file one tensor at a time. Close the weights when done.
+ */
+export function openModelFolderWeights(path: string, options: LoadModelOptions = {}): { skeleton: MigeModel; weights: ModelWeights } {
+  const { config, tokenizer, weights: file } = modelFolderFiles(path, options);
+  const skeleton = MigeModel.skeleton(config, tokenizer);
+  const reader = SafetensorsReader.open(file);
+  const { mige, vae } = splitModelReader(reader);
+  try {
+    if (file !== path) readSamplingFile(skeleton, path);
+  } catch (error) {
+    reader.close();
+    throw error;
+  }
+  return { skeleton, weights: streamWeights(skeleton, mige, vae, file, () => reader.close()) };
+}
+
+/** The config, tokenizer and weights file of a model folder, or of a bare .safetensors with options.config. */
+function modelFolderFiles(path: string, options: LoadModelOptions): { config: MigeConfig; tokenizer: T5Tokenizer | undefined; weights: string } {
+  if (!existsSync(path)) throw new MigeInputError('no such model folder or file', path);
+  if (statSync(path).isDirectory()) {
+    const weights = join(path, MODEL_FILES.weights);
+    const config = readModelConfig(join(path, MODEL_FILES.config));
+    const tokenizer = readTokenizer(join(path, MODEL_FILES.tokenizer));
+    // A folder holding only its ONNX export (mige convert --onnx) runs through loadOnnxModel.
+    const onnxOnly = existsSync(join(path, 'onnx', 'manifest.json')) ? ' (it holds only an ONNX export: load it with loadOnnxModel, as the flow commands do)' : '';
+    checkFile(weights, `the model folder's ${MODEL_FILES.weights}`, Number.MAX_SAFE_INTEGER, `the model folder has no ${MODEL_FILES.weights}${onnxOnly}`);
+    return { config, tokenizer, weights };
+  }
+  if (!options.config) throw new MigeInputError('a bare weights file needs options.config (or load the model folder)', path);
+  return { config: options.config, tokenizer: typeof options.tokenizer === 'string' ? readTokenizer(options.tokenizer) : options.tokenizer, weights: path };
 }
 
 /**
@@ -128,21 +167,7 @@ export function loadModelWeights(model: MigeModel, reader: nn.TensorReader, wher
  * ones: the name and both shapes).
  */
 export function loadModel(path: string, options: LoadModelOptions = {}): MigeModel {
-  if (!existsSync(path)) throw new MigeInputError('no such model folder or file', path);
-  let config: MigeConfig;
-  let tokenizer: T5Tokenizer | undefined;
-  let weights: string;
-  if (statSync(path).isDirectory()) {
-    config = readModelConfig(join(path, MODEL_FILES.config));
-    tokenizer = readTokenizer(join(path, MODEL_FILES.tokenizer));
-    weights = join(path, MODEL_FILES.weights);
-    if (!existsSync(weights)) throw new MigeInputError(`not found: the model folder has no ${MODEL_FILES.weights}`, weights);
-  } else {
-    if (!options.config) throw new MigeInputError('a bare weights file needs options.config (or load the model folder)', path);
-    config = options.config;
-    tokenizer = typeof options.tokenizer === 'string' ? readTokenizer(options.tokenizer) : options.tokenizer;
-    weights = path;
-  }
+  const { config, tokenizer, weights } = modelFolderFiles(path, options);
   const reader = SafetensorsReader.open(weights);
   try {
     const model = MigeModel.build(config, tokenizer, false);

@@ -3,6 +3,7 @@ import type { DitConfig } from '@mige/dit';
 import type { EvaViTConfig, MigeEncoderConfig, QFormerConfig, T5EncoderConfig } from '@mige/encoder';
 import type { FfmConfig } from '@mige/fusion';
 import type { AutoencoderKLConfig } from '@mige/vae';
+import { backboneTypes, isDitConfig, type BackboneConfig } from './backbones.js';
 import { validateMigeConfig, type MigeConfig } from './config.js';
 
 /**
@@ -40,8 +41,8 @@ const VAE: SchemaOf<AutoencoderKLConfig> = {
 };
 /** `fusion` is a union on `type`; its schema is picked after reading the type. */
 const FUSION_BY_TYPE: Record<string, Schema> = { ffm: { type: 'string', ffm: { object: FFM } }, none: { type: 'string' } };
-const TOP: Omit<SchemaOf<MigeConfig>, 'fusion' | 'prediction'> = {
-  name: 'string', imageSize: 'number', encoder: { object: ENCODER }, backbone: { object: BACKBONE }, vae: { object: VAE }, frozen: { array: 'string' },
+const TOP: Omit<SchemaOf<MigeConfig>, 'fusion' | 'prediction' | 'backbone'> = {
+  name: 'string', imageSize: 'number', encoder: { object: ENCODER }, vae: { object: VAE }, frozen: { array: 'string' },
 };
 
 function describe(v: unknown): string {
@@ -64,31 +65,46 @@ function readField(field: Field, v: unknown, path: string, where: string): unkno
   return isObject(v) ? readObject(field.object, v, path, where) : fail('an object');
 }
 
+/** Own keys only: `toString` or `constructor` in a config.json are unknown fields, not inherited ones. */
 function readObject(schema: Schema, o: Record<string, unknown>, path: string, where: string): Record<string, unknown> {
-  for (const k of Object.keys(o)) if (!(k in schema)) throw new MigeInputError(`${path}.${k} is not a known field`, where);
+  for (const k of Object.keys(o)) if (!Object.hasOwn(schema, k)) throw new MigeInputError(`${path}.${k} is not a known field`, where);
   const out: Record<string, unknown> = {};
   for (const [k, field] of Object.entries(schema)) {
-    if (!(k in o)) throw new MigeInputError(`${path}.${k} is missing`, where);
+    if (!Object.hasOwn(o, k)) throw new MigeInputError(`${path}.${k} is missing`, where);
     out[k] = readField(field, o[k], `${path}.${k}`, where);
   }
   return out;
+}
+
+/**
+ * A DiT's backbone section field by field; a type added with registerBackbone as its JSON
+ * object (validateMigeConfig then checks the base fields and the type's own validate).
+ */
+function readBackbone(v: unknown, path: string, where: string): unknown {
+  if (v === undefined) throw new MigeInputError(`${path} is missing`, where);
+  if (!isObject(v)) throw new MigeInputError(`${path} must be an object, got ${describe(v)}`, where);
+  if (typeof v.type === 'string' && !isDitConfig(v as unknown as BackboneConfig) && backboneTypes().includes(v.type)) return { ...v };
+  return readObject(BACKBONE, v, path, where);
 }
 
 /** JSON (parsed) → a validated MigeConfig; errors name the field's path (`config.…`) and `where` (the file). */
 export function parseMigeConfig(json: unknown, where: string): MigeConfig {
   const path = 'config';
   if (!isObject(json)) throw new MigeInputError(`${path} must be an object, got ${describe(json)}`, where);
-  const { fusion, prediction, ...rest } = json;
+  const { fusion, prediction, backbone, ...rest } = json;
   // Optional: model folders from before it existed are ε models.
   if (prediction !== undefined && prediction !== 'epsilon' && prediction !== 'v') {
     throw new MigeInputError(`${path}.prediction must be "epsilon" or "v", got ${JSON.stringify(prediction)}`, where);
   }
   if (fusion === undefined) throw new MigeInputError(`${path}.fusion is missing`, where);
   if (!isObject(fusion)) throw new MigeInputError(`${path}.fusion must be an object, got ${describe(fusion)}`, where);
-  const schema = typeof fusion.type === 'string' ? FUSION_BY_TYPE[fusion.type] : undefined;
+  const schema = typeof fusion.type === 'string' && Object.hasOwn(FUSION_BY_TYPE, fusion.type) ? FUSION_BY_TYPE[fusion.type] : undefined;
   if (!schema) throw new MigeInputError(`${path}.fusion.type must be "ffm" or "none", got ${JSON.stringify(fusion.type)}`, where);
   const config = {
-    ...readObject(TOP, rest, path, where), fusion: readObject(schema, fusion, `${path}.fusion`, where), ...(prediction === undefined ? {} : { prediction }),
+    ...readObject(TOP, rest, path, where),
+    backbone: readBackbone(backbone, `${path}.backbone`, where),
+    fusion: readObject(schema, fusion, `${path}.fusion`, where),
+    ...(prediction === undefined ? {} : { prediction }),
   } as unknown as MigeConfig;
   validateMigeConfig(config, where);
   return config;

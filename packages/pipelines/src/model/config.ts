@@ -1,9 +1,11 @@
 import { MigeInputError } from '@mige/core';
 import type { Prediction } from '../diffusion/index.js';
-import { MIGE_TINY as MIGE_TINY_DIT, MIGE_XL_2, validateConfig as validateDitConfig, type DitConfig } from '@mige/dit';
+import { validateBackboneConfig, type BackboneConfig } from './backbones.js';
+import { MIGE_TINY as MIGE_TINY_DIT, MIGE_XL_2 } from '@mige/dit';
 import { EVA_VIT_TINY, MIGE_ENCODER, QFORMER_TINY, T5_TINY, type MigeEncoderConfig } from '@mige/encoder';
 import { FFM_MIGE, validateFfmConfig, type FusionConfig } from '@mige/fusion';
 import { downsampleFactor, SD_VAE_FT_EMA, SD_VAE_TINY, validateVaeConfig, type AutoencoderKLConfig } from '@mige/vae';
+import { checkConfigBounds } from './config-bounds.js';
 
 /** The whole MIGE model's sizes: plain data, as saved in a model folder's config.json. */
 export interface MigeConfig {
@@ -12,8 +14,8 @@ export interface MigeConfig {
   imageSize: number;
   encoder: MigeEncoderConfig;
   fusion: FusionConfig;
-  /** Any backbone type; its `inputSize` is the latent side. */
-  backbone: DitConfig;
+  /** A DiT (@mige/dit) or a backbone type added with registerBackbone; its `inputSize` is the latent side. */
+  backbone: BackboneConfig;
   vae: AutoencoderKLConfig;
   /** Parameter-name prefixes that never train (reference: ['visual_encoder.']). */
   frozen: string[];
@@ -54,6 +56,14 @@ export const MIGE_TINY: Readonly<MigeConfig> = Object.freeze({
 export const MIGE_PRESETS = Object.freeze({ 'mige-xl': MIGE_XL, 'mige-tiny': MIGE_TINY });
 export type MigePresetName = keyof typeof MIGE_PRESETS;
 
+/**
+ * Whether `name` is a preset: an own key of MIGE_PRESETS, so `constructor`, `toString` or
+ * `__proto__` (which `in` finds on every object) are not presets but folder names.
+ */
+export function isMigePresetName(name: string): name is MigePresetName {
+  return Object.hasOwn(MIGE_PRESETS, name);
+}
+
 /** Latent side: imageSize / the VAE's downsample factor. */
 export function latentSizeOf(c: Readonly<MigeConfig>): number {
   return c.imageSize / downsampleFactor(c.vae);
@@ -71,6 +81,8 @@ export function validateMigeConfig(c: Readonly<MigeConfig>, where = 'MigeConfig'
   if (typeof c.name !== 'string' || c.name.length === 0) fail('name must be a non-empty string');
   if (!Number.isInteger(c.imageSize) || c.imageSize <= 0) fail(`imageSize must be a positive integer, got ${c.imageSize}`);
   if (!Array.isArray(c.frozen) || c.frozen.some((p) => typeof p !== 'string' || p.length === 0)) fail('frozen must be a list of non-empty name prefixes');
+  // Every dimension and the products that decide memory, before the components' own rules.
+  checkConfigBounds(c, where);
   // Component validators name the field; the prefix says which component it belongs to.
   const inner = (part: string, check: () => void): void => {
     try {
@@ -81,7 +93,7 @@ export function validateMigeConfig(c: Readonly<MigeConfig>, where = 'MigeConfig'
       throw e;
     }
   };
-  inner('backbone', () => validateDitConfig(c.backbone));
+  inner('backbone', () => validateBackboneConfig(c.backbone));
   inner('vae', () => validateVaeConfig(c.vae));
   if (c.fusion.type === 'ffm') {
     const { ffm } = c.fusion;

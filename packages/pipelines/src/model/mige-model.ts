@@ -1,10 +1,11 @@
 import { MigeInputError, nn, type DiffusionBackbone, type FeatureFusion, type tf } from '@mige/core';
-import { createBackbone } from '@mige/dit';
 import { lavisQFormerKey, MigeInstructionEncoder, tiedT5Embeddings, type T5Tokenizer } from '@mige/encoder';
 import { createFusion } from '@mige/fusion';
 import { createAutoencoderKL, type AutoencoderKL } from '@mige/vae';
 import { tinyTokenizer } from './assets.js';
+import { buildBackbone } from './backbones.js';
 import { latentSizeOf, validateMigeConfig, type MigeConfig } from './config.js';
+import { checkTokenizerFits } from './config-bounds.js';
 
 /** Where MIGE keeps the FFM inside its model (`self.FFM = FFM()`). */
 export const FFM_PREFIX = 'FFM.';
@@ -60,16 +61,26 @@ export class MigeModel {
   }
 
   /**
+   * The model's module tree with shape-only parameters (nn.withoutWeights) and real buffers: what
+   * the ONNX export needs to emit the graphs when the weights are streamed from checkpoint files
+   * (official sizes: T5-XXL alone is 19 GB). It cannot run in TF.js; `hasWeights()` is false.
+   */
+  static skeleton(config: Readonly<MigeConfig>, tokenizer?: T5Tokenizer): MigeModel {
+    return nn.withoutWeights(() => MigeModel.build(config, tokenizer, false));
+  }
+
+  /**
    * Builds the components; `init` false gives zero-filled weights fast (nn.withoutInit), for
    * loading right after. Frozen parameters are marked non-trainable.
    */
   static build(config: Readonly<MigeConfig>, tokenizer: T5Tokenizer | undefined, init: boolean): MigeModel {
     validateMigeConfig(config, `MigeConfig ${JSON.stringify(config.name)}`);
     const tok = tokenizer ?? defaultTokenizer(config);
+    checkTokenizerFits(tok, config.encoder.t5.vocabSize, `MigeConfig ${JSON.stringify(config.name)}`);
     const make = (): MigeModel => {
       const encoder = new MigeInstructionEncoder(tok, config.encoder);
       const fusion = createFusion(config.fusion);
-      const backbone = createBackbone(config.backbone);
+      const backbone = buildBackbone(config.backbone);
       const vae = createAutoencoderKL(config.vae, { init });
       return new MigeModel(Object.freeze(structuredClone(config) as MigeConfig), tok, encoder, fusion, backbone, vae);
     };
@@ -116,8 +127,20 @@ export class MigeModel {
    * any missing, unexpected or misshapen tensor throws before anything changes.
    */
   loadStateDict(source: nn.StateDict | nn.TensorReader, options: MigeLoadOptions = {}): nn.LoadReport {
+    const { reader, report } = this.planLoad(source);
+    const bad = report.missing.length + report.unexpected.length + report.mismatched.length;
+    if ((options.strict ?? true) && bad > 0) throw new MigeInputError(nn.describeLoadReport(report), options.source ?? 'MigeModel.loadStateDict');
+    this.loadPlanned(reader, options.source ?? 'MigeModel.loadStateDict');
+    return report;
+  }
+
+  /**
+   * What loadStateDict would do, reading nothing: `source` under the model's own names (the tied T5
+   * alias and the Q-Former's text path handled), only the tensors that fit (unexpected and
+   * misshapen ones left out), and the report.
+   */
+  planLoad(source: nn.StateDict | nn.TensorReader): { reader: nn.TensorReader; report: nn.LoadReport } {
     const src = nn.renameKeys(tiedT5Embeddings(source, 't5_model.'), lavisQFormerKey);
-    const encoderKeys = new Set(this.encoder.module.stateDict().keys());
     const own = this.stateDict();
     own.delete(T5_TIED_ALIAS); // loads through t5_model.shared.weight
     const report: nn.LoadReport = { missing: [], unexpected: [], mismatched: [] };
@@ -134,16 +157,29 @@ export class MigeModel {
         }
       }
     }
-    const bad = report.missing.length + report.unexpected.length + report.mismatched.length;
-    if ((options.strict ?? true) && bad > 0) throw new MigeInputError(nn.describeLoadReport(report), options.source ?? 'MigeModel.loadStateDict');
-
     const skip = new Set([...report.unexpected, ...report.mismatched.map((m) => m.key)]);
-    const part = (accept: (k: string) => string | undefined): nn.TensorReader => nn.renameKeys(src, (k) => (skip.has(k) ? undefined : accept(k)));
-    const partOptions = { strict: false, source: options.source ?? 'MigeModel.loadStateDict' };
+    return { reader: nn.renameKeys(src, (k) => (skip.has(k) ? undefined : k)), report };
+  }
+
+  /** Copies a planned reader's tensors (official names, all known and well shaped) into the components. */
+  private loadPlanned(reader: nn.TensorReader, source: string): void {
+    const encoderKeys = new Set(this.encoder.module.stateDict().keys());
+    const part = (accept: (k: string) => string | undefined): nn.TensorReader => nn.renameKeys(reader, accept);
+    const partOptions = { strict: false, source };
     this.encoder.module.loadStateDict(part((k) => (encoderKeys.has(k) ? k : undefined)), partOptions);
     this.fusion.module?.loadStateDict(part((k) => (k.startsWith(FFM_PREFIX) ? k.slice(FFM_PREFIX.length) : undefined)), partOptions);
     this.backbone.module.loadStateDict(part((k) => (encoderKeys.has(k) || k.startsWith(FFM_PREFIX) ? undefined : k)), partOptions);
-    return report;
+  }
+
+  /** Names of the model's buffers (saved, never trained: the DiT's pos_embed and null caption), VAE excluded. */
+  bufferNames(): Set<string> {
+    const params = new Set(this.namedParameters().map(([n]) => n));
+    return new Set([...this.stateDict().keys()].filter((k) => !params.has(k)));
+  }
+
+  /** False for a skeleton (MigeModel.skeleton): its parameters have shapes and no data. */
+  hasWeights(): boolean {
+    return this.encoder.module.hasWeights() && (this.fusion.module?.hasWeights() ?? true) && this.backbone.module.hasWeights() && this.vae.hasWeights();
   }
 
   parameterCounts(): MigeParameterCounts {

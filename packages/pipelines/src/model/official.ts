@@ -2,11 +2,13 @@ import { existsSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { MigeInputError, nn, PthReader, SafetensorsReader, tf } from '@mige/core';
 import { ditKeysOfMigeCheckpoint, fromDiffusersPixArt } from '@mige/dit';
-import { loadT5Encoder, qformerCheckpointReader, T5Tokenizer } from '@mige/encoder';
-import { loadAutoencoderKL, type AutoencoderKLConfig } from '@mige/vae';
-import { describeWeightProblems, listNames } from './checkpoint.js';
+import { openT5Checkpoint, qformerCheckpointReader } from '@mige/encoder';
+import { openVaeCheckpoint, type AutoencoderKLConfig, type VaeCheckpoint } from '@mige/vae';
+import { isDitConfig } from './backbones.js';
+import { describeWeightProblems, listNames, readTokenizer } from './checkpoint.js';
 import type { MigeConfig } from './config.js';
-import { MigeModel } from './mige-model.js';
+import { MigeModel, T5_TIED_ALIAS } from './mige-model.js';
+import { streamWeights, type ModelWeights } from './weights.js';
 
 /**
  * Foreign checkpoint layouts → a MigeModel, in this one file. The mappings themselves live with
@@ -60,20 +62,27 @@ export interface ConvertSources {
   tokenizer?: string;
 }
 
-/**
- * Fills the model's tensors from one piece: problems inside the piece (unknown or misshapen
- * tensors) throw naming the piece's file; returns the official names it provided.
- */
-function loadPiece(model: MigeModel, source: Source, where: string): Set<string> {
-  const report = model.loadStateDict(source, { strict: false, source: where });
-  if (report.unexpected.length + report.mismatched.length > 0) throw new MigeInputError(describeWeightProblems({ ...report, missing: [] }), where);
-  const missing = new Set(report.missing);
-  return new Set([...model.stateDict().keys()].filter((k) => !missing.has(k)));
+/** One checkpoint piece opened for reading, in MIGE's official names (before MigeModel's own renames). */
+interface Piece {
+  where: string;
+  reader: nn.TensorReader;
+  close(): void;
 }
 
 /** Only the keys `keep` maps (undefined: not this piece's), so a bigger checkpoint gives just its part. */
 function only(source: Source, keep: (k: string) => string | undefined): nn.TensorReader {
   return nn.renameKeys(source, keep);
+}
+
+/** A piece over one weights file: `view` turns the file's reader into official names. */
+function filePiece(path: string, view: (reader: SafetensorsReader | PthReader) => nn.TensorReader): Piece {
+  const reader = openWeights(path);
+  try {
+    return { where: path, reader: view(reader), close: () => reader.close() };
+  } catch (error) {
+    reader.close();
+    throw error;
+  }
 }
 
 /**
@@ -104,37 +113,67 @@ function widenPatchEmbedder(source: nn.TensorReader, model: MigeModel): nn.Tenso
   };
 }
 
-function loadPixArt(model: MigeModel, path: string): Set<string> {
+function pixartPiece(model: MigeModel, path: string): Piece {
   if (statSync(path).isDirectory()) {
     const file = join(path, 'diffusion_pytorch_model.safetensors');
-    return withReader(file, (reader) => loadPiece(model, widenPatchEmbedder(fromDiffusersPixArt(reader, model.config.backbone), model), file));
+    const backbone = model.config.backbone;
+    if (!isDitConfig(backbone)) throw new MigeInputError(`PixArt weights load into a DiT backbone, not a '${backbone.type}' one`, path);
+    return filePiece(file, (reader) => widenPatchEmbedder(fromDiffusersPixArt(reader, backbone), model));
   }
-  return withReader(path, (reader) => loadPiece(model, widenPatchEmbedder(ditKeysOfMigeCheckpoint(reader), model), path));
+  return filePiece(path, (reader) => widenPatchEmbedder(ditKeysOfMigeCheckpoint(reader), model));
 }
 
-function loadT5(model: MigeModel, folder: string): Set<string> {
-  const t5 = loadT5Encoder(folder);
-  try {
-    return loadPiece(model, only(t5.stateDict(), (k) => `t5_model.${k}`), folder);
-  } finally {
-    t5.dispose();
-  }
+function t5Piece(folder: string): Piece {
+  const t5 = openT5Checkpoint(folder);
+  return { where: folder, reader: only(t5.reader, (k) => `t5_model.${k}`), close: () => t5.close() };
 }
 
 /** LAVIS create_eva_vit_g builds 39 of the checkpoint's 40 blocks and loads non-strictly. */
-function loadEva(model: MigeModel, path: string): Set<string> {
+function evaPiece(model: MigeModel, path: string): Piece {
   const depth = model.config.encoder.vision.depth;
   const unusedBlock = (k: string): boolean => {
     const m = /^blocks\.(\d+)\./.exec(k);
     return m !== null && Number(m[1]) >= depth;
   };
-  return withReader(path, (reader) => loadPiece(model, only(reader, (k) => (unusedBlock(k) ? undefined : `visual_encoder.${k}`)), path));
+  return filePiece(path, (reader) => only(reader, (k) => (unusedBlock(k) ? undefined : `visual_encoder.${k}`)));
 }
 
 const BLIP2_PARTS = /^(visual_encoder\.|ln_vision\.|Qformer\.|query_tokens$)/;
 
-function loadBlip2(model: MigeModel, path: string): Set<string> {
-  return withReader(path, (reader) => loadPiece(model, only(qformerCheckpointReader(reader).reader, (k) => (BLIP2_PARTS.test(k) ? k : undefined)), path));
+function blip2Piece(path: string): Piece {
+  return filePiece(path, (reader) => only(qformerCheckpointReader(reader).reader, (k) => (BLIP2_PARTS.test(k) ? k : undefined)));
+}
+
+/**
+ * The pieces in load order: pixart, t5, eva, blip2, mige (the fine-tuned model last, so it
+ * wins). Each is opened only when its turn comes (`open`), so a bad file fails fast and closed
+ * pieces hold no file open.
+ */
+function pieces(sources: ConvertSources, model: MigeModel): (() => Piece)[] {
+  const out: (() => Piece)[] = [];
+  if (sources.pixart) out.push(() => pixartPiece(model, sources.pixart as string));
+  if (sources.t5) out.push(() => t5Piece(sources.t5 as string));
+  if (sources.eva) out.push(() => evaPiece(model, sources.eva as string));
+  if (sources.blip2) out.push(() => blip2Piece(sources.blip2 as string));
+  if (sources.mige) out.push(() => filePiece(sources.mige as string, (reader) => reader));
+  return out;
+}
+
+/**
+ * One piece against the model: problems inside it (unknown or misshapen tensors) throw naming
+ * its file; returns its tensors under the model's names (the ones it provides).
+ */
+function planPiece(model: MigeModel, piece: Piece): nn.TensorReader {
+  const { reader, report } = model.planLoad(piece.reader);
+  if (report.unexpected.length + report.mismatched.length > 0) throw new MigeInputError(describeWeightProblems({ ...report, missing: [] }), piece.where);
+  return reader;
+}
+
+/** The tensors no piece provides, as the error convertCheckpoint and the streamed conversion both give. */
+function checkComplete(model: MigeModel, provided: Set<string>, hasVae: boolean): void {
+  const missing = [...model.stateDict().keys()].filter((k) => k !== T5_TIED_ALIAS && !provided.has(k));
+  if (!hasVae) missing.push('vae.* (every VAE tensor: give a diffusers VAE folder)');
+  if (missing.length > 0) throw new MigeInputError(`no piece provides ${missing.length} tensor(s): ${listNames(missing)}`, 'convertCheckpoint');
 }
 
 /** sampleSize is informational in diffusers; every other field must match the model's config. */
@@ -143,20 +182,14 @@ function sameVae(a: Readonly<AutoencoderKLConfig>, b: Readonly<AutoencoderKLConf
   return strip(a) === strip(b);
 }
 
-function loadVae(model: MigeModel, folder: string): void {
-  const vae = loadAutoencoderKL(folder);
-  try {
-    if (!sameVae(vae.config, model.config.vae)) {
-      throw new MigeInputError(`the VAE config ${JSON.stringify(vae.config)} differs from the model's vae ${JSON.stringify(model.config.vae)}`, folder);
-    }
-    model.vae.loadStateDict(vae.stateDict(), { source: folder });
-  } finally {
-    vae.dispose();
+/** The VAE folder opened, its config checked against the model's. */
+function openVae(model: MigeModel, folder: string): VaeCheckpoint {
+  const vae = openVaeCheckpoint(folder);
+  if (!sameVae(vae.config, model.config.vae)) {
+    vae.close();
+    throw new MigeInputError(`the VAE config ${JSON.stringify(vae.config)} differs from the model's vae ${JSON.stringify(model.config.vae)}`, folder);
   }
-}
-
-function readTokenizer(path: string): T5Tokenizer {
-  return extname(path) === '.model' ? T5Tokenizer.fromSentencePieceModel(path) : T5Tokenizer.fromTokenizerJson(path);
+  return vae;
 }
 
 /**
@@ -170,21 +203,61 @@ export function convertCheckpoint(sources: ConvertSources): MigeModel {
   const model = MigeModel.build(sources.config, tokenizer, false);
   try {
     const provided = new Set<string>();
-    const add = (names: Set<string>) => names.forEach((n) => provided.add(n));
-    if (sources.pixart) add(loadPixArt(model, sources.pixart));
-    if (sources.t5) add(loadT5(model, sources.t5));
-    if (sources.eva) add(loadEva(model, sources.eva));
-    if (sources.blip2) add(loadBlip2(model, sources.blip2));
-    if (sources.mige) add(withReader(sources.mige, (reader) => loadPiece(model, reader, sources.mige as string)));
-    const missing = [...model.stateDict().keys()].filter((k) => !provided.has(k));
-    if (!sources.vae) missing.push('vae.* (every VAE tensor: give a diffusers VAE folder)');
-    else loadVae(model, sources.vae);
-    if (missing.length > 0) {
-      throw new MigeInputError(`no piece provides ${missing.length} tensor(s): ${listNames(missing)}`, 'convertCheckpoint');
+    for (const open of pieces(sources, model)) {
+      const piece = open();
+      try {
+        const reader = planPiece(model, piece);
+        model.loadStateDict(reader, { strict: false, source: piece.where });
+        for (const k of reader.keys()) provided.add(k);
+      } finally {
+        piece.close();
+      }
+    }
+    checkComplete(model, provided, sources.vae !== undefined);
+    const vae = openVae(model, sources.vae as string);
+    try {
+      model.vae.loadStateDict(vae.reader, { source: vae.file });
+    } finally {
+      vae.close();
     }
     return model;
   } catch (error) {
     model.dispose();
     throw error;
   }
+}
+
+/**
+ * The same pieces as convertCheckpoint, opened as a weights source for the ONNX export instead of
+ * loaded: a skeleton model (MigeModel.skeleton, buffers loaded) and weights read one tensor at a
+ * time from the piece that provides each (the last one, as loading would leave it). Every check
+ * convertCheckpoint makes is made first, reading no tensor. Close the weights when done.
+ */
+export function openCheckpointWeights(sources: ConvertSources): { skeleton: MigeModel; weights: ModelWeights } {
+  const tokenizer = sources.tokenizer === undefined ? undefined : readTokenizer(sources.tokenizer);
+  const skeleton = MigeModel.skeleton(sources.config, tokenizer);
+  const opened: { close(): void }[] = [];
+  const close = (): void => opened.forEach((p) => p.close());
+  try {
+    const owner = new Map<string, nn.TensorReader>();
+    for (const open of pieces(sources, skeleton)) {
+      const piece = open();
+      opened.push(piece);
+      const reader = planPiece(skeleton, piece);
+      for (const k of reader.keys()) owner.set(k, reader);
+    }
+    checkComplete(skeleton, new Set(owner.keys()), sources.vae !== undefined);
+    const vae = openVae(skeleton, sources.vae as string);
+    opened.push(vae);
+    const of = (k: string): nn.TensorReader => owner.get(k) ?? fail(k);
+    const mige: nn.TensorReader = { keys: () => owner.keys(), info: (k) => of(k).info(k), read: (k) => of(k).read(k) };
+    return { skeleton, weights: streamWeights(skeleton, mige, vae.reader, vae.file, close) };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
+function fail(name: string): never {
+  throw new MigeInputError(`no piece provides ${name}`, 'openCheckpointWeights');
 }

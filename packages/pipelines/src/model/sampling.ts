@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, writeTextFileAtomic } from '@mige/core';
 import { createSampler, type GuidanceScales, type SamplerConfig } from '../diffusion/index.js';
+import { readJsonFile } from './json-file.js';
 import type { MigeModel } from './mige-model.js';
 
 /** One flow's sampling defaults a model brings (each field overrides the reference's). */
@@ -74,17 +75,16 @@ export function parseSamplingDefaults(json: unknown, where: string): SamplingDef
   return out;
 }
 
+/** A model folder's `sampling.json`, checked ({} when the folder has none). */
+export function readSamplingDefaults(dir: string): SamplingDefaults {
+  const path = join(dir, SAMPLING_FILE);
+  if (!existsSync(path)) return {};
+  return parseSamplingDefaults(readJsonFile(path, 'the model folder\'s sampling defaults'), path);
+}
+
 /** Reads `<dir>/sampling.json` into the model's defaults, if the folder has one. */
 export function readSamplingFile(model: MigeModel, dir: string): void {
-  const path = join(dir, SAMPLING_FILE);
-  if (!existsSync(path)) return;
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new MigeInputError(`is not valid JSON (${(error as Error).message})`, path);
-  }
-  setSamplingDefaults(model, json as SamplingDefaults, path);
+  defaults.set(model, readSamplingDefaults(dir));
 }
 
 /** Writes the model's defaults to `<dir>/sampling.json`; removes a stale one when it has none. */

@@ -1,7 +1,7 @@
 import type { tf } from '@mige/core';
 
 /** The exported components, one .onnx file each (`<name>.onnx`). */
-export const ONNX_COMPONENTS = ['vae-encoder', 'vae-decoder', 'dit', 'vit', 'qformer', 'ffm', 't5-proj', 't5-encoder'] as const;
+export const ONNX_COMPONENTS = ['vae-encoder', 'vae-decoder', 'dit', 'vit', 'qformer', 'ffm', 't5-proj', 't5-embed', 't5-encoder'] as const;
 export type OnnxComponent = (typeof ONNX_COMPONENTS)[number];
 
 /**
@@ -23,6 +23,8 @@ export interface OnnxComponentInputs {
   ffm: { queryTokens: tf.Tensor3D; latents: tf.Tensor4D };
   /** Q-Former (or fused) tokens [B, Q, D]. */
   't5-proj': { queryOutput: tf.Tensor3D };
+  /** Token ids [B, L] (as float32: ids up to 2^24 are exact), through T5's `shared` embedding. */
+  't5-embed': { inputIds: tf.Tensor2D };
   /** inputs_embeds [B, L, D] and attention_mask [B, L] (1 valid, 0 padding), L ≤ the exported maximum. */
   't5-encoder': { inputsEmbeds: tf.Tensor3D; attentionMask: tf.Tensor2D };
 }
@@ -39,6 +41,8 @@ export interface OnnxComponentOutputs {
   qformer: { queryOutput: tf.Tensor3D };
   ffm: { fused: tf.Tensor3D };
   't5-proj': { projected: tf.Tensor3D };
+  /** [B, L, D_t5]. */
+  't5-embed': { embeddings: tf.Tensor3D };
   't5-encoder': { lastHiddenState: tf.Tensor3D };
 }
 
@@ -51,6 +55,7 @@ export const COMPONENT_IO: { [C in OnnxComponent]: { inputs: readonly (keyof Onn
   qformer: { inputs: ['imageEmbeds'], outputs: ['queryOutput'] },
   ffm: { inputs: ['queryTokens', 'latents'], outputs: ['fused'] },
   't5-proj': { inputs: ['queryOutput'], outputs: ['projected'] },
+  't5-embed': { inputs: ['inputIds'], outputs: ['embeddings'] },
   't5-encoder': { inputs: ['inputsEmbeds', 'attentionMask'], outputs: ['lastHiddenState'] },
 };
 

@@ -1,9 +1,10 @@
-import { MigeInputError, OnnxBuilder, tensorParamSource, type OnnxDim, type OnnxWeightType } from '@mige/core';
+import { emitEmbedding, MigeInputError, OnnxBuilder, type OnnxDim, type OnnxWeightType } from '@mige/core';
 import { DitBackbone, emitDitBackbone, emitPatchEmbed } from '@mige/dit';
-import { emitQFormer, emitT5Encoder, emitT5Proj, emitVisionEncoder } from '@mige/encoder';
+import { emitQFormer, emitT5Encoder, emitT5Proj, emitVisionEncoder, type T5EncoderPart } from '@mige/encoder';
 import { emitFfmFusion, FfmFusion } from '@mige/fusion';
 import { emitVaeDecode, emitVaeEncodeMoments } from '@mige/vae';
 import type { MigeModel } from '../model/mige-model.js';
+import { modelWeights, type ModelWeights } from '../model/weights.js';
 import { onnxValueName, type OnnxComponent } from './components.js';
 import type { OnnxValueSpec } from './manifest.js';
 
@@ -13,6 +14,10 @@ export interface ComponentGraphOptions {
   batch: OnnxDim;
   /** The longest T5 input (the bucket table's size). */
   t5MaxLength: number;
+  /** Where the weights come from (default: the model's own tensors, which must then be loaded). */
+  weights?: ModelWeights;
+  /** t5-encoder only: these blocks (see emitT5Encoder), default all of them. */
+  t5Part?: T5EncoderPart;
 }
 
 export interface ComponentGraph {
@@ -32,14 +37,15 @@ function ditOf(model: MigeModel): DitBackbone {
 }
 
 /**
- * Builds one component's graph from the model's own modules and weights. Inputs and outputs are
- * declared from camelCase keys (ONNX names snake_case); shapes are fixed except the batch (when
- * symbolic) and the caption / T5 sequence length.
+ * Builds one component's graph from the model's modules (a skeleton will do: only their shapes
+ * and buffers are read) and `o.weights`. Inputs and outputs are declared from camelCase keys
+ * (ONNX names snake_case); shapes are fixed except the batch (when symbolic) and the caption /
+ * T5 sequence length.
  */
 export function buildComponentGraph(model: MigeModel, component: OnnxComponent, o: ComponentGraphOptions): ComponentGraph {
   // Parameters by their official names (the VAE's under diffusers' own), read at serialization.
-  const named = component.startsWith('vae-') ? model.vae.namedParameters() : model.namedParameters();
-  const params = { mode: 'initializer' as const, source: tensorParamSource(named) };
+  const weights = o.weights ?? modelWeights(model);
+  const params = { mode: 'initializer' as const, source: component.startsWith('vae-') ? weights.vae : weights.mige };
   const g = new OnnxBuilder({ name: `mige-${component}`, weightType: o.weightType, params, metadata: { component, model: model.config.name } });
   const inputs: OnnxValueSpec[] = [];
   const outputs: OnnxValueSpec[] = [];
@@ -96,13 +102,20 @@ export function buildComponentGraph(model: MigeModel, component: OnnxComponent, 
     case 't5-proj':
       output(emitT5Proj(g, enc.t5Proj, input('queryOutput', [B, q.numQueryTokens, q.hiddenSize])), 'projected', [B, q.numQueryTokens, c.encoder.t5.dModel]);
       break;
+    case 't5-embed': {
+      const ids = g.cast(input('inputIds', [B, 'sequence_length']), 'int64');
+      output(emitEmbedding(g, enc.t5.shared, ids, 't5_model.shared'), 'embeddings', [B, 'sequence_length', c.encoder.t5.dModel]);
+      break;
+    }
     case 't5-encoder': {
       const d = c.encoder.t5.dModel;
       const inputsEmbeds = input('inputsEmbeds', [B, 'sequence_length', d]);
       const attentionMask = input('attentionMask', [B, 'sequence_length']);
-      output(emitT5Encoder(g, enc.t5, { inputsEmbeds, attentionMask }, o.t5MaxLength, 't5_model.'), 'lastHiddenState', [B, 'sequence_length', d]);
+      output(emitT5Encoder(g, enc.t5, { inputsEmbeds, attentionMask }, o.t5MaxLength, 't5_model.', o.t5Part), 'lastHiddenState', [B, 'sequence_length', d]);
       break;
     }
   }
+  // Weights stored as the graph uses them: nothing for the runtime to fold at load time.
+  g.foldParamTransposes();
   return { graph: g, inputs, outputs };
 }

@@ -5,7 +5,8 @@ import type { MigeConfig } from '../model/config.js';
 import { ONNX_COMPONENTS, type OnnxComponent } from './components.js';
 
 export const ONNX_MANIFEST_FORMAT = 'mige.js-onnx';
-export const ONNX_MANIFEST_VERSION = 1;
+/** 2: the t5-embed component, t5-encoder parts and the null caption file. */
+export const ONNX_MANIFEST_VERSION = 2;
 export const ONNX_MANIFEST_FILE = 'manifest.json';
 
 /** One graph input or output: its ONNX name, element type and dims (numbers fixed, strings symbolic). */
@@ -15,15 +16,29 @@ export interface OnnxValueSpec {
   shape: (number | string)[];
 }
 
-export interface OnnxComponentEntry {
+/** One .onnx file of the export. */
+export interface OnnxGraphFile {
   file: string;
   /** The external weight file beside `file`, when the weights are stored outside the graph. */
   dataFile?: string;
-  inputs: OnnxValueSpec[];
-  outputs: OnnxValueSpec[];
   /** Graph file size in bytes. */
   bytes: number;
   nodes: number;
+}
+
+/** A part of a component split into several graphs run one after another (the T5 encoder's blocks [start, end)). */
+export interface OnnxComponentPart extends OnnxGraphFile {
+  blocks: [number, number];
+}
+
+/**
+ * A component: one graph file, or with `parts` a chain of graphs with the component's inputs and
+ * outputs each (one part's output is the next part's first input); `file` is then the first part's.
+ */
+export interface OnnxComponentEntry extends OnnxGraphFile {
+  inputs: OnnxValueSpec[];
+  outputs: OnnxValueSpec[];
+  parts?: OnnxComponentPart[];
 }
 
 /** manifest.json of an exported model folder. */
@@ -40,6 +55,12 @@ export interface OnnxManifest {
   t5MaxLength: number;
   config: MigeConfig;
   components: Partial<Record<OnnxComponent, OnnxComponentEntry>>;
+  /**
+   * With the dit component: a safetensors file holding the DiT's learned null caption
+   * (`y_embedder.y_embedding`, what the flows feed the unconditional branches), so a model folder
+   * holding only its ONNX export can run the flows.
+   */
+  nullCaption?: string;
 }
 
 /** Reads and checks `dir/manifest.json`. */
@@ -53,7 +74,7 @@ export function readOnnxManifest(dir: string): OnnxManifest {
   }
   const m = json as Partial<OnnxManifest> | null;
   if (m?.format !== ONNX_MANIFEST_FORMAT) throw new MigeInputError(`format is ${JSON.stringify(m?.format)}, expected "${ONNX_MANIFEST_FORMAT}"`, path);
-  if (m.version !== ONNX_MANIFEST_VERSION) throw new MigeInputError(`version ${JSON.stringify(m.version)} is not supported (expected ${ONNX_MANIFEST_VERSION})`, path);
+  if (m.version !== ONNX_MANIFEST_VERSION) throw new MigeInputError(`version ${JSON.stringify(m.version)} is not supported (expected ${ONNX_MANIFEST_VERSION}): export the model again`, path);
   if (typeof m.components !== 'object' || m.components === null) throw new MigeInputError('has no components', path);
   for (const name of Object.keys(m.components)) {
     if (!(ONNX_COMPONENTS as readonly string[]).includes(name)) throw new MigeInputError(`unknown component ${JSON.stringify(name)}`, path);

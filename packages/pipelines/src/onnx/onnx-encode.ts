@@ -3,6 +3,7 @@ import {
   findInstructionProblems,
   InstructionBatchError,
   interleaveRow,
+  type TokenEmbedder,
   planSequence,
   validateInstruction,
   type InstructionProblem,
@@ -38,10 +39,13 @@ export async function encodeInstructionsOnnx(model: MigeModel, sessions: OnnxSes
   const tokens = await imageTokensOnnx(model, sessions, planned);
   let inputsEmbeds: TokenSequence | undefined;
   let attentionMask: tf.Tensor2D | undefined;
+  let table: tf.Tensor2D | undefined;
   try {
     const masks = new Int32Array(planned.length * c.maxLength);
     planned.forEach((p, i) => masks.set(p.plan.mask, i * c.maxLength));
-    inputsEmbeds = tf.tidy(() => tf.stack(planned.map((p, i) => interleaveRow(p.plan, tokens[i] as tf.Tensor3D, encoder.module.t5.shared))) as TokenSequence);
+    const text = await textEmbedder(sessions, planned, c.t5.dModel);
+    table = text.table;
+    inputsEmbeds = tf.tidy(() => tf.stack(planned.map((p, i) => interleaveRow(p.plan, tokens[i] as tf.Tensor3D, text.embedder))) as TokenSequence);
     const mask = tf.tensor2d(masks, [planned.length, c.maxLength], 'int32') as TokenMask;
     attentionMask = tf.cast(mask, 'float32');
     try {
@@ -52,8 +56,38 @@ export async function encodeInstructionsOnnx(model: MigeModel, sessions: OnnxSes
       throw error;
     }
   } finally {
-    tf.dispose([...tokens, ...(inputsEmbeds ? [inputsEmbeds] : []), ...(attentionMask ? [attentionMask] : [])]);
+    tf.dispose([...tokens, ...(inputsEmbeds ? [inputsEmbeds] : []), ...(attentionMask ? [attentionMask] : []), ...(table ? [table] : [])]);
   }
+}
+
+/**
+ * T5's `shared` rows of every id the batch's sequences use (0, `<pad>`, included), from one run
+ * of the t5-embed graph, as the embedder interleaveRow takes: the rows are copies, so the
+ * sequence is exactly the one T5's own embedding gives, without the table (131M values at XXL)
+ * in TF.js. The caller disposes `table`.
+ */
+async function textEmbedder(sessions: OnnxSessions, planned: readonly PlannedItem[], dim: number): Promise<{ embedder: TokenEmbedder; table: tf.Tensor2D }> {
+  const ids = [...new Set([0, ...planned.flatMap((p) => p.plan.spans.flatMap((s) => (s.kind === 'text' ? s.ids : [])))])];
+  const row = new Map(ids.map((id, i) => [id, i]));
+  const inputIds = tf.tensor2d(ids, [1, ids.length]);
+  let embeddings: tf.Tensor3D;
+  try {
+    ({ embeddings } = await sessions.run('t5-embed', { inputIds }));
+  } finally {
+    inputIds.dispose();
+  }
+  const table = tf.reshape(embeddings, [ids.length, dim]) as tf.Tensor2D;
+  embeddings.dispose();
+  const forward = (x: tf.Tensor): tf.Tensor =>
+    tf.tidy(() => {
+      const at = Array.from(x.dataSync(), (id) => {
+        const r = row.get(id);
+        if (r === undefined) throw new Error(`token id ${id} was not embedded`);
+        return r;
+      });
+      return tf.reshape(tf.gather(table, tf.tensor1d(at, 'int32')), [...x.shape, dim]);
+    });
+  return { embedder: { embeddingDim: dim, forward }, table };
 }
 
 /** prepareBatch + planSequence as MigeInstructionEncoder.embed does them, problems of the whole batch reported at once. */

@@ -1,19 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MigeInputError, tf } from '@mige/core';
+import { loadOnnxRuntime, MigeInputError, tf, type OnnxRuntime } from '@mige/core';
 import type * as Ort from 'onnxruntime-node';
 import { COMPONENT_IO, onnxValueName, type OnnxComponent, type OnnxComponentInputs, type OnnxComponentOutputs } from './components.js';
 import { readOnnxManifest, type OnnxComponentEntry, type OnnxManifest, type OnnxValueSpec } from './manifest.js';
 
-export type OrtModule = typeof Ort;
-
-let ortPromise: Promise<OrtModule> | undefined;
-
-/** onnxruntime-node loads a native binding on import: only when sessions are opened. */
-export function loadOrt(): Promise<OrtModule> {
-  ortPromise ??= import('onnxruntime-node');
-  return ortPromise;
-}
+/** The onnxruntime-node module (core's loadOnnxRuntime loads it, once, on first use). */
+export type OrtModule = OnnxRuntime;
 
 export interface OnnxSessionsOptions {
   /**
@@ -25,71 +18,114 @@ export interface OnnxSessionsOptions {
   components?: readonly OnnxComponent[];
   /** Further ORT session options (threads, graph optimisation level, ...). */
   sessionOptions?: Omit<Ort.InferenceSession.SessionOptions, 'executionProviders'>;
+  /**
+   * 'all' (default): every session is created by `open` and kept until `release`. 'staged': a
+   * component's session is created when it runs and released when another component runs (each
+   * part of a split component right after its run), so only one stage's weights are in memory:
+   * how official sizes fit (T5-XXL alone is 19 GB of float32). Runs must then come one at a time.
+   */
+  residency?: 'all' | 'staged';
+  /** Told of every session load, run and release, with its duration (for benchmarks and logs). */
+  onEvent?: (event: OnnxSessionEvent) => void;
+}
+
+/** One session operation of OnnxSessions. */
+export interface OnnxSessionEvent {
+  phase: 'load' | 'run' | 'release';
+  component: OnnxComponent;
+  /** The part's blocks, for a component split into parts. */
+  blocks?: [number, number];
+  ms: number;
+}
+
+/** A graph file of a component: the component's own, or one of its parts. */
+interface GraphFile {
+  path: string;
+  blocks?: [number, number];
 }
 
 /**
- * The ORT sessions of an exported model folder (see exportModel), one per component, with a
- * typed, promise-based `run` taking and returning tf tensors. Runs never block the event loop
- * (ORT computes off the main thread), and independent components may run concurrently, which is
- * what an async inference engine needs. Inputs are checked against the manifest's shapes first.
+ * The ORT sessions of an exported model folder (see exportModel), one per component (one per
+ * part of a split component), with a typed, promise-based `run` taking and returning tf
+ * tensors. Runs never block the event loop (ORT computes off the main thread). With residency
+ * 'all', independent components may run concurrently; 'staged' loads and releases sessions as
+ * the stages come (see OnnxSessionsOptions.residency). Inputs are checked against the
+ * manifest's shapes first.
  */
 export class OnnxSessions {
+  private readonly sessions = new Map<string, Ort.InferenceSession>();
+  /** The component whose sessions a staged run keeps. */
+  private resident: OnnxComponent | undefined;
+
   private constructor(
     readonly dir: string,
     readonly manifest: OnnxManifest,
     private readonly ort: OrtModule,
-    private readonly sessions: Map<OnnxComponent, Ort.InferenceSession>,
+    private readonly files: Map<OnnxComponent, GraphFile[]>,
+    private readonly options: OnnxSessionsOptions,
   ) {}
 
   static async open(dir: string, options: OnnxSessionsOptions = {}): Promise<OnnxSessions> {
     const manifest = readOnnxManifest(dir);
-    const ort = await loadOrt();
+    const ort = await loadOnnxRuntime('the onnx engine');
     const names = options.components ?? (Object.keys(manifest.components) as OnnxComponent[]);
-    const sessions = new Map<OnnxComponent, Ort.InferenceSession>();
-    try {
-      for (const name of names) {
-        const entry = manifest.components[name];
-        if (!entry) throw new MigeInputError(`the manifest has no component '${name}'`, join(dir, 'manifest.json'));
-        const path = join(dir, entry.file);
-        if (!existsSync(path)) throw new MigeInputError(`ONNX file of component '${name}' not found`, path);
-        try {
-          const session = await ort.InferenceSession.create(path, { ...options.sessionOptions, executionProviders: options.executionProviders ?? ['cpu'] });
-          sessions.set(name, session);
-        } catch (error) {
-          throw new MigeInputError(`cannot load ONNX model: ${errorText(error)}`, path);
-        }
-      }
-    } catch (error) {
-      await Promise.all([...sessions.values()].map((s) => s.release()));
-      throw error;
+    const files = new Map<OnnxComponent, GraphFile[]>();
+    for (const name of names) {
+      const entry = manifest.components[name];
+      if (!entry) throw new MigeInputError(`the manifest has no component '${name}'`, join(dir, 'manifest.json'));
+      const graphs = (entry.parts ?? [entry]).map((p) => ({ path: join(dir, p.file), ...('blocks' in p ? { blocks: p.blocks } : {}) }));
+      for (const g of graphs) if (!existsSync(g.path)) throw new MigeInputError(`ONNX file of component '${name}' not found`, g.path);
+      files.set(name, graphs);
     }
-    return new OnnxSessions(dir, manifest, ort, sessions);
+    const sessions = new OnnxSessions(dir, manifest, ort, files, options);
+    if ((options.residency ?? 'all') === 'all') {
+      try {
+        for (const [name, graphs] of files) for (const g of graphs) await sessions.session(name, g);
+      } catch (error) {
+        await sessions.release();
+        throw error;
+      }
+    }
+    return sessions;
   }
 
   /** Whether `component` was opened. */
   has(component: OnnxComponent): boolean {
-    return this.sessions.has(component);
+    return this.files.has(component);
   }
 
   /** Runs one component: tf inputs in, tf outputs out (float32; the caller disposes them). */
   async run<C extends OnnxComponent>(component: C, inputs: OnnxComponentInputs[C]): Promise<OnnxComponentOutputs[C]> {
-    const session = this.sessions.get(component);
+    const graphs = this.files.get(component);
     const entry = this.manifest.components[component];
-    if (!session || !entry) throw new MigeInputError(`component '${component}' is not open`, this.dir);
+    if (!graphs || !entry) throw new MigeInputError(`component '${component}' is not open`, this.dir);
     const where = `OnnxSessions.run('${component}')`;
     const given = inputs as Record<string, tf.Tensor | undefined>;
     const io = COMPONENT_IO[component] as { inputs: readonly string[]; outputs: readonly string[] };
     checkInputs(entry, io.inputs.map((k) => given[k]), this.manifest.t5MaxLength, component, where);
+    const staged = this.options.residency === 'staged';
+    if (staged && this.resident !== component) {
+      await this.release();
+      this.resident = component;
+    }
     const feeds: Record<string, Ort.Tensor> = {};
     for (const key of io.inputs) {
       const t = given[key] as tf.Tensor;
       feeds[onnxValueName(key)] = new this.ort.Tensor('float32', await float32Data(t), t.shape);
     }
-    let results: Ort.InferenceSession.OnnxValueMapType;
-    try {
-      results = await session.run(feeds);
-    } catch (error) {
-      throw new MigeInputError(`ONNX Runtime failed: ${errorText(error)}`, where);
+    let results: Ort.InferenceSession.OnnxValueMapType = {};
+    for (const [i, graph] of graphs.entries()) {
+      // A part's output is the next part's first input (the hidden states); the other inputs stay.
+      if (i > 0) feeds[onnxValueName(io.inputs[0] as string)] = results[onnxValueName(io.outputs[0] as string)] as Ort.Tensor;
+      const session = await this.session(component, graph);
+      const start = performance.now();
+      try {
+        results = await session.run(feeds);
+      } catch (error) {
+        throw new MigeInputError(`ONNX Runtime failed: ${errorText(error)}`, where);
+      }
+      this.emit('run', component, graph, start);
+      if (staged && graphs.length > 1) await this.releaseOne(component, graph);
     }
     const out: Record<string, tf.Tensor> = {};
     for (const key of io.outputs) {
@@ -101,10 +137,38 @@ export class OnnxSessions {
     return out as OnnxComponentOutputs[C];
   }
 
-  /** Releases every session. */
+  /** Releases every session (a staged or a later run loads them again). */
   async release(): Promise<void> {
-    await Promise.all([...this.sessions.values()].map((s) => s.release()));
-    this.sessions.clear();
+    for (const [component, graphs] of this.files) for (const g of graphs) await this.releaseOne(component, g);
+    this.resident = undefined;
+  }
+
+  private async session(component: OnnxComponent, graph: GraphFile): Promise<Ort.InferenceSession> {
+    const known = this.sessions.get(graph.path);
+    if (known) return known;
+    const start = performance.now();
+    let session: Ort.InferenceSession;
+    try {
+      session = await this.ort.InferenceSession.create(graph.path, { ...this.options.sessionOptions, executionProviders: this.options.executionProviders ?? ['cpu'] });
+    } catch (error) {
+      throw new MigeInputError(`cannot load ONNX model: ${errorText(error)}`, graph.path);
+    }
+    this.sessions.set(graph.path, session);
+    this.emit('load', component, graph, start);
+    return session;
+  }
+
+  private async releaseOne(component: OnnxComponent, graph: GraphFile): Promise<void> {
+    const session = this.sessions.get(graph.path);
+    if (!session) return;
+    const start = performance.now();
+    this.sessions.delete(graph.path);
+    await session.release();
+    this.emit('release', component, graph, start);
+  }
+
+  private emit(phase: OnnxSessionEvent['phase'], component: OnnxComponent, graph: GraphFile, start: number): void {
+    this.options.onEvent?.({ phase, component, ...(graph.blocks ? { blocks: graph.blocks } : {}), ms: performance.now() - start });
   }
 }
 

@@ -244,7 +244,8 @@ function removeStaleTempDirs(dir: string): void {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process (a checkpoint writer) is still running. */
+export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

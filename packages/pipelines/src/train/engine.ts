@@ -37,8 +37,11 @@ export interface EngineState {
  */
 export interface TrainStepEngine {
   readonly name: TrainEngineName;
-  /** Optimizer step `step` (0-based) over these micro-batches. */
-  step(step: number, micros: readonly (readonly TaskDraw[])[]): Promise<EngineStepResult>;
+  /**
+   * Optimizer step `step` (0-based) over these micro-batches. `next`, when the run has a next
+   * step, gives its draws (without consuming them), for engines that prepare data ahead.
+   */
+  step(step: number, micros: readonly (readonly TaskDraw[])[], next?: () => readonly (readonly TaskDraw[])[]): Promise<EngineStepResult>;
   state(): EngineState;
   /** Continues from a checkpoint taken after `step` optimizer steps. */
   load(ck: LoadedCheckpoint, step: number): void;

@@ -11,6 +11,7 @@ import { TRAIN_TASKS, type TrainDataset, type TrainTask } from './train-data.js'
 import { TRAIN_ENGINES, type TrainEngineName, type TrainStepEngine } from './engine.js';
 import { OnnxEngine } from './onnx/trainer-engine.js';
 import type { OnnxEngineOptions } from './onnx/engine.js';
+import { prepareRunFolder } from './resume-policy.js';
 import { TfjsEngine } from './tfjs-engine.js';
 
 export interface TrainOptions {
@@ -21,6 +22,8 @@ export interface TrainOptions {
   config?: Partial<TrainConfig>;
   /** Continue from `outDir`'s latest checkpoint when there is one (written by either engine). */
   resume?: boolean;
+  /** Resume even with settings that differ from the checkpoint's (recorded in resume-changes.jsonl); see resume-policy.ts. */
+  allowChanges?: boolean;
   /** Where progress goes: a bar on a TTY, JSON lines otherwise. Default: process.stderr. */
   log?: NodeJS.WritableStream & { isTTY?: boolean };
   logMode?: 'auto' | 'bar' | 'jsonl';
@@ -44,6 +47,11 @@ export interface TrainOptions {
   engine?: TrainEngineName;
   /** ONNX engine: ONNX Runtime's intra-op threads (default 1). */
   threads?: number;
+  /**
+   * ONNX engine: prepare the next micro-batch (examples, frozen VAE and ViT, draws) while the
+   * graph runs, on another core (default false). The results are the same.
+   */
+  prefetch?: boolean;
   /** ONNX engine: execution providers in order of preference (default ['cpu']), e.g. [{ name: 'cuda' }, 'cpu']. */
   executionProviders?: OnnxEngineOptions['executionProviders'];
   /**
@@ -96,12 +104,13 @@ export function defaultTrainEngine(model: MigeModel, engine?: TrainEngineName): 
 async function createEngine(options: TrainOptions, cfg: TrainConfig, name: TrainEngineName): Promise<TrainStepEngine> {
   const { model, dataset } = options;
   if (name === 'tfjs') {
-    if (options.threads !== undefined || options.executionProviders) throw new MigeInputError('threads and executionProviders apply to the ONNX engine; the TF.js engine takes workers', 'train');
+    if (options.threads !== undefined || options.executionProviders || options.prefetch !== undefined) throw new MigeInputError('threads, prefetch and executionProviders apply to the ONNX engine; the TF.js engine takes workers', 'train');
     return TfjsEngine.create(model, dataset, cfg, options.workers ?? 1);
   }
   if ((options.workers ?? 1) > 1) throw new MigeInputError('workers apply to the TF.js engine; the ONNX engine uses threads', 'train');
   return OnnxEngine.create(model, dataset, cfg, {
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.prefetch !== undefined ? { prefetch: options.prefetch } : {}),
     ...(options.executionProviders ? { executionProviders: options.executionProviders } : {}),
   });
 }
@@ -119,6 +128,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const cfg = resolveTrainConfig(options.config);
   const engineName = defaultTrainEngine(model, options.engine);
   let sampler = new TaskSampler(dataset.sizes, activeRatios(dataset, cfg.taskRatios), cfg.seed);
+  // Refuses an unwritable folder, an unasked-for overwrite or changed settings; trims metrics.jsonl.
+  prepareRunFolder({ outDir, resume: options.resume ?? false, allowChanges: options.allowChanges ?? false, config: cfg, model: model.config.name, datasetSizes: dataset.sizes });
   const engine = await createEngine(options, cfg, engineName);
   let step = 0;
   let checkpoint = '';
@@ -160,7 +171,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         throw e;
       }
       const micros = Array.from({ length: cfg.gradAccumSteps }, () => sampler.take(cfg.batchSize));
-      const { loss, gradNorm, lr, timings } = await engine.step(step, micros);
+      // The next step's draws, without consuming them (a copy of the sampler draws them).
+      const next = step + 1 < last ? () => {
+        const ahead = TaskSampler.fromState(sampler.state());
+        return Array.from({ length: cfg.gradAccumSteps }, () => ahead.take(cfg.batchSize));
+      } : undefined;
+      const { loss, gradNorm, lr, timings } = await engine.step(step, micros, next);
       step++;
       if (!Number.isFinite(loss)) throw new MigeInputError(`the loss is ${loss} at step ${step}: lower the learning rate or check the data`, 'train');
       losses.push(loss);

@@ -60,7 +60,9 @@ describe.each(TEST_BACKENDS)('samplers with async noise models (%s)', (backend) 
       return inner(x, t);
     });
     const before = tf.memory().numTensors;
-    const run = createSampler({ type: 'dpm-solver' }).sample(model, xT, { steps: 10, signal: controller.signal, onStep: (s) => s.index === 2 && controller.abort() });
+    const run = createSampler({ type: 'dpm-solver' }).sample(model, xT, { steps: 10, signal: controller.signal, onStep: (s) => {
+      if (s.index === 2) controller.abort();
+    } });
     await expect(run).rejects.toBeInstanceOf(MigeAbortError);
     expect(calls).toBe(3);
     expect(tf.memory().numTensors).toBe(before);

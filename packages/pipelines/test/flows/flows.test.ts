@@ -32,7 +32,7 @@ describe('inference flows on mige-tiny (random weights)', () => {
     const [a, b] = res.images as [NonNullable<(typeof res.images)[0]>, NonNullable<(typeof res.images)[0]>];
     expect([a.image.width, a.image.height]).toEqual([size, size]);
     expect(sameImage(await decodeImage(a.png), a.image)).toBe(true);
-    expect(a.params).toMatchObject({ flow: 'generate', seed: 5, steps: 3, guidance: 'subject', scales: { y: 7 }, size, latents: 'sample', model: 'mige-tiny' });
+    expect(a.params).toMatchObject({ flow: 'generate', seed: 5, steps: 3, guidance: 'subject', scales: { y: 7 }, size, referenceLatents: 'sample', model: 'mige-tiny' });
     expect(b.params.seed).toBe(6);
     expect(a.params.prompt).toMatch(/^follow the text instruction to generate an image.*a photo of <imagehere> next to <imagehere>$/);
     expect(sameImage(a.image, b.image)).toBe(false);

@@ -1,23 +1,12 @@
-import { MigeInputError } from '@mige/core';
 import { describe, expect, it } from 'vitest';
 import { MIGE_PRESETS, MIGE_TINY, MIGE_XL, parseMigeConfig, validateMigeConfig, type MigeConfig } from '../../src/model/index.js';
-import { microConfig } from './helpers.js';
+import { errorOf, microConfig } from './helpers.js';
 
 /** A deep, mutable copy of mige-tiny changed by `edit`. */
 function tinyWith(edit: (c: MigeConfig) => void): MigeConfig {
   const c = structuredClone(MIGE_TINY) as MigeConfig;
   edit(c);
   return c;
-}
-
-function errorOf(f: () => unknown): MigeInputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MigeInputError) return e;
-    throw e;
-  }
-  throw new Error('expected a MigeInputError');
 }
 
 describe('MigeConfig', () => {

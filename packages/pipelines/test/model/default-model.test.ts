@@ -7,7 +7,7 @@ import { edit, flowEvalModel, generate, modelFlowDefaults } from '../../src/flow
 import { defaultModelDir, hasDefaultModel, loadDefaultModel, packageRoot, type MigeModel } from '../../src/model/index.js';
 import { useBackend } from './helpers.js';
 
-describe('the shipped default model (models/mige-world)', () => {
+describe('the default model (@mige/model-world)', () => {
   let model: MigeModel;
   beforeAll(async () => {
     await useBackend('wasm');
@@ -15,10 +15,11 @@ describe('the shipped default model (models/mige-world)', () => {
   });
   afterAll(() => model.dispose());
 
-  it('is in the package, within the 30 MB budget, with its model card', () => {
+  it('is found in its own package, within the 30 MB budget, with its model card', () => {
     expect(hasDefaultModel()).toBe(true);
     const dir = defaultModelDir();
-    const files = readdirSync(dir).sort();
+    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name).toBe('@mige/model-world');
+    const files = readdirSync(dir).filter((f) => !['package.json', 'README.md', 'LICENSE', 'node_modules'].includes(f) && !f.startsWith('index.')).sort();
     expect(files).toEqual(['MODEL_CARD.md', 'config.json', 'model.safetensors', 'sampling.json', 'tokenizer.json']);
     const bytes = files.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
     expect(bytes).toBeLessThanOrEqual(30 * 1024 * 1024);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nn, Rng, tf, type RgbImage } from '@mige/core';
+import { MigeInputError, nn, Rng, tf, type RgbImage } from '@mige/core';
 import { parseMigeConfig, type MigeConfig, type MigeModel } from '../../src/model/index.js';
 
 export { TEST_BACKENDS, expectClose, fixturePath, maxAbsDiff, readFixture, useBackend } from '@mige/core/testing';
@@ -63,4 +63,15 @@ export function sameTensors(a: Map<string, tf.Tensor>, b: Map<string, tf.Tensor 
     if (t.shape.join() !== [...u.shape].join() || td.length !== ud.length || td.some((v, i) => !Object.is(v, ud[i]))) problems.push(k);
   }
   return problems;
+}
+
+/** The MigeInputError `f` throws (anything else, or nothing, fails the test). */
+export function errorOf(f: () => unknown): MigeInputError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof MigeInputError) return e;
+    throw e;
+  }
+  throw new Error('expected a MigeInputError');
 }

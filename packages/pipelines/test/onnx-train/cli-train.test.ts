@@ -12,7 +12,7 @@ describe('mige train --engine', () => {
   const base = (out: string) => ['train', '--model', 'mige-tiny', '--world', '8', '--out', join(dir, out), '--batch-size', '2', '--warmup', '0', '--steps', '2', '--log', 'jsonl'];
 
   it('trains on ONNX Runtime by default and on TF.js with --engine tfjs, and says which', async () => {
-    const onnx = await mige([...base('onnx'), '--threads', '2']);
+    const onnx = await mige([...base('onnx'), '--threads', '2', '--prefetch']);
     expect([onnx.code, onnx.stdout]).toEqual([0, expect.stringMatching(/^trained 2 steps on the onnx engine/)]);
     const tfjs = await mige([...base('tfjs'), '--engine', 'tfjs']);
     expect([tfjs.code, tfjs.stdout]).toEqual([0, expect.stringMatching(/^trained 2 steps on the tfjs engine/)]);
@@ -20,7 +20,7 @@ describe('mige train --engine', () => {
 
   it('refuses options of the other engine and unknown engines with one line', async () => {
     for (const [args, message] of [
-      [['--engine', 'tfjs', '--threads', '2'], '--threads and --device apply to --engine onnx'],
+      [['--engine', 'tfjs', '--threads', '2'], '--threads, --device and --prefetch apply to --engine onnx'],
       [['--engine', 'onnx', '--workers', '2'], '--workers applies to --engine tfjs'],
       [['--engine', 'jax'], '--engine'],
       [['--device', 'tpu'], '--device'],

@@ -92,6 +92,20 @@ describe('training on both engines', () => {
     expect(Math.abs((onnx[19] as number) - (onnx[0] as number))).toBeGreaterThan(1e-3);
   });
 
+  it('prefetching the next batch changes nothing: the same losses and weights, bit for bit', async () => {
+    const dataset = datasetFromWorld(world(32, 9), sizes);
+    const run = async (prefetch: boolean) => {
+      const model = MigeModel.create(MIGE_TINY, { seed: 8 });
+      const res = await train({ engine: 'onnx', prefetch, model, dataset, outDir: tmp(), config: { ...config, steps: 4 }, log: quiet });
+      const weights = model.namedParameters().map(([, p]) => Buffer.from((p.dataSync() as Float32Array).buffer));
+      model.dispose();
+      return { losses: res.losses, weights };
+    };
+    const [plain, ahead] = [await run(false), await run(true)];
+    expect(ahead.losses).toEqual(plain.losses);
+    expect(ahead.weights.every((w, i) => w.equals(plain.weights[i] as Buffer))).toBe(true);
+  });
+
   it('a checkpoint of either engine resumes on the other', async () => {
     const dataset = datasetFromWorld(world(32, 9), sizes);
     const four = { ...config, steps: 4 };

@@ -9,7 +9,7 @@ import { checkOnnxModel, Rng, tf, type TokenMask, type TokenSequence } from '@mi
 import { expectClose, TEST_BACKENDS, useBackend } from '@mige/core/testing';
 import type { DitBackbone } from '@mige/dit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGE_TINY, type MigeModel } from '../../src/index.js';
+import { MIGE_TINY, openModelFolderWeights, saveModel, type MigeModel } from '../../src/index.js';
 import { exportModel, ONNX_COMPONENTS, OnnxSessions, type OnnxComponent, type OnnxManifest } from '../../src/onnx/index.js';
 import { randn, tinyModelForExport } from './tiny-model.js';
 
@@ -75,6 +75,12 @@ function caseFor(component: OnnxComponent, b: number, rng: Rng): Case {
       const queryOutput = randn<TokenSequence>(rng, [b, q.numQueryTokens, q.hiddenSize]);
       return { inputs: { queryOutput }, expected: { projected: enc.t5Proj.forward(queryOutput) } };
     }
+    case 't5-embed': {
+      // Every id of the tiny vocabulary's ends and a few in between, in a batch of rows.
+      const ids = Array.from({ length: b * 6 }, (_, i) => [0, 1, 7, 1000, c.encoder.t5.vocabSize - 1, 2][i % 6] as number);
+      const inputIds = tf.tensor2d(ids, [b, 6]);
+      return { inputs: { inputIds }, expected: { embeddings: enc.t5.shared.forward(inputIds) } };
+    }
     case 't5-encoder': {
       // 12 of the 32 tokens the export allows, the later rows padded.
       const l = 12;
@@ -87,18 +93,32 @@ function caseFor(component: OnnxComponent, b: number, rng: Rng): Case {
 }
 
 const RUNS = [
-  ...TEST_BACKENDS.map((backend) => ({ backend, dtype: 'fp32' as const, tol: FP32_TOL })),
-  { backend: 'wasm' as const, dtype: 'fp16' as const, tol: FP16_TOL },
+  ...TEST_BACKENDS.map((backend) => ({ backend, dtype: 'fp32' as const, tol: FP32_TOL, how: 'from TF.js' })),
+  { backend: 'wasm' as const, dtype: 'fp16' as const, tol: FP16_TOL, how: 'from TF.js' },
+  // The streamed export (issue 48): from the saved model folder, tensor by tensor, T5 in one-block parts, staged sessions.
+  { backend: 'wasm' as const, dtype: 'fp32' as const, tol: FP32_TOL, how: 'streamed' },
 ];
 
-describe.each(RUNS)('exportModel with $dtype weights vs tfjs on $backend', ({ backend, dtype, tol }) => {
-  const out = join(dir, `${dtype}-${backend}`);
+describe.each(RUNS)('exportModel with $dtype weights ($how) vs tfjs on $backend', ({ backend, dtype, tol, how }) => {
+  const out = join(dir, `${dtype}-${backend}-${how.replace(/\W/g, '')}`);
   let manifest: OnnxManifest;
   let sessions: OnnxSessions;
 
   beforeAll(async () => {
     await useBackend(backend);
     model = tinyModelForExport(0);
+    if (how === 'streamed') {
+      const folder = join(dir, 'tiny-folder');
+      saveModel(model, folder);
+      const { skeleton, weights } = openModelFolderWeights(folder);
+      try {
+        manifest = exportModel(skeleton, out, { dtype, dynamicBatch: true, weights, externalData: true, t5BlocksPerGraph: 1 });
+      } finally {
+        weights.close();
+      }
+      sessions = await OnnxSessions.open(out, { residency: 'staged' });
+      return;
+    }
     manifest = exportModel(model, out, { dtype, dynamicBatch: true });
     sessions = await OnnxSessions.open(out);
   });

@@ -46,9 +46,9 @@ describe('training on several threads', () => {
     const config: Partial<TrainConfig> = { batchSize: 3, gradAccumSteps: 2, lr: 1e-3, warmupSteps: 0, steps: 3, emaDecay: 0.9, editFocus: 2, checkpointEvery: 3, seed: 7 };
     const dataset = datasetFromWorld(world(), SIZES);
     const one = MigeModel.create(MIGE_TINY, { seed: 3 });
-    const a = await train({ model: one, dataset, outDir: tmp(), config, log: quiet });
+    const a = await train({ model: one, dataset, outDir: tmp(), config, log: quiet, engine: 'tfjs' });
     const two = MigeModel.create(MIGE_TINY, { seed: 3 });
-    const b = await train({ model: two, dataset, outDir: tmp(), config, log: quiet, workers: 2 });
+    const b = await train({ model: two, dataset, outDir: tmp(), config, log: quiet, workers: 2, engine: 'tfjs' });
     expect(b.losses).toHaveLength(3);
     b.losses.forEach((l, i) => expect(Math.abs(l - (a.losses[i] as number))).toBeLessThan(1e-5 * Math.abs(l)));
     const x = flat(one), y = flat(two);
@@ -72,9 +72,9 @@ describe('training on several threads', () => {
   it('refuses splits it cannot make, naming why', async () => {
     const model = MigeModel.create(MIGE_TINY, { seed: 1 });
     const dataset = datasetFromWorld(world(), SIZES);
-    await expect(train({ model, dataset, outDir: tmp(), config: { batchSize: 1, steps: 1 }, log: quiet, workers: 2 })).rejects.toThrow(/batch size 1 is smaller than workers 2/);
+    await expect(train({ model, dataset, outDir: tmp(), config: { batchSize: 1, steps: 1 }, log: quiet, workers: 2, engine: 'tfjs' })).rejects.toThrow(/batch size 1 is smaller than workers 2/);
     const custom: TrainDataset = { sizes: dataset.sizes, get: (t, i) => dataset.get(t, i) };
-    await expect(train({ model, dataset: custom, outDir: tmp(), config: { batchSize: 2, steps: 1 }, log: quiet, workers: 2 })).rejects.toThrow(/another thread can rebuild/);
+    await expect(train({ model, dataset: custom, outDir: tmp(), config: { batchSize: 2, steps: 1 }, log: quiet, workers: 2, engine: 'tfjs' })).rejects.toThrow(/another thread can rebuild/);
     model.dispose();
   });
 });

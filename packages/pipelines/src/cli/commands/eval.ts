@@ -3,13 +3,13 @@ import { MigeInputError } from '@mige/core';
 import { flowEvalModel } from '../../flows/index.js';
 import { attachedOnnxDir } from '../../onnx/index.js';
 import { num, parse, required, str } from '../args.js';
-import { FLOW_HELP, FLOW_OPTIONS, flowModelFromArgs, flowOptionsFromArgs, releaseFlowModel, startBackend } from '../common.js';
+import { flowHelp, FLOW_OPTIONS, flowModelFromArgs, flowOptionsFromArgs, releaseFlowModel, startBackend } from '../common.js';
 import type { Command } from '../io.js';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: "score a model on @mige/data's synthetic-world benchmark",
-  help: `Usage: mige eval [--model <dir|preset>] --out <dir> [options]
+  help: (argv) => `Usage: mige eval [--model <m>] --out <dir> [options]
 
 Runs every case of the benchmark split through its flow (subject → generate, compose_* → compose,
 the rest → edit) and writes report.json, report.md and grid.png (the first case of each task:
@@ -20,7 +20,7 @@ object fail (right, wrong-size, not-moved, wrong-place, wrong-shape, colour-astr
   --tasks <list>        comma-separated tasks (default all: ${WORLD_TASKS.join(', ')})
   --split-seed <n>      benchmark seed (default 0)
   --size <px>           canvas side of the cases (default 64)
-${FLOW_HELP.replace(/ {2}--out[^\n]*\n[^\n]*\n/, '')}`,
+${flowHelp('edit', argv).replace(/ {2}--out[^\n]*\n[^\n]*\n/, '').replace(/ {2}--background[^\n]*\n[^\n]*\n/, '')}`,
   async run(argv, io) {
     const v = parse(argv, { ...FLOW_OPTIONS, count: { type: 'string' }, tasks: { type: 'string' }, 'split-seed': { type: 'string' }, size: { type: 'string' } });
     const out = required(v, 'out');

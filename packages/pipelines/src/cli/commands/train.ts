@@ -29,7 +29,8 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
                         chance in [0, 1] that a world subject example is drawn onto a
                         background-only source instead, as a compositional add (default 0)
   --out <dir>           where checkpoints, metrics and the final model go
-  --resume              continue from <out>/latest.json when it exists
+  --resume              continue from <out>/latest.json when it exists (with the same settings)
+  --allow-changes       resume even with changed settings (recorded in <out>/resume-changes.jsonl)
   --steps <n>           optimizer steps (default ${R.steps})
   --batch-size <n>      examples per micro-batch (default ${R.batchSize})
   --grad-accum <n>      micro-batches per step (default ${R.gradAccumSteps})
@@ -66,6 +67,8 @@ checkpoint of the finished steps before stopping; --resume continues from it bit
   --threads <n>         onnx: ONNX Runtime's threads (default 1: at 64 px one thread is
                         faster than two; big models want one per core)
   --device <d>          onnx: cpu (default) | cuda (a CUDA build of onnxruntime-node)
+  --prefetch            onnx: prepare the next batch (examples, frozen VAE and ViT) while
+                        the graph runs, on another core; the same results
   --workers <n>         tfjs: threads to train on (default 1): each step's batch is split over
                         n threads, each with a copy of the model (wasm computes on one core).
                         The result does not depend on n.
@@ -74,12 +77,12 @@ ${BACKEND_HELP}`,
   async run(argv, io) {
     const v = parse(argv, {
       model: { type: 'string' }, 'init-seed': { type: 'string' }, data: { type: 'string' }, world: { type: 'string' },
-      'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, 'world-tasks': { type: 'string' }, 'world-subjects-on-source': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' },
+      'world-size': { type: 'string' }, 'world-seed': { type: 'string' }, 'world-tasks': { type: 'string' }, 'world-subjects-on-source': { type: 'string' }, out: { type: 'string', short: 'o' }, resume: { type: 'boolean' }, 'allow-changes': { type: 'boolean' },
       steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' }, lr: { type: 'string' },
       'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'min-lr-ratio': { type: 'string' }, 'max-grad-norm': { type: 'string' }, ema: { type: 'string' }, 'ema-warmup': { type: 'boolean' }, mse: { type: 'string' }, 'mse-max-weight': { type: 'string' }, 'edit-focus': { type: 'string' }, 'stop-at': { type: 'string' }, 'focus-on': { type: 'string' }, 'focus-below': { type: 'string' }, 'timestep-power': { type: 'string' },
       ratios: { type: 'string' }, seed: { type: 'string' }, latents: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       'keep-last': { type: 'string' }, 'log-every': { type: 'string' }, log: { type: 'string' }, workers: { type: 'string' },
-      engine: { type: 'string' }, threads: { type: 'string' }, device: { type: 'string' }, ...BACKEND_OPTION,
+      engine: { type: 'string' }, threads: { type: 'string' }, device: { type: 'string' }, prefetch: { type: 'boolean' }, ...BACKEND_OPTION,
     });
     const modelArg = required(v, 'model');
     const out = required(v, 'out');
@@ -92,7 +95,7 @@ ${BACKEND_HELP}`,
     const engine = choice(v, 'engine', TRAIN_ENGINES);
     const threads = num(v, 'threads', { integer: true, min: 1, max: 256 });
     const device = choice(v, 'device', ['cpu', 'cuda'] as const);
-    if (engine === 'tfjs' && (threads !== undefined || device !== undefined)) throw new UsageError('--threads and --device apply to --engine onnx');
+    if (engine === 'tfjs' && (threads !== undefined || device !== undefined || flag(v, 'prefetch'))) throw new UsageError('--threads, --device and --prefetch apply to --engine onnx');
     if (engine === 'onnx' && str(v, 'workers') !== undefined) throw new UsageError('--workers applies to --engine tfjs; the ONNX engine takes --threads');
     await startBackend(v);
     const model = await modelFromArgs(v, modelArg);
@@ -118,10 +121,11 @@ ${BACKEND_HELP}`,
       const stopAt = num(v, 'stop-at', { integer: true, min: 1 });
       const workers = num(v, 'workers', { integer: true, min: 1, max: 64 }) ?? 1;
       const result = await train({
-        model, dataset, outDir: out, config, resume: flag(v, 'resume'), log: io.stderr, logMode, signal: controller.signal, workers,
+        model, dataset, outDir: out, config, resume: flag(v, 'resume'), allowChanges: flag(v, 'allow-changes'), log: io.stderr, logMode, signal: controller.signal, workers,
         ...(stopAt !== undefined ? { stopAt } : {}),
         ...(engine !== undefined ? { engine } : {}),
         ...(threads !== undefined ? { threads } : {}),
+        ...(flag(v, 'prefetch') ? { prefetch: true } : {}),
         ...(device === 'cuda' ? { executionProviders: [{ name: 'cuda' }, 'cpu'] } : {}),
       });
       await saveModel(model, resolve(out, 'model'));

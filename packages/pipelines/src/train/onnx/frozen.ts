@@ -11,7 +11,7 @@ import type * as Ort from 'onnxruntime-node';
  * zeros): a run then sees one input shape, whose memory plan ONNX Runtime keeps, instead of a new
  * batch size every step (each new shape costs about a second run's time in allocation).
  */
-export const FROZEN_CHUNK = 8;
+export const FROZEN_CHUNK = 4;
 
 /**
  * The frozen networks of a training step on ONNX Runtime: the EVA ViT (without ln_vision, which

@@ -10,8 +10,8 @@ import { flatTrainable, OnnxGradients, type OnnxEngineOptions } from './engine.j
 
 /**
  * Training on ONNX Runtime: gradients from the differentiated training graph (OnnxGradients),
- * AdamW (nn.FlatAdamW) and the EMA on the same flat float32 weights (float64 arithmetic, each
- * stored value rounded once). The checkpoint format is the TF.js engine's.
+ * AdamW (nn.FlatAdamW, with the EMA in the same pass) on the same flat float32 weights, in the
+ * engine's WebAssembly arena when the model fits one. The checkpoint format is the TF.js engine's.
  */
 export class OnnxEngine implements TrainStepEngine {
   readonly name = 'onnx';
@@ -27,24 +27,21 @@ export class OnnxEngine implements TrainStepEngine {
   static async create(model: MigeModel, dataset: TrainDataset, cfg: TrainConfig, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
     const grads = await OnnxGradients.create(model, dataset, cfg, options);
     const params = flatTrainable(model, grads.weights);
-    const ema = cfg.emaDecay !== null ? new Map(params.map((p) => [p.name, p.data.slice()])) : null;
-    return new OnnxEngine(grads, cfg, params, new nn.FlatAdamW(params, adamwConfig(cfg)), ema);
+    const optimizer = new nn.FlatAdamW(params, adamwConfig(cfg), grads.arena ? { arena: grads.arena } : {});
+    const ema = cfg.emaDecay !== null ? new Map(params.map((p) => {
+      const shadow = grads.alloc(p.data.length);
+      shadow.set(p.data);
+      return [p.name, shadow];
+    })) : null;
+    return new OnnxEngine(grads, cfg, params, optimizer, ema);
   }
 
-  async step(step: number, micros: readonly (readonly TaskDraw[])[]): Promise<EngineStepResult> {
-    const { loss, grads, timings } = await this.grads.stepGradients(step, micros);
+  async step(step: number, micros: readonly (readonly TaskDraw[])[], next?: () => readonly (readonly TaskDraw[])[]): Promise<EngineStepResult> {
+    const { loss, grads, timings } = await this.grads.stepGradients(step, micros, next);
     const t = performance.now();
-    const ema = this.ema;
     const cfg = this.cfg;
-    const decay = cfg.emaWarmup ? emaWarmupDecay(cfg.emaDecay as number, step) : (cfg.emaDecay as number);
-    // Ema.update: ema ← decay·ema + (1 − decay)·param (in float64, rounded once), each parameter
-    // right after its AdamW update; the EMA covers parameters without a gradient too.
-    const updateEma = (p: nn.FlatParameter): void => {
-      const s = (ema as Map<string, Float32Array>).get(p.name) as Float32Array, w = p.data, e = 1 - decay;
-      for (let i = 0; i < s.length; i++) s[i] = (s[i] as number) * decay + (w[i] as number) * e;
-    };
-    const { gradNorm, lr } = this.optimizer.apply(grads, ema ? updateEma : undefined);
-    if (ema) for (const p of this.params) if (!grads.has(p.name)) updateEma(p);
+    const ema = this.ema ? { shadows: this.ema, decay: cfg.emaWarmup ? emaWarmupDecay(cfg.emaDecay as number, step) : (cfg.emaDecay as number) } : undefined;
+    const { gradNorm, lr } = this.optimizer.apply(grads, ema);
     return { loss: loss / this.cfg.gradAccumSteps, gradNorm, lr, timings: { ...timings, optimizer_ms: performance.now() - t } };
   }
 

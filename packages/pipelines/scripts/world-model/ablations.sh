@@ -9,8 +9,8 @@
 # RUNS must be the recipe's folder (default runs/mige-world); the ablations go to $RUNS/ablations.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../../../.." && pwd)
-cd "$ROOT/packages/pipelines"
 RUNS=$(cd "${RUNS:-$ROOT/runs/mige-world}" && pwd)
+cd "$ROOT/packages/pipelines"
 OUT=$RUNS/ablations
 STEPS=${STEPS:-12000}
 THREADS=${THREADS:-1}

@@ -10,13 +10,16 @@
 #   STEPS        joint training steps (default 60000)
 #   THREADS      ONNX Runtime threads for joint training (default 1)
 #   FROZEN_FROM  a model folder whose frozen VAE and ViT to reuse instead of stages 1-2 (about 2 h
-#                on one core): they are what stages 1-2 made for that model
+#                on one core): they are what stages 1-2 made for that model, e.g. the shipped
+#                default model, FROZEN_FROM=packages/model-world
 #
 # Each stage appends "stage start end seconds" to $RUNS/times.tsv: the recipe's machine time.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../../../.." && pwd)
-cd "$ROOT/packages/pipelines"
+# RUNS and FROZEN_FROM are taken relative to where the command is run, before moving to the package.
 RUNS=$(mkdir -p "${RUNS:-$ROOT/runs/mige-world}" && cd "${RUNS:-$ROOT/runs/mige-world}" && pwd)
+[ -z "${FROZEN_FROM:-}" ] || FROZEN_FROM=$(cd "$FROZEN_FROM" && pwd)
+cd "$ROOT/packages/pipelines"
 STEPS=${STEPS:-60000}
 THREADS=${THREADS:-1}
 export GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824

@@ -10,7 +10,8 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, parseSafetensors, writeSafetensors, writeTextFileAtomic, type TensorData, type WritableTensor } from '@mige/core';
 import { MODEL_FILES, parseSamplingDefaults, readModelConfig, SAMPLING_FILE } from '../../../packages/pipelines/src/model/index.js';
-import { args, writableFromData } from '../../../packages/pipelines/scripts/world-model/common.js';
+import { args } from '../../../packages/pipelines/scripts/world-model/common.js';
+import { writableFromData } from './derived-model.js';
 
 const a = args({ models: '', weights: '', out: '', sampling: '' });
 const dirs = a.models.split(',').filter(Boolean);

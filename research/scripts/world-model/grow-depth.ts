@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, parseSafetensors, type WritableTensor } from '@mige/core';
 import { isDitConfig, MODEL_FILES, readModelConfig } from '../../../packages/pipelines/src/model/index.js';
-import { args, writableFromData, writeDerivedModel } from '../../../packages/pipelines/scripts/world-model/common.js';
+import { args } from '../../../packages/pipelines/scripts/world-model/common.js';
+import { writableFromData, writeDerivedModel } from './derived-model.js';
 
 const a = args({ model: '', out: '', every: '1' });
 if (!a.model || !a.out) throw new MigeInputError('give --model dir and --out dir', 'grow-depth');

@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { MigeInputError, parseSafetensors, type WritableTensor } from '@mige/core';
 import { derivedSizes, sincosPositionTable } from '@mige/dit';
 import { isDitConfig, MODEL_FILES, readModelConfig } from '../../../packages/pipelines/src/model/index.js';
-import { args, writableFromData, writeDerivedModel } from '../../../packages/pipelines/scripts/world-model/common.js';
+import { args } from '../../../packages/pipelines/scripts/world-model/common.js';
+import { writableFromData, writeDerivedModel } from './derived-model.js';
 
 const a = args({ model: '', out: '' });
 if (!a.model || !a.out) throw new MigeInputError('give --model dir and --out dir', 'repatch');

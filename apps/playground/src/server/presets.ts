@@ -1,5 +1,5 @@
 import { encodeImage, type RgbImage } from '@mige/core';
-import { generateExample, type WorldTask } from '@mige/data';
+import { generateExample, type WorldExample, type WorldTask } from '@mige/data';
 import type { Preset, PresetExample, PresetId, FlowName } from '../api/api-types.js';
 import { pngDataUrl } from './data-url.js';
 
@@ -26,8 +26,13 @@ function worldSize(imageSize: number): number {
   return Math.min(128, Math.max(32, imageSize));
 }
 
+/** Preset example `index` of a preset with `task`: a fixed world example. */
+function worldExample(task: WorldTask, index: number, size: number): WorldExample {
+  return generateExample(PRESET_SEED, index, { task, size });
+}
+
 async function example(task: WorldTask, index: number, size: number): Promise<PresetExample> {
-  const ex = generateExample(PRESET_SEED, index, { task, size });
+  const ex = worldExample(task, index, size);
   const urls = async (images: readonly RgbImage[]) => Promise.all(images.map(async (img) => pngDataUrl(await encodeImage(img, 'png'))));
   const slot = ex.source ? ex.entities.indexOf(ex.source) : -1;
   const [images, [target]] = await Promise.all([urls(ex.entities), urls([ex.target])]);
@@ -40,4 +45,10 @@ export async function buildPresets(imageSize: number): Promise<Preset[]> {
   return Promise.all(
     PRESETS.map(async ({ tasks, ...p }) => ({ ...p, examples: await Promise.all(tasks.map((task, i) => example(task, i, size))) })),
   );
+}
+
+/** The world examples behind the presets, in the order the playground shows them (what a test runs the default model on). */
+export function presetWorldExamples(imageSize: number): { id: PresetId; flow: FlowName; example: WorldExample }[] {
+  const size = worldSize(imageSize);
+  return PRESETS.flatMap(({ id, flow, tasks }) => tasks.map((task, i) => ({ id, flow, example: worldExample(task, i, size) })));
 }

@@ -1,38 +1,45 @@
 #!/usr/bin/env bash
-# MIGE's ablations at our scale (the paper's Tables 1-3 and wo_VAE feature): the same budget as
-# the default model, trained on one data mix each, two runs at a time. Resumable like run-all.sh.
+# MIGE's ablations at our scale (the paper's Tables 1-3 and its wo_VAE feature): joint training
+# against the same recipe on one data mix each, and without the FFM, all at one budget (STEPS, one
+# cosine each) from the recipe's stage-2b init (train-mige-world.sh must have made it), one run
+# after another. Resumable like the recipe. Run from the repository root:
+#
+#   STEPS=12000 bash packages/pipelines/scripts/world-model/ablations.sh
+#
+# RUNS must be the recipe's folder (default runs/mige-world); the ablations go to $RUNS/ablations.
 set -euo pipefail
-cd "$(dirname "$0")/../.."            # packages/pipelines
-RUNS=${RUNS:-../../runs/world}
-STEPS=${STEPS:-4500}
+ROOT=$(cd "$(dirname "$0")/../../../.." && pwd)
+RUNS=$(cd "${RUNS:-$ROOT/runs/mige-world}" && pwd)
+cd "$ROOT/packages/pipelines"
+OUT=$RUNS/ablations
+STEPS=${STEPS:-12000}
+THREADS=${THREADS:-1}
+mkdir -p "$OUT"
 export GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
-TRAIN=(--world 10000 --world-size 64 --world-seed 3000 --steps "$STEPS" --batch-size 8 --lr 5e-4 --warmup 300
+W=scripts/world-model
+INIT=$RUNS/encoder/model
+# The recipe's joint flags (train-mige-world.sh) at this budget; --ratios comes per run.
+TRAIN=(--world 1000000 --world-size 64 --world-seed 40000 --seed 45 --batch-size 8 --lr 5e-4 --warmup 300
        --lr-schedule cosine --min-lr-ratio 0.05 --max-grad-norm 1 --ema 0.999 --ema-warmup
-       --checkpoint-every 100 --keep-last 2 --log jsonl --log-every 20 --resume)
+       --world-tasks add=2,move=2,resize=2,background=0.5 --engine onnx --threads "$THREADS"
+       --checkpoint-every 250 --keep-last 2 --log jsonl --log-every 50 --resume --steps "$STEPS")
+SAMPLING='{"generate":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":2}},"edit":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":2,"s":1.5}},"compose":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":2,"s":1.5}}}'
 run() { # name init ratios: trains, then the model folder from the EMA weights
-  node dist/cli.js train --model "$RUNS/$2" --out "$RUNS/ablation-$1" --ratios "$3" "${TRAIN[@]}" >> "$RUNS/ablation-$1.log" 2>&1
-  npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/$2" --run "$RUNS/ablation-$1" --ema 1 --out "$RUNS/ablation-$1/model"
+  [ -e "$OUT/$1/model/config.json" ] && return
+  node dist/cli.js train --model "$2" --out "$OUT/$1" --ratios "$3" "${TRAIN[@]}" >> "$OUT/$1.log" 2>&1
+  npx tsx $W/checkpoint-to-model.ts --init "$2" --run "$OUT/$1" --ema 1 --sampling "$SAMPLING" --out "$OUT/$1/model"
 }
-[ -d "$RUNS/init-noffm" ] || npx tsx scripts/world-model/assemble.ts --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init-noffm" --fusion none --prediction v
-# JOBS=1 runs them one after another (when the other core trains the default model).
-if [ "${JOBS:-2}" = 1 ]; then
-  run edit-only init edit=1
-  run subject-only init subject=1
-  run compose-only init add=1,replace=1
-  run subject-edit init subject=1,edit=1
-else
-  run edit-only init edit=1 &
-  run subject-only init subject=1 &
-  wait
-  run compose-only init add=1,replace=1 &
-  run subject-edit init subject=1,edit=1 &
-  wait
-fi
-run no-ffm init-noffm subject=1,edit=1,add=0.5,replace=0.5
+# wo_VAE: the same init without the FFM (its output starts at zero, so the pre-trained encoder is the same).
+[ -e "$OUT/init-noffm/config.json" ] || npx tsx $W/assemble.ts --frozen-from "$INIT" --out "$OUT/init-noffm" --fusion none --prediction v --encoder-from "$INIT"
+JOINT=subject=1,edit=2.5,add=1.25,replace=1.25
+run joint "$INIT" "$JOINT"
+run edit-only "$INIT" edit=1
+run subject-only "$INIT" subject=1
+run compose-only "$INIT" add=1,replace=1
+run subject-edit "$INIT" subject=1,edit=2.5
+run no-ffm "$OUT/init-noffm" "$JOINT"
 
-# The table (RESULTS.md): every model against copy-source, chance and the VAE's ceiling.
-# The shipped default model (../model-world) beside the joint run's equal-budget EMA.
-M=default=../model-world,joint@4500=$RUNS/joint/model
-for a in edit-only subject-only compose-only subject-edit no-ffm; do M=$M,$a=$RUNS/ablation-$a/model; done
-npx tsx scripts/world-model/evaluate.ts --models "$M" --chance-for default --vae-ceiling "$RUNS/init" --count 40 --out ../../results/world-benchmark
-npx tsx scripts/world-model/results-table.ts --json ../../results/world-benchmark.json --md ../../RESULTS.md
+# The table: every model against copy-source and chance, 40 cases per task of the benchmark split.
+M=joint=$OUT/joint/model
+for a in edit-only subject-only compose-only subject-edit no-ffm; do M=$M,$a=$OUT/$a/model; done
+npx tsx $W/evaluate.ts --models "$M" --count 40 --out "$OUT/benchmark"

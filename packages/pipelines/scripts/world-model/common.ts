@@ -1,10 +1,10 @@
 /** Shared by the default model's training stages: arguments, the world config, checkpoints. */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, writeSafetensors, type nn, type TensorData, type tf, type WritableTensor } from '@mige/core';
-import { MODEL_FILES, parseMigeConfig, SAMPLING_FILE, writeModelConfig, type MigeConfig, type MigeModel } from '../../src/model/index.js';
+import { initBackend, type nn, type tf } from '@mige/core';
+import { parseMigeConfig, type MigeConfig, type MigeModel } from '../../src/model/index.js';
 import { attachOnnx, detachOnnx, exportModel } from '../../src/onnx/index.js';
 import { readCheckpoint, writeCheckpoint } from '../../src/train/index.js';
 
@@ -15,23 +15,6 @@ export function args<K extends string>(spec: Record<K, string>): Record<K, strin
   const options = Object.fromEntries(Object.keys(spec).map((k) => [k, { type: 'string' as const }]));
   const { values } = parseArgs({ options, strict: true });
   return { ...spec, ...(values as Partial<Record<K, string>>) };
-}
-
-/**
- * Writes model folder `out` with new weights and config, its tokenizer and sampling defaults copied
- * from folder `from` (grow-depth, repatch). config.json goes last, as saveModel writes it: a folder
- * with the new config has the new weights.
- */
-export function writeDerivedModel(from: string, out: string, tensors: Map<string, WritableTensor>, metadata: Record<string, string>, config: MigeConfig): void {
-  mkdirSync(out, { recursive: true });
-  for (const f of [SAMPLING_FILE, MODEL_FILES.tokenizer]) copyFileSync(join(from, f), join(out, f));
-  writeSafetensors(join(out, MODEL_FILES.weights), tensors, metadata);
-  writeModelConfig(out, config);
-}
-
-/** A parsed tensor, ready to write back unchanged. */
-export function writableFromData(t: TensorData): WritableTensor {
-  return { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: t.shape, data: t.data };
 }
 
 export async function start(): Promise<void> {

@@ -11,14 +11,14 @@
  * shows from which t on the x0 loses an object's shape (RUNS.md: at t = 500 an added heart is
  * already a blob, a subject's shape is still there at 700).
  *
- *   npx tsx scripts/world-model/diagnose.ts --model runs/world/joint/model [--tasks background] [--world-seed 3000] [--grid x0.png --grid-run zero]
+ *   npx tsx ../../research/scripts/world-model/diagnose.ts --model runs/world/joint/model [--tasks background] [--world-seed 3000] [--grid x0.png --grid-run zero]
  */
 import { MigeInputError, Rng, tensorToImages, tf, writeImage, type Latents, type RgbImage } from '@mige/core';
 import { benchmarkSplit, imageGrid, splitExamples, streamExamples } from '@mige/data';
-import { ddpmTables, epsFromOutput, linearBetas } from '../../src/diffusion/index.js';
-import { loadModel } from '../../src/model/index.js';
-import { datasetFromWorld, editFocusWeights, prepareTrainBatch, TRAIN_TASKS } from '../../src/train/index.js';
-import { args, start } from './common.js';
+import { ddpmTables, epsFromOutput, linearBetas } from '../../../packages/pipelines/src/diffusion/index.js';
+import { loadModel } from '../../../packages/pipelines/src/model/index.js';
+import { datasetFromWorld, editFocusWeights, prepareTrainBatch, TRAIN_TASKS } from '../../../packages/pipelines/src/train/index.js';
+import { args, start } from '../../../packages/pipelines/scripts/world-model/common.js';
 
 const a = args({ model: 'runs/world/joint/model', count: '4', tasks: 'recolor,move', t: '50,200,400,600,800,950,999', 'world-seed': '', 'world-count': '10000', grid: '', 'grid-run': 'source' });
 const GRID_RUNS = ['source', 'zero', 'other'];

@@ -11,14 +11,15 @@
  * they are (the copies differ only by their finer positions). The FFM's keys come from the same
  * x_embedder and follow it. Training then continues with `mige train --model <out>`.
  *
- *   npx tsx scripts/world-model/repatch.ts --model ../model-world --out dir
+ *   npx tsx ../../research/scripts/world-model/repatch.ts --model ../model-world --out dir
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, parseSafetensors, type WritableTensor } from '@mige/core';
 import { derivedSizes, sincosPositionTable } from '@mige/dit';
-import { isDitConfig, MODEL_FILES, readModelConfig } from '../../src/model/index.js';
-import { args, writableFromData, writeDerivedModel } from './common.js';
+import { isDitConfig, MODEL_FILES, readModelConfig } from '../../../packages/pipelines/src/model/index.js';
+import { args } from '../../../packages/pipelines/scripts/world-model/common.js';
+import { writableFromData, writeDerivedModel } from './derived-model.js';
 
 const a = args({ model: '', out: '' });
 if (!a.model || !a.out) throw new MigeInputError('give --model dir and --out dir', 'repatch');

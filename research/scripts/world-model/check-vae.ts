@@ -2,13 +2,13 @@
  * Reconstructions of 6 fresh world images by the VAE's latest checkpoint, as a grid
  * (originals on top): a quick look while stage 1 trains.
  *
- *   npx tsx scripts/world-model/check-vae.ts --run runs/world/vae --out runs/world/vae-check.png
+ *   npx tsx ../../research/scripts/world-model/check-vae.ts --run runs/world/vae --out runs/world/vae-check.png
  */
 import { chwToTensor, nn, Rng, tensorToImages, tf, vaeTransform, writeImage } from '@mige/core';
 import { generateExample, imageGrid } from '@mige/data';
 import { createAutoencoderKL } from '@mige/vae';
-import { readCheckpoint } from '../../src/train/index.js';
-import { args, start, worldConfig } from './common.js';
+import { readCheckpoint } from '../../../packages/pipelines/src/train/index.js';
+import { args, start, worldConfig } from '../../../packages/pipelines/scripts/world-model/common.js';
 
 const a = args({ run: 'runs/world/vae', out: 'runs/world/vae-check.png' });
 await start();

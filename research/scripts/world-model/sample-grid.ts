@@ -2,14 +2,14 @@
  * A quick look at a model on benchmark cases: a grid of sources (or first subject), outputs and
  * targets, with a chosen sampler and step count (RUNS.md compares samplers with it).
  *
- *   npx tsx scripts/world-model/sample-grid.ts --model runs/world/joint/model --out grid.png --steps 100 --sampler '{"type":"ddpm"}' [--counts '{"background":4}']
+ *   npx tsx ../../research/scripts/world-model/sample-grid.ts --model runs/world/joint/model --out grid.png --steps 100 --sampler '{"type":"ddpm"}' [--counts '{"background":4}']
  */
 import { writeImage, type RgbImage } from '@mige/core';
 import { benchmarkSplit, imageGrid, splitExamples } from '@mige/data';
-import type { GuidanceScales, SamplerConfig } from '../../src/diffusion/index.js';
-import { flowEvalModel } from '../../src/flows/index.js';
-import { loadModel } from '../../src/model/index.js';
-import { args, start } from './common.js';
+import type { GuidanceScales, SamplerConfig } from '../../../packages/pipelines/src/diffusion/index.js';
+import { flowEvalModel } from '../../../packages/pipelines/src/flows/index.js';
+import { loadModel } from '../../../packages/pipelines/src/model/index.js';
+import { args, start } from '../../../packages/pipelines/scripts/world-model/common.js';
 
 const a = args({ model: 'runs/world/joint/model', out: 'grid.png', steps: '20', sampler: '', scales: '{"y":1,"s":1}', counts: '{"recolor":3,"move":3,"subject":2}' });
 await start();

@@ -4,13 +4,14 @@
  * and tokenizer (`--sampling '{...}'` sets the sampling instead, as checkpoint-to-model's does).
  * Frozen parts, equal in every folder, stay as they are, bit for bit.
  *
- *   npx tsx scripts/world-model/average-models.ts --models a,b [--weights 0.5,0.5] [--sampling JSON] --out dir
+ *   npx tsx ../../research/scripts/world-model/average-models.ts --models a,b [--weights 0.5,0.5] [--sampling JSON] --out dir
  */
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, parseSafetensors, writeSafetensors, writeTextFileAtomic, type TensorData, type WritableTensor } from '@mige/core';
-import { MODEL_FILES, parseSamplingDefaults, readModelConfig, SAMPLING_FILE } from '../../src/model/index.js';
-import { args, writableFromData } from './common.js';
+import { MODEL_FILES, parseSamplingDefaults, readModelConfig, SAMPLING_FILE } from '../../../packages/pipelines/src/model/index.js';
+import { args } from '../../../packages/pipelines/scripts/world-model/common.js';
+import { writableFromData } from './derived-model.js';
 
 const a = args({ models: '', weights: '', out: '', sampling: '' });
 const dirs = a.models.split(',').filter(Boolean);

@@ -5,14 +5,14 @@
  * mean the word is ignored; chance is 1 in 8 on the diagonal), and the mean L2 between the
  * swapped outputs (how much the word changes anything).
  *
- *   npx tsx scripts/world-model/shape-probe.ts --model ../model-world --count 12 --seed 1 [--out F]
+ *   npx tsx ../../research/scripts/world-model/shape-probe.ts --model ../model-world --count 12 --seed 1 [--out F]
  */
 import { MigeInputError, writeTextFileAtomic, type RgbImage } from '@mige/core';
 import { benchmarkSplit, detectObjects, l2Distance, regionName, SHAPE_NAMES, splitExamples, type WorldExample } from '@mige/data';
-import type { GuidanceScales } from '../../src/diffusion/index.js';
-import { flowEvalModel } from '../../src/flows/index.js';
-import { loadModel } from '../../src/model/index.js';
-import { args, attachTempOnnx, start } from './common.js';
+import type { GuidanceScales } from '../../../packages/pipelines/src/diffusion/index.js';
+import { flowEvalModel } from '../../../packages/pipelines/src/flows/index.js';
+import { loadModel } from '../../../packages/pipelines/src/model/index.js';
+import { args, attachTempOnnx, start } from '../../../packages/pipelines/scripts/world-model/common.js';
 
 const a = args({ model: '../model-world', count: '12', seed: '1', scales: '', out: '' });
 for (const k of ['count', 'seed'] as const) {

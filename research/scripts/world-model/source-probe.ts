@@ -7,13 +7,13 @@
  * - both: the background in the conditional input and the instruction (a compositional add).
  * The background is what the target shows wherever no subject is, so copying it is right there.
  *
- *   npx tsx scripts/world-model/source-probe.ts --model ../model-world --count 40 --seed 1 [--out F]
+ *   npx tsx ../../research/scripts/world-model/source-probe.ts --model ../model-world --count 40 --seed 1 [--out F]
  */
 import { MigeInputError, writeTextFileAtomic, type RgbImage } from '@mige/core';
 import { benchmarkSplit, objectScores, renderScene, splitExamples, type WorldExample } from '@mige/data';
-import { flowEvalModel } from '../../src/flows/index.js';
-import { loadModel, samplingDefaults } from '../../src/model/index.js';
-import { args, attachTempOnnx, start } from './common.js';
+import { flowEvalModel } from '../../../packages/pipelines/src/flows/index.js';
+import { loadModel, samplingDefaults } from '../../../packages/pipelines/src/model/index.js';
+import { args, attachTempOnnx, start } from '../../../packages/pipelines/scripts/world-model/common.js';
 
 const a = args({ model: '../model-world', count: '40', seed: '1', out: '' });
 for (const k of ['count', 'seed'] as const) {

@@ -5,13 +5,14 @@
  * residual stream until training moves them (progressive stacking). The rest of the model is
  * copied bit for bit; training then continues with `mige train --model <out>`.
  *
- *   npx tsx scripts/world-model/grow-depth.ts --model ../model-world --out dir [--every 2]
+ *   npx tsx ../../research/scripts/world-model/grow-depth.ts --model ../model-world --out dir [--every 2]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigeInputError, parseSafetensors, type WritableTensor } from '@mige/core';
-import { isDitConfig, MODEL_FILES, readModelConfig } from '../../src/model/index.js';
-import { args, writableFromData, writeDerivedModel } from './common.js';
+import { isDitConfig, MODEL_FILES, readModelConfig } from '../../../packages/pipelines/src/model/index.js';
+import { args } from '../../../packages/pipelines/scripts/world-model/common.js';
+import { writableFromData, writeDerivedModel } from './derived-model.js';
 
 const a = args({ model: '', out: '', every: '1' });
 if (!a.model || !a.out) throw new MigeInputError('give --model dir and --out dir', 'grow-depth');

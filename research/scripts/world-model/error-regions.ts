@@ -4,7 +4,7 @@
  * --dilate px) and the part outside it, for the model and for copy-source (whose error is all
  * inside). Tells "the edit itself is wrong" from "the model disturbs what it should keep".
  *
- *   npx tsx scripts/world-model/error-regions.ts --model ../model-world --tasks add,compose_add,compose_replace --count 40 [--steps 50] [--scales '{"y":1,"s":1}']
+ *   npx tsx ../../research/scripts/world-model/error-regions.ts --model ../model-world --tasks add,compose_add,compose_replace --count 40 [--steps 50] [--scales '{"y":1,"s":1}']
  *
  * --train-seed 3000 scores the first --count cases per task of the training set (`mige train
  * --world-seed 3000`) instead of a benchmark split: a model that memorised its training data
@@ -12,10 +12,10 @@
  */
 import type { RgbImage } from '@mige/core';
 import { benchmarkSplit, splitExamples, streamExamples, type WorldExample } from '@mige/data';
-import type { GuidanceScales } from '../../src/diffusion/index.js';
-import { flowEvalModel } from '../../src/flows/index.js';
-import { loadModel } from '../../src/model/index.js';
-import { args, attachTempOnnx, start } from './common.js';
+import type { GuidanceScales } from '../../../packages/pipelines/src/diffusion/index.js';
+import { flowEvalModel } from '../../../packages/pipelines/src/flows/index.js';
+import { loadModel } from '../../../packages/pipelines/src/model/index.js';
+import { args, attachTempOnnx, start } from '../../../packages/pipelines/scripts/world-model/common.js';
 
 const a = args({ model: '../model-world', tasks: 'add,compose_add,compose_replace', count: '40', seed: '0', dilate: '2', steps: '', scales: '', 'train-seed': '' });
 await start();

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Trains the default model (mige-world) from scratch on 2 CPU cores, resumably: every stage
-# continues from its latest checkpoint when re-run. Outputs under runs/world/ (git-ignored).
-# Run from the repository root after `npx -y pnpm@10 install && npx -y pnpm@10 build`.
+# The record of how mige-world v1 (the default model until issue 45) was made, stage by stage as it
+# happened on TF.js wasm (RUNS.md): a joint stage and a chain of fine-tunes, depth grown from 6 to
+# 12 blocks on the way. Kept for the record; the recipe of the current default model is
+# packages/pipelines/scripts/world-model/train-mige-world.sh. v1's architecture is
+# mige-world-v1.config.json (6 blocks, maxLength 72). Resumable: every stage continues from its
+# latest checkpoint when re-run. Outputs under runs/world/ (git-ignored).
 set -euo pipefail
-cd "$(dirname "$0")/../.."            # packages/pipelines
+cd "$(dirname "$0")/../../../packages/pipelines"
+R=../../research/scripts/world-model
 RUNS=${RUNS:-../../runs/world}
 STEPS=${STEPS:-4500}
 mkdir -p "$RUNS"
@@ -19,7 +23,7 @@ npx tsx scripts/world-model/train-vit.ts --out "$RUNS/vit" --steps 1500 > "$RUNS
 wait
 
 # Stage 3: everything else, jointly (ViT and VAE frozen), with `mige train`.
-[ -d "$RUNS/init" ] || npx tsx scripts/world-model/assemble.ts --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init" --prediction v
+[ -d "$RUNS/init" ] || npx tsx scripts/world-model/assemble.ts --config "$R/mige-world-v1.config.json" --vae "$RUNS/vae" --vit "$RUNS/vit" --out "$RUNS/init" --prediction v
 TRAIN=(--world 10000 --world-size 64 --world-seed 3000 --batch-size 8 --lr 5e-4 --warmup 300
        --lr-schedule cosine --min-lr-ratio 0.05 --max-grad-norm 1 --ema 0.999 --ema-warmup
        --checkpoint-every 100 --keep-last 2 --log jsonl --log-every 20 --resume)
@@ -72,7 +76,7 @@ npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT2/model" --run "$F
 FT4=$RUNS/finetune5   # the run's name as it happened (RUNS.md)
 node dist/cli.js train --model "$FT3/model" --out "$FT4" --steps 7000 --seed 4 "${FINETUNE[@]}" >> "$RUNS/finetune5.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$FT3/model" --run "$FT4" --ema 1 --sampling "$SAMPLING" --out "$FT4/model"
-npx tsx scripts/world-model/average-models.ts --models "$FT3/model,$FT4/model" --out "$RUNS/soup34"
+npx tsx $R/average-models.ts --models "$FT3/model,$FT4/model" --out "$RUNS/soup34"
 
 # Stage 3g: a fifth fine-tune, of the mean (training seed 5, a
 # 7,000-step cosine; RUNS.md, 2026-11-29, 13:23 UTC on), sampling generation from timestep 549.
@@ -86,7 +90,7 @@ npx tsx scripts/world-model/checkpoint-to-model.ts --init "$RUNS/soup34" --run "
 # stage 3g's model does), then stage 3g's recipe on it (training seed 6, a 4,400-step cosine;
 # RUNS.md, 2026-12-04).
 GROWN=$RUNS/grow12
-npx tsx scripts/world-model/grow-depth.ts --model "$FT5/model" --out "$GROWN"
+npx tsx $R/grow-depth.ts --model "$FT5/model" --out "$GROWN"
 FT6=$RUNS/grow12-ft
 node dist/cli.js train --model "$GROWN" --out "$FT6" --steps 4400 --seed 6 "${FINETUNE[@]}" >> "$RUNS/grow12-ft.log" 2>&1
 npx tsx scripts/world-model/checkpoint-to-model.ts --init "$GROWN" --run "$FT6" --ema 1 --sampling "$SHIPPED_SAMPLING" --out "$FT6/model"
@@ -122,4 +126,4 @@ fresh_finetune "$RUNS/s7-long/model" s9b-long 4000 21 18000 subject=1,edit=2,add
 # The shipped sampling: edits at text guidance 3 (more instructions carried out on both
 # validation splits, L2 still far below copy-source's; RUNS.md, 2026-12-06), the rest as before.
 FINAL_SAMPLING='{"generate":{"sampler":{"type":"dpm-solver","maxTimestep":549},"steps":20,"scales":{"y":2}},"edit":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":3,"s":1.5}},"compose":{"sampler":{"type":"dpm-solver"},"steps":20,"scales":{"y":1.5,"s":1.5}}}'
-npx tsx scripts/world-model/average-models.ts --models "$RUNS/s9-long/model,$RUNS/s9b-long/model" --sampling "$FINAL_SAMPLING" --out "$RUNS/soup-s9"
+npx tsx $R/average-models.ts --models "$RUNS/s9-long/model,$RUNS/s9b-long/model" --sampling "$FINAL_SAMPLING" --out "$RUNS/soup-s9"

@@ -3,13 +3,13 @@
  * (RMS of the deviation from the cards' mean, over the RMS) of the ViT's tokens and of the
  * Q-Former's outputs (RUNS.md: the Q-Former is where subjects thinned out).
  *
- *   npx tsx scripts/world-model/token-spread.ts --model runs/world/init [--count 12]
+ *   npx tsx ../../research/scripts/world-model/token-spread.ts --model runs/world/init [--count 12]
  */
 import { blipEvalTransform, chwToTensor, tf } from '@mige/core';
 import { generateExample } from '@mige/data';
 import type { MigeInstructionEncoder } from '@mige/encoder';
-import { loadModel } from '../../src/model/index.js';
-import { args, start } from './common.js';
+import { loadModel } from '../../../packages/pipelines/src/model/index.js';
+import { args, start } from '../../../packages/pipelines/scripts/world-model/common.js';
 
 const a = args({ model: 'runs/world/init', count: '12', seed: '77' });
 await start();

@@ -1,0 +1,194 @@
+/**
+ * Binding: does an edit act on the object its instruction names, and only on it? Two-object
+ * scenes of the synthetic world, each edited twice, once naming each object (so a model that
+ * always edits the same one of the two scores at most 50%): remove, recolour, move, and replace
+ * (a compositional replace) "the named one of two". In every other scene the two objects share
+ * their colour, so only the shape word tells them apart. The templates are the world's own, in
+ * turn. A case passes when the named object changed as instructed (@mige/data's `instructed`)
+ * and the other is kept (`othersUnchanged` = 1: same shape and colour, mask IoU >= 0.6).
+ *
+ *   npx tsx scripts/world-model/binding.ts --models default=../model-world --count 40 [--seed 0] [--out ../../results/world-binding]
+ *
+ * `--count` scenes per task (2 cases each), `--tasks` a subset. Writes <out>.json and <out>.md when --out is given, and
+ * with `--grid F` a PNG of each task's first two scenes: per case its source, its target and each
+ * model's output.
+ */
+import { MigeInputError, Rng, writeImage, writeTextFileAtomic, type RgbImage } from '@mige/core';
+import {
+  annotateScene, COLOR_NAMES, copySourceModel, imageGrid, objectScores, randomScene, regionName, renderScene, renderSubject, SHAPE_NAMES, TEMPLATES,
+  type EvalModel, type Scene, type WorldExample, type WorldObject,
+} from '@mige/data';
+import { flowEvalModel } from '../../src/flows/index.js';
+import { loadModel } from '../../src/model/index.js';
+import { args, attachTempOnnx, start } from './common.js';
+
+const a = args({ models: '', count: '40', seed: '0', size: '64', out: '', grid: '', tasks: 'remove,recolor,move,compose_replace' });
+for (const k of ['count', 'seed', 'size'] as const) {
+  if (!/^\d+$/.test(a[k])) throw new MigeInputError(`must be a whole number, got '${a[k]}'`, `--${k}`);
+}
+const SIZE = Number(a.size);
+const ALL_TASKS = ['remove', 'recolor', 'move', 'compose_replace'] as const;
+type BindingTask = (typeof ALL_TASKS)[number];
+// --tasks remove,recolor: a subset (a quicker probe).
+const BINDING_TASKS = a.tasks.split(',').filter(Boolean) as BindingTask[];
+for (const t of BINDING_TASKS) if (!ALL_TASKS.includes(t)) throw new MigeInputError(`unknown task '${t}' (${ALL_TASKS.join(', ')})`, '--tasks');
+
+const pick = <T>(rng: Rng, items: readonly T[]): T => items[rng.int(0, items.length)] as T;
+const region = (o: WorldObject) => regionName(o.x + o.size / 2, o.y + o.size / 2, SIZE, SIZE);
+const apart = (p: WorldObject, q: WorldObject) => p.x >= q.x + q.size + 1 || q.x >= p.x + p.size + 1 || p.y >= q.y + q.size + 1 || q.y >= p.y + p.size + 1;
+
+/** A scene with exactly two objects (distinct shapes, as every world scene); `sameColour` paints both alike. */
+function twoObjectScene(rng: Rng, sameColour: boolean): Scene {
+  for (;;) {
+    const s = randomScene(rng, SIZE, SIZE, 2, 2);
+    if (s.objects.length !== 2) continue;
+    if (sameColour) s.objects[1] = { ...(s.objects[1] as WorldObject), color: (s.objects[0] as WorldObject).color };
+    return s;
+  }
+}
+
+/** The world's paraphrase `template` with its words and images (`[name]` → `<imagehere>`, in slot order). */
+function fill(template: string, words: Record<string, string>, images: Record<string, RgbImage>): { instruction: string; entities: RgbImage[] } {
+  const entities: RgbImage[] = [];
+  const instruction = template
+    .replace(/\{(\w+)\}/g, (_, k: string) => words[k] as string)
+    .replace(/\[(\w+)\]/g, (_, k: string) => {
+      entities.push(images[k] as RgbImage);
+      return '<imagehere>';
+    });
+  return { instruction, entities };
+}
+
+/** The case editing object `k` of `scene` with `task`, in paraphrase `t`; null when a move finds no free region. */
+function makeCase(rng: Rng, scene: Scene, k: number, task: BindingTask, t: number): WorldExample | null {
+  const obj = scene.objects[k] as WorldObject;
+  const other = scene.objects[1 - k] as WorldObject;
+  const objects = scene.objects.slice();
+  let words: Record<string, string>;
+  let edit: Record<string, string | number>;
+  let subject: WorldObject | undefined;
+  switch (task) {
+    case 'remove':
+      objects.splice(k, 1);
+      words = { shape: obj.shape, color: obj.color };
+      edit = { object: k, shape: obj.shape };
+      break;
+    case 'recolor': {
+      // A colour neither object has, so that the other object's colour never reads as the new one.
+      const to = pick(rng, COLOR_NAMES.filter((c) => c !== obj.color && c !== other.color));
+      objects[k] = { ...obj, color: to };
+      words = { shape: obj.shape, old: obj.color, new: to };
+      edit = { object: k, from: obj.color, to };
+      break;
+    }
+    case 'move': {
+      let moved: WorldObject | undefined;
+      for (let tries = 0; tries < 200 && !moved; tries++) {
+        const c = { ...obj, x: rng.int(0, SIZE - obj.size + 1), y: rng.int(0, SIZE - obj.size + 1) };
+        if (region(c) !== region(obj) && region(c) !== region(other) && apart(c, other)) moved = c;
+      }
+      if (!moved) return null;
+      objects[k] = moved;
+      words = { shape: obj.shape, color: obj.color, region: region(moved) };
+      edit = { object: k, from: region(obj), to: region(moved) };
+      break;
+    }
+    case 'compose_replace': {
+      const shape = pick(rng, SHAPE_NAMES.filter((s) => s !== obj.shape && s !== other.shape));
+      subject = { ...obj, shape, color: pick(rng, COLOR_NAMES), pattern: obj.pattern };
+      objects[k] = subject;
+      words = { shape: obj.shape, color: obj.color };
+      edit = { object: k, from: obj.shape, to: shape };
+      break;
+    }
+  }
+  const target: Scene = { ...scene, objects };
+  const [src, tgt] = [renderScene(scene), renderScene(target)];
+  const images: Record<string, RgbImage> = { src: src.image };
+  if (subject) images.subj = renderSubject(subject, SIZE, SIZE);
+  const templates = TEMPLATES[task];
+  const { instruction, entities } = fill(templates[t % templates.length] as string, words, images);
+  return {
+    task, instruction, source: src.image, entities, target: tgt.image,
+    annotations: {
+      source: annotateScene(scene, src), target: annotateScene(target, tgt),
+      subjects: entities.map((e) => (e === images.subj ? (subject as WorldObject) : null)), edit,
+    },
+  };
+}
+
+/** Every task's cases: `count` scenes each, both objects named in turn. */
+function bindingCases(seed: number, count: number): Map<BindingTask, WorldExample[][]> {
+  const out = new Map<BindingTask, WorldExample[][]>();
+  for (const task of BINDING_TASKS) {
+    const pairs: WorldExample[][] = [];
+    const rng = new Rng(`binding/${seed}/${task}`);
+    for (let i = 0; pairs.length < count; i++) {
+      const scene = twoObjectScene(rng.fork(`scene/${i}`), i % 2 === 1);
+      const pair = [0, 1].map((k) => makeCase(rng.fork(`case/${i}/${k}`), scene, k, task, i + k));
+      if (pair.every((c) => c)) pairs.push(pair as WorldExample[]);
+    }
+    out.set(task, pairs);
+  }
+  return out;
+}
+
+interface Tally { right: number; namedKept: number; otherChanged: number; pairsRight: number; cases: number; pairs: number }
+
+/** The cases the grid shows (each task's first two scenes), with a column per model. */
+const gridCases = new Map<WorldExample, RgbImage[]>();
+
+async function score(model: EvalModel, cases: Map<BindingTask, WorldExample[][]>): Promise<Record<BindingTask, Tally>> {
+  const result = {} as Record<BindingTask, Tally>;
+  for (const [task, pairs] of cases) {
+    const t: Tally = { right: 0, namedKept: 0, otherChanged: 0, pairsRight: 0, cases: 0, pairs: pairs.length };
+    for (const pair of pairs) {
+      let both = true;
+      for (const ex of pair) {
+        const out = await model(ex);
+        gridCases.get(ex)?.push(out);
+        const s = objectScores(ex, out);
+        const ok = s.instructed === 1 && s.othersUnchanged === 1;
+        t.cases++;
+        if (ok) t.right++; else both = false;
+        if (s.instructed !== 1) t.namedKept++;
+        if (s.othersUnchanged !== 1) t.otherChanged++;
+      }
+      if (both) t.pairsRight++;
+    }
+    result[task] = t;
+  }
+  return result;
+}
+
+await start();
+const cases = bindingCases(Number(a.seed), Number(a.count));
+if (a.grid) for (const pairs of cases.values()) for (const ex of pairs.slice(0, 2).flat()) gridCases.set(ex, [ex.source as RgbImage, ex.target]);
+const rows: [string, Record<BindingTask, Tally>][] = [['copy-source', await score(copySourceModel, cases)]];
+for (const spec of a.models.split(',').filter(Boolean)) {
+  const [name, path] = spec.includes('=') ? spec.split('=') as [string, string] : [spec, spec];
+  const model = await loadModel(path);
+  const detach = await attachTempOnnx(model);
+  rows.push([name, await score(flowEvalModel(model, { engine: 'onnx' }), cases)]);
+  await detach();
+  model.dispose();
+}
+const pct = (x: number, n: number) => `${((100 * x) / n).toFixed(0)}%`;
+const lines = [
+  `Binding (two-object scenes, both objects named in turn; ${a.count} scenes per task, seed ${a.seed}): right = the named object changed as instructed and the other kept; in brackets, pairs with both cases right`,
+  '',
+  `| model | ${BINDING_TASKS.join(' | ')} | all |`,
+  `| --- |${BINDING_TASKS.map(() => ' --- |').join('')} --- |`,
+];
+for (const [name, r] of rows) {
+  const all = BINDING_TASKS.reduce((acc, t) => acc + r[t].right, 0), n = BINDING_TASKS.reduce((acc, t) => acc + r[t].cases, 0);
+  lines.push(`| ${name} | ${BINDING_TASKS.map((t) => `${pct(r[t].right, r[t].cases)} (${pct(r[t].pairsRight, r[t].pairs)})`).join(' | ')} | **${pct(all, n)}** |`);
+}
+lines.push('', 'Failures, cases of each task: the named object not changed as instructed / the other object changed or lost.', '');
+for (const [name, r] of rows.slice(1)) lines.push(`- ${name}: ${BINDING_TASKS.map((t) => `${t} ${r[t].namedKept} / ${r[t].otherChanged} of ${r[t].cases}`).join('; ')}`);
+console.log(lines.join('\n'));
+if (a.grid) await writeImage(a.grid, imageGrid([...gridCases.values()].map((row) => [row[0]!, row[1]!, ...row.slice(3)])));
+if (a.out) {
+  writeTextFileAtomic(`${a.out}.md`, lines.join('\n') + '\n');
+  writeTextFileAtomic(`${a.out}.json`, JSON.stringify({ seed: Number(a.seed), count: Number(a.count), rows: Object.fromEntries(rows) }, null, 2) + '\n');
+}

@@ -4,7 +4,7 @@ import type { ConditionalDiT } from './conditional-dit.js';
 import { AdaLnZeroDiT } from './dit-adaln-zero.js';
 import { emitAdaLnFinalLayer, emitAdaLnZeroBlock } from './dit-adaln-zero.onnx.js';
 import { emitCaptionEmbedder, emitPatchEmbed, emitTimestepEmbedder } from './embedders.onnx.js';
-import { emitCrossAttentionBias } from './layers.onnx.js';
+import { emitCrossAttentionMask } from './layers.onnx.js';
 import { PixArtDiT } from './pixart.js';
 import { emitPixArtBlock, emitPixArtBlockCondition, emitT2IFinalLayer } from './pixart.onnx.js';
 
@@ -29,14 +29,14 @@ export function emitConditionalDiT(g: OnnxBuilder, m: ConditionalDiT, inputs: Di
   let h = g.add(tokens, g.constantF32('pos_embed', m.posEmbed.dataSync() as Float32Array, [1, numPatches, d]));
   const tEmb = emitTimestepEmbedder(g, m.tEmbedder, inputs.t, 't_embedder');
   const yEmb = emitCaptionEmbedder(g, m.yEmbedder, inputs.y, 'y_embedder');
-  const bias = emitCrossAttentionBias(g, inputs.mask);
+  const keyMask = emitCrossAttentionMask(g, inputs.mask);
   let out: string;
   if (m instanceof PixArtDiT) {
     const c0 = emitPixArtBlockCondition(g, m, tEmb);
-    m.blocks.items.forEach((b, i) => (h = emitPixArtBlock(g, b, h, yEmb, c0, bias, `blocks.${i}`)));
+    m.blocks.items.forEach((b, i) => (h = emitPixArtBlock(g, b, h, yEmb, c0, keyMask, `blocks.${i}`)));
     out = emitT2IFinalLayer(g, m.finalLayer, h, tEmb, 'final_layer');
   } else if (m instanceof AdaLnZeroDiT) {
-    m.blocks.items.forEach((b, i) => (h = emitAdaLnZeroBlock(g, b, h, yEmb, tEmb, bias, `blocks.${i}`)));
+    m.blocks.items.forEach((b, i) => (h = emitAdaLnZeroBlock(g, b, h, yEmb, tEmb, keyMask, `blocks.${i}`)));
     out = emitAdaLnFinalLayer(g, m.finalLayer, h, tEmb, 'final_layer');
   } else {
     throw new Error(`no ONNX emitter for the backbone ${m.constructor.name}`);

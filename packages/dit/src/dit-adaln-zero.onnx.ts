@@ -9,13 +9,13 @@ function emitModulationChunks(g: OnnxBuilder, linear: nn.Linear, c: string, chun
   return g.split(y, Array<number>(chunks).fill(1), 1);
 }
 
-/** AdaLnZeroBlock: x [B, N, D], y [B, L, D], t [B, D], crossBias [B, 1, 1, L] → [B, N, D]. */
-export function emitAdaLnZeroBlock(g: OnnxBuilder, m: AdaLnZeroBlock, x: string, y: string, t: string, crossBias: string, name: string): string {
+/** AdaLnZeroBlock: x [B, N, D], y [B, L, D], t [B, D], keyMask (emitCrossAttentionMask) → [B, N, D]. */
+export function emitAdaLnZeroBlock(g: OnnxBuilder, m: AdaLnZeroBlock, x: string, y: string, t: string, keyMask: string, name: string): string {
   const d = m.hiddenSize;
   const [shiftMsa, scaleMsa, gateMsa, shiftMlp, scaleMlp, gateMlp] = emitModulationChunks(g, m.adaLnModulation, t, 6, name) as [string, string, string, string, string, string];
   const attn = emitSelfAttention(g, m.attn, emitModulate(g, emitBlockNorm(g, x, d), shiftMsa, scaleMsa), `${name}.attn`);
   let h = g.add(x, g.mul(gateMsa, attn));
-  h = g.add(h, emitCrossAttention(g, m.crossAttn, h, y, crossBias, `${name}.cross_attn`));
+  h = g.add(h, emitCrossAttention(g, m.crossAttn, h, y, keyMask, `${name}.cross_attn`));
   const mlp = emitMlp(g, m.mlp, emitModulate(g, emitBlockNorm(g, h, d), shiftMlp, scaleMlp), `${name}.mlp`);
   return g.add(h, g.mul(gateMlp, mlp));
 }

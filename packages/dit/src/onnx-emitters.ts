@@ -3,4 +3,4 @@ export { emitConditionalDiT, emitDitBackbone, type DitOnnxInputs } from './condi
 export { emitPatchEmbed, emitTimestepEmbedder, emitCaptionEmbedder } from './embedders.onnx.js';
 export { emitPixArtBlock, emitPixArtBlockCondition, emitT2IFinalLayer } from './pixart.onnx.js';
 export { emitAdaLnZeroBlock, emitAdaLnFinalLayer } from './dit-adaln-zero.onnx.js';
-export { emitMlp, emitSelfAttention, emitCrossAttention, emitCrossAttentionBias, emitModulate, emitBlockNorm } from './layers.onnx.js';
+export { emitMlp, emitSelfAttention, emitCrossAttention, emitCrossAttentionMask, emitModulate, emitBlockNorm } from './layers.onnx.js';

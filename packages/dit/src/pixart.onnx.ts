@@ -7,14 +7,14 @@ export function emitPixArtBlockCondition(g: OnnxBuilder, m: PixArtDiT, t: string
   return emitLinear(g, m.tBlock, emitSilu(g, t), 't_block.1');
 }
 
-/** PixArtBlock: x [B, N, D], y [B, L, D], t0 [B, 6D], crossBias [B, 1, 1, L] → [B, N, D]. */
-export function emitPixArtBlock(g: OnnxBuilder, m: PixArtBlock, x: string, y: string, t0: string, crossBias: string, name: string): string {
+/** PixArtBlock: x [B, N, D], y [B, L, D], t0 [B, 6D], keyMask (emitCrossAttentionMask) → [B, N, D]. */
+export function emitPixArtBlock(g: OnnxBuilder, m: PixArtBlock, x: string, y: string, t0: string, keyMask: string, name: string): string {
   const d = m.hiddenSize;
   const mod = g.add(emitParam(g, `${name}.scale_shift_table`, m.scaleShiftTable), g.reshape(t0, [0, 6, d]));
   const [shiftMsa, scaleMsa, gateMsa, shiftMlp, scaleMlp, gateMlp] = g.split(mod, [1, 1, 1, 1, 1, 1], 1) as [string, string, string, string, string, string];
   const attn = emitSelfAttention(g, m.attn, emitModulate(g, emitBlockNorm(g, x, d), shiftMsa, scaleMsa), `${name}.attn`);
   let h = g.add(x, g.mul(gateMsa, attn));
-  h = g.add(h, emitCrossAttention(g, m.crossAttn, h, y, crossBias, `${name}.cross_attn`));
+  h = g.add(h, emitCrossAttention(g, m.crossAttn, h, y, keyMask, `${name}.cross_attn`));
   const mlp = emitMlp(g, m.mlp, emitModulate(g, emitBlockNorm(g, h, d), shiftMlp, scaleMlp), `${name}.mlp`);
   return g.add(h, g.mul(gateMlp, mlp));
 }

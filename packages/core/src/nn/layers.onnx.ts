@@ -19,8 +19,28 @@ export function emitParam(g: OnnxBuilder, name: string, p: tf.Tensor): string {
  * that once for an initializer; in a training graph it is the differentiable path to W).
  */
 export function emitLinear(g: OnnxBuilder, m: Linear, x: string, name: string): string {
+  if (g.fusedOps) return g.unrows(emitLinearRows(g, m, g.rows(x, m.inFeatures), name), x, m.outFeatures);
   const y = g.matMul(x, g.transpose(emitParam(g, `${name}.weight`, m.weight), [1, 0]));
   return m.bias ? g.add(y, emitParam(g, `${name}.bias`, m.bias)) : y;
+}
+
+export interface LinearRowsOptions {
+  /** Add the bias (default true); false leaves it to a consumer that fuses it (FastGelu, MultiHeadAttention). */
+  bias?: boolean;
+  /** Only these output features [start, end) (q, k or v of a packed qkv): W's rows sliced, folded at load. */
+  outputs?: readonly [number, number];
+}
+
+/**
+ * Linear on rows for inference graphs (`g.fusedOps`): x [M, in] → [M, out] as one Gemm with W as
+ * stored ([out, in], transB: no transpose) and the bias added inside it.
+ */
+export function emitLinearRows(g: OnnxBuilder, m: Linear, x: string, name: string, o: LinearRowsOptions = {}): string {
+  const [start, end] = o.outputs ?? [0, m.outFeatures];
+  const slice = (p: string) => (o.outputs ? g.slice(p, [start], [end], [0]) : p);
+  const weight = slice(emitParam(g, `${name}.weight`, m.weight));
+  const bias = m.bias && (o.bias ?? true) ? slice(emitParam(g, `${name}.bias`, m.bias)) : undefined;
+  return g.gemm(x, weight, bias, { transB: 1 });
 }
 
 /** LayerNorm over the last axis (LayerNormalization, opset 17). */

@@ -82,3 +82,30 @@ export function emitAttention(g: OnnxBuilder, q: string, k: string, v: string, o
   const out = g.matMul(g.softmax(scores, -1), vh); // [B, H, L, dv]
   return g.reshape(g.transpose(out, [0, 2, 1, 3]), [0, 0, -1]);
 }
+
+/** ONNX Runtime's tanh GELU of x + bias in one pass (com.microsoft FastGelu; inference graphs only). */
+export function emitFastGelu(g: OnnxBuilder, x: string, bias?: string): string {
+  return g.node('FastGelu', bias ? [x, bias] : [x], {}, 1, 'com.microsoft')[0] as string;
+}
+
+export interface OnnxFusedAttentionOptions {
+  heads: number;
+  /** Multiplies q·kᵀ (1/√headDim). */
+  scale: number;
+  /** [3·H·d]: the biases of q, k and v, added inside the operator. */
+  qkvBias?: string;
+  /** [B, S] int32, 1 for keys to attend to and 0 for padding. */
+  keyMask?: string;
+}
+
+/**
+ * ONNX Runtime's MultiHeadAttention (com.microsoft; inference graphs only): q [B, L, H·d],
+ * k, v [B, S, H·d] → [B, L, H·d], softmax(scale·q·kᵀ + mask)·v per head without the head
+ * transposes and score passes of `emitAttention`. Masked keys get −1e9, as the standard path's bias.
+ */
+export function emitFusedAttention(g: OnnxBuilder, q: string, k: string, v: string, o: OnnxFusedAttentionOptions): string {
+  const inputs = [q, k, v, o.qkvBias ?? '', o.keyMask ?? ''];
+  while (inputs[inputs.length - 1] === '') inputs.pop();
+  const attrs = { num_heads: o.heads, scale: { f: o.scale }, mask_filter_value: { f: -1e9 } };
+  return g.node('MultiHeadAttention', inputs, attrs, 1, 'com.microsoft')[0] as string;
+}

@@ -69,6 +69,16 @@ export class OnnxBuilder extends OnnxGraph {
     return this.one('Reshape', [x, shape]);
   }
 
+  /** x [..., width] as rows [M, width] (Gemm takes 2-D inputs only; a reshape is a view). */
+  rows(x: string, width: number): string {
+    return this.reshape(x, [-1, width]);
+  }
+
+  /** Rows [M, width] back to `like`'s leading axes: [...like's shape without its last axis, width]. */
+  unrows(x: string, like: string, width: number): string {
+    return this.reshapeTo(x, this.concat([this.shape(like, 0, -1), this.constantI64([width])], 0));
+  }
+
   transpose(x: string, perm: readonly number[]): string { return this.one('Transpose', [x], { perm }); }
   concat(xs: readonly string[], axis: number): string { return this.one('Concat', xs, { axis }); }
   softmax(x: string, axis = -1): string { return this.one('Softmax', [x], { axis }); }

@@ -84,6 +84,13 @@ export interface OnnxGraphOptions {
   weightType?: OnnxWeightType;
   /** Written to the model's metadata_props (configs, versions). */
   metadata?: Record<string, string>;
+  /**
+   * Inference graphs for ONNX Runtime: emitters may use its fused operators (Gemm with the
+   * bias for Linear, com.microsoft FastGelu and MultiHeadAttention), which skip the elementwise
+   * passes and head transposes the standard ops make. Training graphs leave it off: the autodiff
+   * differentiates standard operators only.
+   */
+  fusedOps?: boolean;
 }
 
 /**
@@ -95,6 +102,7 @@ export interface OnnxGraphOptions {
 export class OnnxGraph {
   readonly name: string;
   readonly weightType: OnnxWeightType;
+  readonly fusedOps: boolean;
   private readonly nodes: OnnxNs.INodeProto[] = [];
   /**
    * Initializer headers and their bytes (or a loader that makes them at serialization, for
@@ -110,10 +118,13 @@ export class OnnxGraph {
   private readonly counters = new Map<string, number>();
   private readonly constants = new Map<string, string>();
   private readonly metadata: Record<string, string>;
+  /** Operator domains besides the default one that nodes use (each imported at version 1). */
+  private readonly domains = new Set<string>();
 
   constructor(options: OnnxGraphOptions) {
     this.name = options.name;
     this.weightType = options.weightType ?? 'fp32';
+    this.fusedOps = options.fusedOps ?? false;
     this.metadata = { ...(options.metadata ?? {}) };
     this.paramMode = options.params;
   }
@@ -329,8 +340,9 @@ export class OnnxGraph {
   /**
    * Adds a node; its inputs must already exist ('' marks an omitted optional input). Returns
    * the output names (fresh ones from `opType`, or `outputs` as given: a count or names).
+   * `domain`: the operator's domain ('' is ONNX's own; 'com.microsoft' ONNX Runtime's).
    */
-  node(opType: string, inputs: readonly string[], attrs: Record<string, OnnxAttr> = {}, outputs: number | readonly string[] = 1): string[] {
+  node(opType: string, inputs: readonly string[], attrs: Record<string, OnnxAttr> = {}, outputs: number | readonly string[] = 1, domain = ''): string[] {
     for (const i of inputs) {
       if (i !== '' && !this.defined.has(i)) throw new MigeInputError(`${opType} input '${i}' is not defined yet`, `OnnxGraph ${this.name}`);
     }
@@ -340,7 +352,12 @@ export class OnnxGraph {
       this.define(n);
     }
     const attribute = Object.entries(attrs).map(([k, v]) => attributeProto(k, v));
-    this.nodes.push({ opType, input: [...inputs], output: names, name: this.uniqueName(`${opType}_node`), attribute });
+    const node: OnnxNs.INodeProto = { opType, input: [...inputs], output: names, name: this.uniqueName(`${opType}_node`), attribute };
+    if (domain !== '') {
+      node.domain = domain;
+      this.domains.add(domain);
+    }
+    this.nodes.push(node);
     return names;
   }
 
@@ -349,7 +366,7 @@ export class OnnxGraph {
     return this.initializers.reduce((n, i) => n + i.byteLength, 0);
   }
 
-  /** The ModelProto (IR 8, opset 17, default domain only), every initializer inline. */
+  /** The ModelProto (IR 8, opset 17, and version 1 of any other domain used), every initializer inline. */
   toModelProto(): OnnxNs.ModelProto {
     return this.modelProto(this.initializers.map((i) => ({ ...i.proto, rawData: initializerBytes(i) })));
   }
@@ -357,7 +374,7 @@ export class OnnxGraph {
   private modelProto(initializer: OnnxNs.ITensorProto[]): OnnxNs.ModelProto {
     return onnx.ModelProto.create({
       irVersion: ONNX_IR_VERSION,
-      opsetImport: [{ domain: '', version: ONNX_OPSET }],
+      opsetImport: [{ domain: '', version: ONNX_OPSET }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       producerName: 'mige.js',
       producerVersion: '0',
       metadataProps: Object.entries(this.metadata).map(([key, value]) => ({ key, value })),

@@ -18,6 +18,8 @@ export interface ComponentGraphOptions {
   weights?: ModelWeights;
   /** t5-encoder only: these blocks (see emitT5Encoder), default all of them. */
   t5Part?: T5EncoderPart;
+  /** ONNX Runtime's fused operators (OnnxGraphOptions.fusedOps); default true: the graphs run on ONNX Runtime. */
+  fusedOps?: boolean;
 }
 
 export interface ComponentGraph {
@@ -46,7 +48,7 @@ export function buildComponentGraph(model: MigeModel, component: OnnxComponent, 
   // Parameters by their official names (the VAE's under diffusers' own), read at serialization.
   const weights = o.weights ?? modelWeights(model);
   const params = { mode: 'initializer' as const, source: component.startsWith('vae-') ? weights.vae : weights.mige };
-  const g = new OnnxBuilder({ name: `mige-${component}`, weightType: o.weightType, params, metadata: { component, model: model.config.name } });
+  const g = new OnnxBuilder({ name: `mige-${component}`, weightType: o.weightType, params, fusedOps: o.fusedOps ?? true, metadata: { component, model: model.config.name } });
   const inputs: OnnxValueSpec[] = [];
   const outputs: OnnxValueSpec[] = [];
   const input = (key: string, shape: OnnxDim[]): string => {

@@ -138,6 +138,10 @@ describe.each(RUNS)('exportModel with $dtype weights ($how) vs tfjs on $backend'
     const json = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as OnnxManifest;
     expect(json.dtype).toBe(dtype);
     expect(json.components.dit?.inputs.map((i) => i.name)).toEqual(['x', 'cond', 't', 'y', 'mask']);
+    // The DiT runs on ONNX Runtime's fused operators: Linear as Gemm, attention and GELU each one node.
+    const dit = checkOnnxModel(readFileSync(join(out, manifest.components.dit?.file ?? '')), 'dit').opTypes;
+    expect(dit).toEqual(expect.arrayContaining(['Gemm', 'MultiHeadAttention', 'FastGelu']));
+    for (const op of ['MatMul', 'Softmax']) expect(dit, op).not.toContain(op);
   });
 
   it.each(ONNX_COMPONENTS)('%s matches the tfjs forward at batch 1 and 3 (one dynamic graph)', async (component) => {

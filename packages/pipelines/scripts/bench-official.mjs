@@ -32,7 +32,7 @@ import { forwardFlops } from '@mige/dit';
 import { toDiffusersVaeConfig, vaeFlops } from '@mige/vae';
 import { machine, median, openMatmulProbe } from './bench-common.mjs';
 import { compose, convertToOnnx, detachOnnx, loadOnnxModel, MIGE_TINY, MIGE_XL, MigeModel, openCheckpointWeights } from '../dist/index.js';
-import { attachedOnnxEngine, tinyTokenizerPath } from '../dist/internal.js';
+import { attachedOnnxEngine, captionLength, tinyTokenizerPath } from '../dist/internal.js';
 import { T5Tokenizer } from '@mige/encoder';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -194,7 +194,7 @@ async function main() {
   }
   // An earlier run's error is not this run's: it is dropped, and set again if this run fails.
   const { error: _earlier, ...kept } = previous;
-  const result = { ...kept, config: config.name, dtype, machine: machine(), loadAverageBefore: load };
+  const result = { ...kept, config: config.name, dtype, machine: machine(), glibcTunables: process.env.GLIBC_TUNABLES ?? null, loadAverageBefore: load };
   const converted = join(work, 'mige-xl-onnx');
   try {
     if (parts.includes('convert')) result.conversion = await convert(converted);
@@ -278,6 +278,8 @@ async function editRun(converted) {
     const model = await loadOnnxModel(converted, { onEvent, sessionOptions: { intraOpNumThreads: threads, interOpNumThreads: 1 } });
     const base = await attachedOnnxEngine(model);
     const stepPeaks = [];
+    // The caption tokens each step's DiT runs on (the engine drops the padding every row shares).
+    const stepCaption = [];
     let probeMs = 0;
     const engine = {
       name: base.name, sessions: base.sessions, release: () => base.release(),
@@ -288,6 +290,7 @@ async function editRun(converted) {
         return (async () => {
           const t = performance.now();
           stepPeaks.push((await probe.measure(2)).gflops);
+          stepCaption.push(captionLength(kept.mask));
           probeMs += performance.now() - t;
           try {
             return await base.denoiseStep(kept);
@@ -326,14 +329,16 @@ async function editRun(converted) {
     }
     for (const [k, s] of Object.entries(stages)) Object.assign(s, { seconds: s.loadSeconds + s.runSeconds + s.releaseSeconds, peakRssBytes: stagePeak[k] });
     const ditRuns = events.filter((e) => e.component === 'dit' && e.phase === 'run').map((e) => e.ms / 1000);
-    const flopPerStep = forwardFlops(config.backbone, 3, config.encoder.maxLength);
-    const ditFlop = flopPerStep * ditRuns.length;
+    // FLOPs of the work done: at the caption length each step ran (padding dropped), 3 rows.
+    const stepFlop = ditRuns.map((_, i) => forwardFlops(config.backbone, 3, stepCaption[i] ?? config.encoder.maxLength));
+    const flopPerStep = median(stepFlop);
+    const ditFlop = stepFlop.reduce((a, b) => a + b, 0);
     const ditGflops = ditFlop / ditRuns.reduce((a, b) => a + b, 0) / 1e9;
-    const shares = ditRuns.map((s, i) => flopPerStep / s / 1e9 / stepPeaks[i]);
+    const shares = ditRuns.map((s, i) => stepFlop[i] / s / 1e9 / stepPeaks[i]);
     const imageCount = 2; // the source and the subject
     const vae = vaeFlops(config.vae, size, size);
     Object.assign(stages.dit, {
-      steps: ditRuns.length, stepMedianSeconds: median(ditRuns), stepsSeconds: ditRuns, flopPerStep, gflops: ditGflops,
+      steps: ditRuns.length, stepMedianSeconds: median(ditRuns), stepsSeconds: ditRuns, captionLengths: stepCaption, flopPerStep, gflops: ditGflops,
       matmulPeakBeforeEachStep: stepPeaks, shareOfMatmulPeakPerStep: shares, shareOfMatmulPeak: median(shares),
     });
     if (stages.imageEncoder) stages.imageEncoder.secondsPerImage = stages.imageEncoder.seconds / imageCount;

@@ -22,7 +22,7 @@ export {
   type OnnxGraphFile,
   type OnnxValueSpec,
 } from './manifest.js';
-export { onnxEngine, openOnnxEngine, flowComponents, type OnnxFlowEngine } from './onnx-engine.js';
+export { onnxEngine, openOnnxEngine, flowComponents, captionLength, trimCaptionPadding, type OnnxFlowEngine } from './onnx-engine.js';
 export { encodeInstructionsOnnx } from './onnx-encode.js';
 export { MODEL_ONNX_SUBFOLDER, modelOnnxDir, attachOnnx, attachedOnnxDir, attachedOnnxEngine, detachOnnx } from './model-onnx.js';
 export { convertToOnnx, loadOnnxModel, type ConvertOnnxOptions } from './convert-onnx.js';

@@ -1,4 +1,4 @@
-import { MigeInputError, tf, type BackboneInput, type Latents } from '@mige/core';
+import { MigeInputError, tf, type BackboneInput, type Latents, type TokenMask, type TokenSequence } from '@mige/core';
 import { DiagonalGaussianDistribution } from '@mige/vae';
 import type { FlowEngine } from '../flows/engine.js';
 import type { MigeModel } from '../model/index.js';
@@ -42,7 +42,10 @@ export function onnxEngine(model: MigeModel, sessions: OnnxSessions): OnnxFlowEn
     encode: (inputs) => encodeInstructionsOnnx(model, sessions, inputs),
     denoiseStep(input: BackboneInput): Promise<Latents> {
       // Called inside the sampler's tidy: clones (sharing the data) kept past it, read by ORT later.
-      const kept = tf.tidy(() => ({ x: tf.keep(tf.clone(input.x)), cond: tf.keep(tf.clone(input.cond)), t: tf.keep(tf.clone(input.t)), y: tf.keep(tf.clone(input.y)), mask: tf.keep(tf.clone(input.mask)) }));
+      const kept = tf.tidy(() => {
+        const { y, mask } = trimCaptionPadding(input.y, input.mask);
+        return { x: tf.keep(tf.clone(input.x)), cond: tf.keep(tf.clone(input.cond)), t: tf.keep(tf.clone(input.t)), y: tf.keep(tf.clone(y)), mask: tf.keep(tf.clone(mask)) };
+      });
       return (async () => {
         try {
           const { eps, variance } = await sessions.run('dit', kept);
@@ -59,6 +62,36 @@ export function onnxEngine(model: MigeModel, sessions: OnnxSessions): OnnxFlowEn
     },
     release: () => sessions.release(),
   };
+}
+
+/**
+ * How many caption tokens the DiT needs: one past the last key any row attends to (mask [B, L],
+ * read back: B·L numbers). Every row keeps at least one valid key, else nothing is cut (a row
+ * of padding only attends to all L keys alike).
+ */
+export function captionLength(mask: TokenMask): number {
+  const [b, l] = mask.shape;
+  const m = mask.dataSync();
+  let keep = 0;
+  for (let r = 0; r < b; r++) {
+    let last = -1;
+    for (let i = 0; i < l; i++) if ((m[r * l + i] as number) > 0) last = i;
+    if (last < 0) return l;
+    keep = Math.max(keep, last + 1);
+  }
+  return keep;
+}
+
+/**
+ * y [B, L, C] and mask [B, L] without the padding every row shares (`captionLength`). A masked
+ * key gets exactly zero attention weight (its score is −1e9 below the rest), so the DiT's output
+ * is the same to float rounding for less work: instructions are padded to 256 tokens and an
+ * edit's is typically 40-60 of them. PixArt's reference drops the padded keys the same way.
+ */
+export function trimCaptionPadding(y: TokenSequence, mask: TokenMask): { y: TokenSequence; mask: TokenMask } {
+  const length = captionLength(mask);
+  if (length === mask.shape[1]) return { y, mask };
+  return { y: tf.slice(y, [0, 0, 0], [-1, length, -1]), mask: tf.slice(mask, [0, 0], [-1, length]) };
 }
 
 /** Opens `dir` (an exportModel folder) for `model`'s flows. */

@@ -5,12 +5,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MigeAbortError, MigeInputError, tf, type RgbImage } from '@mige/core';
+import { MigeAbortError, MigeInputError, Rng, tf, type RgbImage } from '@mige/core';
 import { maxAbsDiff, TEST_BACKENDS, useBackend } from '@mige/core/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compose, edit, generate, type FlowOptions, type FlowResult } from '../../src/flows/index.js';
 import { MIGE_TINY, MigeModel, type MigeConfig } from '../../src/model/index.js';
-import { attachOnnx, detachOnnx, exportModel, onnxEngine, openOnnxEngine, type OnnxFlowEngine } from '../../src/onnx/index.js';
+import { attachOnnx, captionLength, detachOnnx, exportModel, onnxEngine, openOnnxEngine, type OnnxFlowEngine } from '../../src/onnx/index.js';
 import { tinyModelForExport } from './tiny-model.js';
 import { picture } from '../flows/pictures.js';
 
@@ -96,6 +96,42 @@ describe.each(TEST_BACKENDS)('flows on the ONNX engine = flows in tfjs (%s)', (b
     if (viaTf.images.length > 1) expect(tf.tidy(() => tf.max(tf.abs(tf.sub(tf.slice(viaTf.tensor, 0, 1), tf.slice(viaTf.tensor, 1, 1)))).dataSync()[0])).toBeGreaterThan(10 * ENGINE_TOL);
     viaTf.tensor.dispose();
     viaOrt.tensor.dispose();
+  });
+});
+
+describe("the ONNX engine's DiT step drops the caption padding every row shares", () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+
+  it('cuts after the last key any row attends to, and not at all when a row has none', () => {
+    const length = (rows: number[][]) => tf.tidy(() => captionLength(tf.tensor2d(rows)));
+    expect(length([[1, 1, 0, 0, 0], [1, 1, 1, 0, 0]])).toBe(3);
+    expect(length([[1, 0, 0, 1, 0]])).toBe(4); // a gap is kept: only trailing padding goes
+    expect(length([[1, 1, 1, 1, 1]])).toBe(5);
+    expect(length([[1, 0, 0, 0, 0], [0, 0, 0, 0, 0]])).toBe(5);
+  });
+
+  it('gives the DiT output of the whole padded caption', async () => {
+    const rng = new Rng(21);
+    const { inputSize: n, inChannels: k, captionChannels: c, modelMaxLength: l } = CONFIG.backbone;
+    const B = 3;
+    const valid = [5, 17, 9];
+    const input = {
+      x: rng.randn([B, k, n, n]) as tf.Tensor4D, cond: rng.randn([B, k, n, n]) as tf.Tensor4D, t: tf.tensor1d([10, 500, 999]),
+      y: rng.randn([B, l, c]) as tf.Tensor3D, mask: tf.tensor2d(valid.flatMap((v) => Array.from({ length: l }, (_, i) => (i < v ? 1 : 0))), [B, l]),
+    };
+    const ortRun = vi.spyOn(engine.sessions, 'run');
+    const trimmed = await engine.denoiseStep(input);
+    const ran = ortRun.mock.calls.find(([comp]) => comp === 'dit')?.[1] as { y: tf.Tensor; mask: tf.Tensor };
+    expect(ran.y.shape).toEqual([B, 17, c]);
+    ortRun.mockRestore();
+    const whole = (await engine.sessions.run('dit', input)) as { eps: tf.Tensor; variance?: tf.Tensor };
+    expect(maxAbsDiff(trimmed, whole.eps)).toBeLessThan(1e-6);
+    // Padding that is not masked out would change it: the cut keeps exactly what is attended to.
+    const unmasked = (await engine.sessions.run('dit', { ...input, mask: tf.onesLike(input.mask) })) as { eps: tf.Tensor; variance?: tf.Tensor };
+    expect(maxAbsDiff(unmasked.eps, whole.eps)).toBeGreaterThan(1e-3);
+    tf.dispose([...Object.values(input), trimmed, whole.eps, whole.variance, unmasked.eps, unmasked.variance].filter((t): t is tf.Tensor => t !== undefined));
   });
 });
 

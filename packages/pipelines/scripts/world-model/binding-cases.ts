@@ -41,7 +41,7 @@ function fill(template: string, words: Record<string, string>, images: Record<st
 
 /** The case editing object `k` of `scene` with `task`, in paraphrase `t`; null when a move finds no free region. */
 function makeCase(rng: Rng, scene: Scene, k: number, task: BindingTask, t: number): WorldExample | null {
-  const SIZE = scene.width;
+  const size = scene.width;
   const obj = scene.objects[k] as WorldObject;
   const other = scene.objects[1 - k] as WorldObject;
   const objects = scene.objects.slice();
@@ -65,13 +65,13 @@ function makeCase(rng: Rng, scene: Scene, k: number, task: BindingTask, t: numbe
     case 'move': {
       let moved: WorldObject | undefined;
       for (let tries = 0; tries < 200 && !moved; tries++) {
-        const c = { ...obj, x: rng.int(0, SIZE - obj.size + 1), y: rng.int(0, SIZE - obj.size + 1) };
-        if (region(c, SIZE) !== region(obj, SIZE) && region(c, SIZE) !== region(other, SIZE) && apart(c, other)) moved = c;
+        const c = { ...obj, x: rng.int(0, size - obj.size + 1), y: rng.int(0, size - obj.size + 1) };
+        if (region(c, size) !== region(obj, size) && region(c, size) !== region(other, size) && apart(c, other)) moved = c;
       }
       if (!moved) return null;
       objects[k] = moved;
-      words = { shape: obj.shape, color: obj.color, region: region(moved, SIZE) };
-      edit = { object: k, from: region(obj, SIZE), to: region(moved, SIZE) };
+      words = { shape: obj.shape, color: obj.color, region: region(moved, size) };
+      edit = { object: k, from: region(obj, size), to: region(moved, size) };
       break;
     }
     case 'compose_replace': {
@@ -86,7 +86,7 @@ function makeCase(rng: Rng, scene: Scene, k: number, task: BindingTask, t: numbe
   const target: Scene = { ...scene, objects };
   const [src, tgt] = [renderScene(scene), renderScene(target)];
   const images: Record<string, RgbImage> = { src: src.image };
-  if (subject) images.subj = renderSubject(subject, SIZE, SIZE);
+  if (subject) images.subj = renderSubject(subject, size, size);
   const templates = TEMPLATES[task];
   const { instruction, entities } = fill(templates[t % templates.length] as string, words, images);
   return {

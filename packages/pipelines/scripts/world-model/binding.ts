@@ -17,7 +17,7 @@ import { MigeInputError, writeImage, writeTextFileAtomic, type RgbImage } from '
 import { copySourceModel, imageGrid, objectScores, type EvalModel, type WorldExample } from '@mige/data';
 import { flowEvalModel } from '../../src/flows/index.js';
 import { loadModel } from '../../src/model/index.js';
-import { BINDING_TASKS as ALL_TASKS, bindingCases, type BindingTask } from './binding-cases.js';
+import { BINDING_TASKS, bindingCases, type BindingTask } from './binding-cases.js';
 import { args, attachTempOnnx, start } from './common.js';
 
 const a = args({ models: '', count: '40', seed: '0', size: '64', out: '', grid: '', tasks: 'remove,recolor,move,compose_replace' });
@@ -26,8 +26,8 @@ for (const k of ['count', 'seed', 'size'] as const) {
 }
 const SIZE = Number(a.size);
 // --tasks remove,recolor: a subset (a quicker probe).
-const BINDING_TASKS = a.tasks.split(',').filter(Boolean) as BindingTask[];
-for (const t of BINDING_TASKS) if (!ALL_TASKS.includes(t)) throw new MigeInputError(`unknown task '${t}' (${ALL_TASKS.join(', ')})`, '--tasks');
+const tasks = a.tasks.split(',').filter(Boolean) as BindingTask[];
+for (const t of tasks) if (!BINDING_TASKS.includes(t)) throw new MigeInputError(`unknown task '${t}' (${BINDING_TASKS.join(', ')})`, '--tasks');
 
 interface Tally { right: number; namedKept: number; otherChanged: number; pairsRight: number; cases: number; pairs: number }
 
@@ -58,7 +58,7 @@ async function score(model: EvalModel, cases: Map<BindingTask, WorldExample[][]>
 }
 
 await start();
-const cases = bindingCases(Number(a.seed), Number(a.count), BINDING_TASKS, SIZE);
+const cases = bindingCases(Number(a.seed), Number(a.count), tasks, SIZE);
 if (a.grid) for (const pairs of cases.values()) for (const ex of pairs.slice(0, 2).flat()) gridCases.set(ex, [ex.source as RgbImage, ex.target]);
 const rows: [string, Record<BindingTask, Tally>][] = [['copy-source', await score(copySourceModel, cases)]];
 for (const spec of a.models.split(',').filter(Boolean)) {
@@ -73,15 +73,15 @@ const pct = (x: number, n: number) => `${((100 * x) / n).toFixed(0)}%`;
 const lines = [
   `Binding (two-object scenes, both objects named in turn; ${a.count} scenes per task, seed ${a.seed}): right = the named object changed as instructed and the other kept; in brackets, pairs with both cases right`,
   '',
-  `| model | ${BINDING_TASKS.join(' | ')} | all |`,
-  `| --- |${BINDING_TASKS.map(() => ' --- |').join('')} --- |`,
+  `| model | ${tasks.join(' | ')} | all |`,
+  `| --- |${tasks.map(() => ' --- |').join('')} --- |`,
 ];
 for (const [name, r] of rows) {
-  const all = BINDING_TASKS.reduce((acc, t) => acc + r[t].right, 0), n = BINDING_TASKS.reduce((acc, t) => acc + r[t].cases, 0);
-  lines.push(`| ${name} | ${BINDING_TASKS.map((t) => `${pct(r[t].right, r[t].cases)} (${pct(r[t].pairsRight, r[t].pairs)})`).join(' | ')} | **${pct(all, n)}** |`);
+  const all = tasks.reduce((acc, t) => acc + r[t].right, 0), n = tasks.reduce((acc, t) => acc + r[t].cases, 0);
+  lines.push(`| ${name} | ${tasks.map((t) => `${pct(r[t].right, r[t].cases)} (${pct(r[t].pairsRight, r[t].pairs)})`).join(' | ')} | **${pct(all, n)}** |`);
 }
 lines.push('', 'Failures, cases of each task: the named object not changed as instructed / the other object changed or lost.', '');
-for (const [name, r] of rows.slice(1)) lines.push(`- ${name}: ${BINDING_TASKS.map((t) => `${t} ${r[t].namedKept} / ${r[t].otherChanged} of ${r[t].cases}`).join('; ')}`);
+for (const [name, r] of rows.slice(1)) lines.push(`- ${name}: ${tasks.map((t) => `${t} ${r[t].namedKept} / ${r[t].otherChanged} of ${r[t].cases}`).join('; ')}`);
 console.log(lines.join('\n'));
 if (a.grid) await writeImage(a.grid, imageGrid([...gridCases.values()].map((row) => [row[0]!, row[1]!, ...row.slice(3)])));
 if (a.out) {

@@ -23,6 +23,8 @@ import {
   type ObjectAnnotation, type Scene, type WorldExample, type WorldObject,
 } from '@mige/data';
 import { planSequence, validateInstruction } from '@mige/encoder';
+import { fits, pick, randomSize } from '../../../packages/data/src/world/scene.js';
+import { withArticle } from '../../../packages/data/src/world/templates.js';
 import { flowEvalModel } from '../../../packages/pipelines/src/flows/index.js';
 import { loadModel, samplingDefaults } from '../../../packages/pipelines/src/model/index.js';
 import { args, attachTempOnnx, start } from '../../../packages/pipelines/scripts/world-model/common.js';
@@ -42,7 +44,7 @@ const regionOf = (x: number, y: number, w: number, h: number): string => regionN
 function scatterExample(seed: number, index: number): WorldExample {
   const rng = new Rng(`scatter/${seed}/${index}`);
   const n = rng.int(1, 4);
-  const bg = COLOR_NAMES[rng.int(0, COLOR_NAMES.length)]!;
+  const bg = pick(rng, COLOR_NAMES);
   const scene: Scene = { width: size, height: size, background: { kind: 'solid', color: bg, color2: bg }, objects: [] };
   const parts: string[] = [];
   const entities: RgbImage[] = [];
@@ -51,16 +53,14 @@ function scatterExample(seed: number, index: number): WorldExample {
   for (let k = 0; k < n; k++) {
     // As the world's randomObject draws one: a shape not yet in the scene, 1/5 to 1/3 of the canvas
     // (backgrounds are pale, so any object colour shows on any of them).
-    const shapes = SHAPE_NAMES.filter((s) => !scene.objects.some((o) => o.shape === s));
-    const colors = COLOR_NAMES;
-    const side = rng.int(Math.max(6, Math.round(size * 0.2)), Math.round(size * 0.34) + 1);
-    const base = { shape: shapes[rng.int(0, shapes.length)]!, color: colors[rng.int(0, colors.length)]!, pattern: PATTERN_NAMES[rng.int(0, PATTERN_NAMES.length)]!, size: side };
+    const side = randomSize(rng, size, size);
+    const shape = pick(rng, SHAPE_NAMES.filter((s) => !scene.objects.some((o) => o.shape === s)));
+    const base = { shape, color: pick(rng, COLOR_NAMES), pattern: pick(rng, PATTERN_NAMES), size: side };
     // Bounded rejection sampling: a box inside the canvas, clear of the others, in an unused region.
     for (let t = 0; t < 60; t++) {
       const obj = { ...base, x: rng.int(0, size - base.size + 1), y: rng.int(0, size - base.size + 1) };
       const region = regionOf(obj.x, obj.y, obj.size, obj.size);
-      const clear = scene.objects.every((o) => obj.x >= o.x + o.size + 1 || o.x >= obj.x + obj.size + 1 || obj.y >= o.y + o.size + 1 || o.y >= obj.y + obj.size + 1);
-      if (used.has(region) || !clear) continue;
+      if (used.has(region) || !fits(obj, scene)) continue;
       used.add(region);
       scene.objects.push(obj);
       if (rng.uniform() < 0.5) parts.push(`${describeObject(obj, size)} ${phrase(region)}`);
@@ -75,7 +75,7 @@ function scatterExample(seed: number, index: number): WorldExample {
   const joined = parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
   const target = renderScene(scene);
   return {
-    task: 'subject', instruction: `a photo of ${joined} on ${/^[aeiou]/.test(bg) ? 'an' : 'a'} ${bg} background`, entities,
+    task: 'subject', instruction: `a photo of ${joined} on ${withArticle(bg)} background`, entities,
     target: target.image,
     annotations: { target: annotateScene(scene, target), subjects, edit: { count: scene.objects.length, layout: 'scatter', named: parts.map((p) => (p.startsWith('<imagehere>') ? 'image' : 'words')).join(',') } },
   };

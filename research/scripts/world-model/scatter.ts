@@ -9,7 +9,8 @@
  *   npx tsx ../../research/scripts/world-model/scatter.ts --write DIR --count 40000 --seed 7
  *   npx tsx ../../research/scripts/world-model/scatter.ts --models a=DIR,b=DIR --count 60 --seed 8 [--out F] [--grid PREFIX]
  *
- * `--centred 1`: the control, one object centred on the canvas (nothing to place), in both modes.
+ * `--centred 1`: the control, one object centred on the canvas (nothing to place), in both modes;
+ * `--single 1`: one object at a free place (against --centred, only the place differs).
  * `--grid PREFIX` writes PREFIX-<model>.png: the first 8 cases' targets over each model's outputs.
  *
  * Scoring, per object (detector as `instructed`'s): right when an object of its colour and shape
@@ -30,7 +31,7 @@ import { flowEvalModel } from '../../../packages/pipelines/src/flows/index.js';
 import { loadModel, samplingDefaults } from '../../../packages/pipelines/src/model/index.js';
 import { args, attachTempOnnx, start } from '../../../packages/pipelines/scripts/world-model/common.js';
 
-const a = args({ write: '', models: '', count: '60', seed: '8', size: '64', out: '', grid: '', centred: '0' });
+const a = args({ write: '', models: '', count: '60', seed: '8', size: '64', out: '', grid: '', centred: '0', single: '0' });
 for (const k of ['count', 'seed', 'size'] as const) {
   if (!/^\d+$/.test(a[k])) throw new MigeInputError(`must be a whole number, got '${a[k]}'`, `--${k}`);
 }
@@ -38,6 +39,8 @@ if (!a.write === !a.models) throw new MigeInputError('give exactly one of --writ
 const size = Number(a.size);
 // The control: one object, centred on the canvas ("... in the center"), so nothing is left to place.
 const centred = a.centred === '1';
+// The other control: one object at a free place, so that against --centred only the place differs.
+const single = a.single === '1';
 
 const AT: Record<string, string> = { center: 'in the center', left: 'on the left', right: 'on the right' };
 const phrase = (region: string): string => AT[region] ?? `at the ${region}`;
@@ -46,7 +49,7 @@ const regionOf = (x: number, y: number, w: number, h: number): string => regionN
 /** 1-3 objects of distinct shapes, each placed at random with its centre in a region of its own. */
 function scatterExample(seed: number, index: number): WorldExample {
   const rng = new Rng(`scatter/${seed}/${index}`);
-  const n = centred ? 1 : rng.int(1, 4);
+  const n = centred || single ? 1 : rng.int(1, 4);
   const bg = pick(rng, COLOR_NAMES);
   const scene: Scene = { width: size, height: size, background: { kind: 'solid', color: bg, color2: bg }, objects: [] };
   const parts: string[] = [];

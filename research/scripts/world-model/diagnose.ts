@@ -13,12 +13,12 @@
  *
  *   npx tsx ../../research/scripts/world-model/diagnose.ts --model runs/world/joint/model [--tasks background] [--world-seed 3000] [--grid x0.png --grid-run zero]
  */
-import { MigeInputError, Rng, tensorToImages, tf, writeImage, type Latents, type RgbImage } from '@mige/core';
+import { MigeInputError, Rng, tf, writeImage, type RgbImage } from '@mige/core';
 import { benchmarkSplit, imageGrid, splitExamples, streamExamples } from '@mige/data';
-import { ddpmTables, epsFromOutput, linearBetas } from '../../../packages/pipelines/src/diffusion/index.js';
 import { loadModel } from '../../../packages/pipelines/src/model/index.js';
 import { datasetFromWorld, editFocusWeights, prepareTrainBatch, TRAIN_TASKS } from '../../../packages/pipelines/src/train/index.js';
 import { args, start } from '../../../packages/pipelines/scripts/world-model/common.js';
+import { decodeLatents, estimatesAt, rms, type Conditioning } from './x0-estimate.js';
 
 const a = args({ model: 'runs/world/joint/model', count: '4', tasks: 'recolor,move', t: '50,200,400,600,800,950,999', 'world-seed': '', 'world-count': '10000', grid: '', 'grid-run': 'source' });
 const GRID_RUNS = ['source', 'zero', 'other'];
@@ -48,30 +48,19 @@ const edited = tf.tidy(() => {
 const editedCount = tf.tidy(() => tf.sum(edited).dataSync()[0] as number) * batch.x0.shape[1];
 const rmsEdited = (t: tf.Tensor) => Math.sqrt(tf.tidy(() => tf.sum(tf.mul(tf.square(t), edited)).dataSync()[0] as number) / editedCount);
 const { y, mask } = model.encoder.encode(batch.inputs, { fusion: model.fusion, patchEmbedder: model.backbone.patchEmbedder });
-const { alphasCumprod } = ddpmTables(linearBetas(1000));
-const rms = (t: tf.Tensor) => Math.sqrt(tf.tidy(() => tf.mean(tf.square(t)).dataSync()[0] as number));
 console.log(`copy-source latent RMSE ${rms(tf.sub(batch.cond, batch.x0)).toFixed(3)}, x0 RMS ${rms(batch.x0).toFixed(3)}`);
 const n = worldExamples.length;
-const decode = (x0: tf.Tensor): RgbImage[] => {
-  const images = tf.tidy(() => model.vae.decode(tf.div(x0, model.vae.scalingFactor) as Latents) as tf.Tensor4D);
-  try { return tensorToImages(images); } finally { images.dispose(); }
-};
+const decode = (x0: tf.Tensor): RgbImage[] => decodeLatents(model, x0);
 const gridColumns: RgbImage[][] = a.grid ? [worldExamples.map((ex) => ex.source ?? (ex.entities[0] as RgbImage)), decode(batch.x0)] : [];
 const other = Array.from({ length: n }, (_, i) => (i + 1) % n);
 const [yOther, maskOther] = [tf.gather(y, other), tf.gather(mask, other)];
 console.log(`copy-source latent RMSE on the edited cells ${rmsEdited(tf.sub(batch.cond, batch.x0)).toFixed(3)}`);
 console.log('t | with source: ε-MSE, x0 RMSE, x0 RMSE on edited cells | zero source | another instruction');
 for (const t of a.t.split(',').map(Number)) {
-  const ab = alphasCumprod[t] as number;
-  const [alpha, sigma] = [Math.sqrt(ab), Math.sqrt(1 - ab)];
   const row = tf.tidy(() => {
-    const noise = new Rng(`noise/${t}`).randn(batch.x0.shape);
-    const xt = tf.add(tf.mul(batch.x0, alpha), tf.mul(noise, sigma)) as tf.Tensor4D;
-    const runs = [[batch.cond, y, mask], [tf.zerosLike(batch.cond), y, mask], [batch.cond, yOther, maskOther]] as const;
-    return runs.map(([cond, yy, mm], r) => {
-      const out = model.backbone.forward({ x: xt, cond: cond as tf.Tensor4D, t: tf.fill([n], t), y: yy, mask: mm });
-      const eps = epsFromOutput(model.config.prediction ?? 'epsilon', out.eps, xt as Latents, t);
-      const x0 = tf.div(tf.sub(xt, tf.mul(eps, sigma)), alpha);
+    const runs: Conditioning[] = [{ cond: batch.cond, y, mask }, { cond: tf.zerosLike(batch.cond), y, mask }, { cond: batch.cond, y: yOther, mask: maskOther }];
+    const { noise, estimates } = estimatesAt(model, batch.x0, t, runs);
+    return estimates.map(({ eps, x0 }, r) => {
       if (a.grid && r === gridRun) gridColumns.push(decode(x0));
       return `${(rms(tf.sub(eps, noise)) ** 2).toFixed(4)}, ${rms(tf.sub(x0, batch.x0)).toFixed(3)}, ${rmsEdited(tf.sub(x0, batch.x0)).toFixed(3)}`;
     });

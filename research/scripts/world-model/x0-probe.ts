@@ -8,12 +8,12 @@
  *
  *   npx tsx ../../research/scripts/world-model/x0-probe.ts --model DIR --data manifest.jsonl --count 8 [--grid F]
  */
-import { MigeInputError, Rng, tensorToImages, tf, writeImage, type Latents, type RgbImage } from '@mige/core';
+import { MigeInputError, Rng, tf, writeImage, type RgbImage } from '@mige/core';
 import { imageGrid } from '@mige/data';
-import { ddpmTables, epsFromOutput, linearBetas } from '../../../packages/pipelines/src/diffusion/index.js';
 import { loadModel } from '../../../packages/pipelines/src/model/index.js';
 import { datasetFromManifest, prepareTrainBatch, TRAIN_TASKS } from '../../../packages/pipelines/src/train/index.js';
 import { args, start } from '../../../packages/pipelines/scripts/world-model/common.js';
+import { decodeLatents, estimatesAt, rms, type Conditioning } from './x0-estimate.js';
 
 const a = args({ model: '', data: '', count: '8', t: '100,300,500,700,900', grid: '', task: 'subject' });
 const task = TRAIN_TASKS.find((t) => t === a.task);
@@ -29,12 +29,7 @@ const batch = prepareTrainBatch(model, examples, new Rng('x0-probe'), 'mean');
 const { y, mask } = model.encoder.encode(batch.inputs, { fusion: model.fusion, patchEmbedder: model.backbone.patchEmbedder });
 const other = Array.from({ length: n }, (_, i) => (i + 1) % n);
 const [yOther, maskOther] = [tf.gather(y, other), tf.gather(mask, other)];
-const { alphasCumprod } = ddpmTables(linearBetas(1000));
-const rms = (t: tf.Tensor) => Math.sqrt(tf.tidy(() => tf.mean(tf.square(t)).dataSync()[0] as number));
-const decode = (x0: tf.Tensor): RgbImage[] => {
-  const images = tf.tidy(() => model.vae.decode(tf.div(x0, model.vae.scalingFactor) as Latents) as tf.Tensor4D);
-  try { return tensorToImages(images); } finally { images.dispose(); }
-};
+const decode = (x0: tf.Tensor): RgbImage[] => decodeLatents(model, x0);
 const columns: RgbImage[][] = [decode(batch.x0)];
 // The background alone (every pixel the colour of the top-left one): what a model that draws no object scores.
 const plain = examples.map((ex) => { const d = Float32Array.from(ex.target.data); const hw = d.length / 3; for (let c = 0; c < 3; c++) d.fill(d[c * hw] as number, c * hw, (c + 1) * hw); return { ...ex, target: { ...ex.target, data: d } }; });
@@ -42,20 +37,15 @@ const plainBatch = prepareTrainBatch(model, plain, new Rng('x0-probe'), 'mean');
 console.log(`target latent RMS ${rms(batch.x0).toFixed(3)}; background alone: x0 RMSE ${rms(tf.sub(plainBatch.x0, batch.x0)).toFixed(3)}`);
 console.log('t | SNR | x0 RMSE right instruction | another instruction | v/ε-MSE right');
 for (const t of a.t.split(',').map(Number)) {
-  const ab = alphasCumprod[t] as number;
-  const [alpha, sigma] = [Math.sqrt(ab), Math.sqrt(1 - ab)];
+  let snr = 0;
   const row = tf.tidy(() => {
-    const noise = new Rng(`noise/${t}`).randn(batch.x0.shape);
-    const xt = tf.add(tf.mul(batch.x0, alpha), tf.mul(noise, sigma)) as tf.Tensor4D;
-    const res = [[y, mask], [yOther, maskOther]].map(([yy, mm], r) => {
-      const out = model.backbone.forward({ x: xt, cond: batch.cond as tf.Tensor4D, t: tf.fill([n], t), y: yy as tf.Tensor3D, mask: mm as tf.Tensor2D });
-      const eps = epsFromOutput(model.config.prediction ?? 'epsilon', out.eps, xt as Latents, t);
-      const x0 = tf.div(tf.sub(xt, tf.mul(eps, sigma)), alpha);
-      if (r === 0) columns.push(decode(x0));
-      return [rms(tf.sub(x0, batch.x0)), rms(tf.sub(eps, noise)) ** 2];
-    });
-    return `${(res[0]![0]!).toFixed(3)} | ${(res[1]![0]!).toFixed(3)} | ε ${(res[0]![1]!).toFixed(4)}`;
+    const runs: Conditioning[] = [{ cond: batch.cond, y, mask }, { cond: batch.cond, y: yOther, mask: maskOther }];
+    const r = estimatesAt(model, batch.x0, t, runs);
+    snr = r.snr;
+    const [right, other] = r.estimates as [{ eps: tf.Tensor; x0: tf.Tensor }, { eps: tf.Tensor; x0: tf.Tensor }];
+    columns.push(decode(right.x0));
+    return `${rms(tf.sub(right.x0, batch.x0)).toFixed(3)} | ${rms(tf.sub(other.x0, batch.x0)).toFixed(3)} | ε ${(rms(tf.sub(right.eps, r.noise)) ** 2).toFixed(4)}`;
   });
-  console.log(`${t} | ${(ab / (1 - ab)).toFixed(3)} | ${row}`);
+  console.log(`${t} | ${snr.toFixed(3)} | ${row}`);
 }
 if (a.grid) await writeImage(a.grid, imageGrid(examples.map((_, i) => columns.map((c) => c[i]!))));

@@ -36,6 +36,10 @@ for (const k of ['count', 'seed', 'size'] as const) {
   if (!/^\d+$/.test(a[k])) throw new MigeInputError(`must be a whole number, got '${a[k]}'`, `--${k}`);
 }
 if (!a.write === !a.models) throw new MigeInputError('give exactly one of --write DIR and --models n=DIR,...', 'scatter');
+for (const k of ['centred', 'single'] as const) {
+  if (a[k] !== '0' && a[k] !== '1') throw new MigeInputError(`must be 0 or 1, got '${a[k]}'`, `--${k}`);
+}
+if (a.centred === '1' && a.single === '1') throw new MigeInputError('give at most one of --centred 1 and --single 1', 'scatter');
 const size = Number(a.size);
 // The control: one object, centred on the canvas ("... in the center"), so nothing is left to place.
 const centred = a.centred === '1';

@@ -18,6 +18,8 @@ import { decodeLatents, estimatesAt, rms, type Conditioning } from './x0-estimat
 const a = args({ model: '', data: '', count: '8', t: '100,300,500,700,900', grid: '', task: 'subject' });
 const task = TRAIN_TASKS.find((t) => t === a.task);
 if (!task) throw new MigeInputError(`must be one of ${TRAIN_TASKS.join(', ')}, got '${a.task}'`, '--task');
+const steps = a.t.split(',').map(Number);
+if (!steps.every((t) => Number.isInteger(t) && t >= 0 && t <= 999)) throw new MigeInputError(`must be timesteps in 0..999, comma-separated, got '${a.t}'`, '--t');
 await start();
 const model = await loadModel(a.model);
 const ds = await datasetFromManifest(a.data, { imageSize: model.config.imageSize, vitSize: model.config.encoder.vision.imgSize });
@@ -35,8 +37,8 @@ const columns: RgbImage[][] = [decode(batch.x0)];
 const plain = examples.map((ex) => { const d = Float32Array.from(ex.target.data); const hw = d.length / 3; for (let c = 0; c < 3; c++) d.fill(d[c * hw] as number, c * hw, (c + 1) * hw); return { ...ex, target: { ...ex.target, data: d } }; });
 const plainBatch = prepareTrainBatch(model, plain, new Rng('x0-probe'), 'mean');
 console.log(`target latent RMS ${rms(batch.x0).toFixed(3)}; background alone: x0 RMSE ${rms(tf.sub(plainBatch.x0, batch.x0)).toFixed(3)}`);
-console.log('t | SNR | x0 RMSE right instruction | another instruction | v/ε-MSE right');
-for (const t of a.t.split(',').map(Number)) {
+console.log('t | SNR | x0 RMSE right instruction | another instruction | ε-MSE right instruction');
+for (const t of steps) {
   let snr = 0;
   const row = tf.tidy(() => {
     const runs: Conditioning[] = [{ cond: batch.cond, y, mask }, { cond: batch.cond, y: yOther, mask: maskOther }];

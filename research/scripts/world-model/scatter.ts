@@ -68,7 +68,8 @@ function scatterExample(seed: number, index: number): WorldExample {
     const base = { shape, color: pick(rng, COLOR_NAMES), pattern: pick(rng, PATTERN_NAMES), size: side };
     // Bounded rejection sampling: a box inside the canvas, clear of the others, in an unused region.
     for (let t = 0; t < 60; t++) {
-      const [x, y] = centred ? [Math.floor((size - base.size) / 2), Math.floor((size - base.size) / 2)] : [rng.int(0, size - base.size + 1), rng.int(0, size - base.size + 1)];
+      const mid = Math.floor((size - base.size) / 2);
+      const [x, y] = centred ? [mid, mid] : [rng.int(0, size - base.size + 1), rng.int(0, size - base.size + 1)];
       const obj = { ...base, x, y };
       const region = regionOf(obj.x, obj.y, obj.size, obj.size);
       if (used.has(region) || !fits(obj, scene)) continue;
